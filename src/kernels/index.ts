@@ -1,0 +1,6 @@
+/**
+ * kernels/: the numeric seam (see backend.ts) and its implementations. Knows nothing of
+ * layers or training; imports nothing from the rest of ridgeline.
+ */
+export type { Backend } from './backend.js';
+export { jsBackend } from './js/index.js';

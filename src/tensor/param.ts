@@ -1,0 +1,24 @@
+/**
+ * A named, trainable tensor and its gradient. Names are stable dotted paths ("dense1.weight")
+ * fixed when the model is built; parameters, gradients, optimizer state, decay masks and
+ * checkpoint entries are all keyed by them.
+ */
+export type ParamKind = 'weight' | 'bias';
+
+export interface Param {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly kind: ParamKind;
+  readonly value: Float32Array;
+  /** Accumulated by backward; zeroed in one place (Model.zeroGrad) before each step. */
+  readonly grad: Float32Array;
+}
+
+export function createParam(name: string, shape: readonly number[], kind: ParamKind): Param {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return { name, shape: [...shape], kind, value: new Float32Array(size), grad: new Float32Array(size) };
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
