@@ -33,6 +33,10 @@ export class Rng {
     return new Rng(h);
   }
 
+  setState(state: RngState): void {
+    this.s.set(state);
+  }
+
   state(): RngState {
     return [this.s[0], this.s[1], this.s[2], this.s[3]];
   }

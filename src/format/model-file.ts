@@ -1,0 +1,57 @@
+/**
+ * The model file: safetensors holding every parameter (F32, PyTorch layout, names like
+ * "dense1.weight") and, in `__metadata__`, the architecture and the training config as JSON
+ * strings. Any safetensors reader (Python's `safetensors`, Hugging Face tools) can load the
+ * weights; ridgeline rebuilds the model from the architecture.
+ */
+import { DataError } from '../errors.js';
+import type { Param } from '../tensor/param.js';
+import { validateSpec, type ModelSpec } from '../nn/spec.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
+
+export const MODEL_FORMAT = 'ridgeline-model/1';
+
+export interface ModelFile {
+  spec: ModelSpec;
+  tensors: Map<string, NamedTensor>;
+  /** Everything else in __metadata__ (training config, regularization summary, metrics). */
+  metadata: Record<string, string>;
+}
+
+export function encodeModel(spec: ModelSpec, params: readonly Param[], extra: Record<string, string> = {}): Uint8Array {
+  const tensors: NamedTensor[] = params.map((p) => ({ name: p.name, dtype: 'F32', shape: [...p.shape], data: p.value }));
+  return encodeSafetensors(tensors, { ...extra, format: MODEL_FORMAT, architecture: JSON.stringify(spec) });
+}
+
+export function decodeModel(bytes: Uint8Array, what: string): ModelFile {
+  const { tensors, metadata } = decodeSafetensors(bytes, what);
+  if (metadata.format !== MODEL_FORMAT) {
+    throw new DataError(`${what} is a safetensors file but not a ridgeline model (its __metadata__ has no format "${MODEL_FORMAT}")`);
+  }
+  let spec: ModelSpec;
+  try {
+    spec = JSON.parse(metadata.architecture ?? '') as ModelSpec;
+    validateSpec(spec);
+  } catch (e) {
+    throw new DataError(`${what}: the architecture in its metadata is invalid: ${(e as Error).message}`);
+  }
+  for (const [name, t] of tensors) {
+    if (t.dtype !== 'F32') throw new DataError(`${what}: tensor ${name} is ${t.dtype}, expected F32`);
+  }
+  return { spec, tensors, metadata };
+}
+
+/** Copies file tensors into a freshly built model, checking names and shapes both ways. */
+export function loadParams(params: readonly Param[], tensors: Map<string, NamedTensor>, what: string): void {
+  for (const p of params) {
+    const t = tensors.get(p.name);
+    if (!t) throw new DataError(`${what} has no tensor ${p.name} (its architecture needs it)`);
+    if (t.shape.join() !== p.shape.join()) {
+      throw new DataError(`${what}: tensor ${p.name} has shape [${t.shape}], the architecture needs [${p.shape}]`);
+    }
+    p.value.set(t.data as Float32Array);
+  }
+  const known = new Set(params.map((p) => p.name));
+  const extra = [...tensors.keys()].filter((k) => !known.has(k));
+  if (extra.length > 0) throw new DataError(`${what} has tensors the architecture does not use: ${extra.join(', ')}`);
+}

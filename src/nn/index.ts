@@ -1,0 +1,10 @@
+/**
+ * nn/: layers (one per file, forward and backward together) and the Sequential model.
+ * Imports kernels/ and tensor/ only; layers never loop over matrices themselves.
+ */
+export * from './layer.js';
+export * from './dense.js';
+export * from './activations.js';
+export * from './dropout.js';
+export * from './spec.js';
+export * from './sequential.js';

@@ -1,0 +1,92 @@
+/**
+ * Gradient transformations, after optax: an optimizer is a chain of small (init, update)
+ * pairs, and the order of the chain *is* the convention (coupled L2 before the moments,
+ * decoupled decay after them, the learning rate last). State is plain data (numbers and
+ * Float32Arrays in records), allocated in `init` and mutated in place in `update`, so
+ * checkpoints serialize it without special code.
+ *
+ * `updates` arrive holding the gradients, aligned with `params`, and leave holding the
+ * amounts to add to the parameters. The sign flips in exactly one place: scaleByLearningRate.
+ */
+import type { Param } from '../tensor/param.js';
+import type { ParamMask } from '../regularization/mask.js';
+
+export interface GradientTransformation<S = unknown> {
+  /** For logs and for tests that assert a recipe's order. */
+  readonly name: string;
+  /** Inner transforms of a combinator, in order; empty for a leaf. */
+  readonly children: readonly GradientTransformation<any>[];
+  init(params: readonly Param[]): S;
+  update(updates: readonly Float32Array[], state: S, params: readonly Param[]): void;
+}
+
+type StateOf<T> = T extends GradientTransformation<infer S> ? S : never;
+type ChainState<T extends readonly GradientTransformation<any>[]> = { [K in keyof T]: StateOf<T[K]> };
+
+/** Applies transforms in order; its state is the tuple of theirs. */
+export function chain<T extends readonly GradientTransformation<any>[]>(...transforms: T): GradientTransformation<ChainState<T>> {
+  return {
+    name: 'chain',
+    children: transforms,
+    init: (params) => transforms.map((t) => t.init(params)) as ChainState<T>,
+    update(updates, state, params) {
+      for (let i = 0; i < transforms.length; i++) transforms[i].update(updates, state[i], params);
+    },
+  };
+}
+
+/**
+ * Runs `inner` on the parameters the mask selects only; the others pass through unchanged and
+ * get no state. The mask is evaluated once per parameter list (optax `masked`).
+ */
+export function masked<S>(inner: GradientTransformation<S>, mask: ParamMask): GradientTransformation<S> {
+  // Index lists are cached per parameter array so the step allocates nothing.
+  let forParams: readonly Param[] | null = null;
+  let indices: number[] = [];
+  let subParams: Param[] = [];
+  let forUpdates: readonly Float32Array[] | null = null;
+  let subUpdates: Float32Array[] = [];
+  const select = (params: readonly Param[]) => {
+    if (params !== forParams) {
+      forParams = params;
+      indices = params.flatMap((p, i) => (mask(p) ? [i] : []));
+      subParams = indices.map((i) => params[i]);
+      forUpdates = null;
+    }
+  };
+  return {
+    name: `masked(${inner.name})`,
+    children: [inner],
+    init(params) {
+      select(params);
+      return inner.init(subParams);
+    },
+    update(updates, state, params) {
+      select(params);
+      if (updates !== forUpdates) {
+        forUpdates = updates;
+        subUpdates = indices.map((i) => updates[i]);
+      }
+      inner.update(subUpdates, state, subParams);
+    },
+  };
+}
+
+/** Flattened names of a transform tree, in application order: ["add_l2_gradient", ...]. */
+export function transformNames(t: GradientTransformation<any>): string[] {
+  if (t.name === 'chain') return t.children.flatMap(transformNames);
+  return [t.name];
+}
+
+/** w ← w + u for every parameter. */
+export function applyUpdates(params: readonly Param[], updates: readonly Float32Array[]): void {
+  for (let i = 0; i < params.length; i++) {
+    const w = params[i].value, u = updates[i];
+    for (let j = 0; j < w.length; j++) w[j] += u[j];
+  }
+}
+
+/** One zero-filled Float32Array per parameter, keyed by name: the usual shape of per-parameter state. */
+export function zerosLike(params: readonly Param[]): Record<string, Float32Array> {
+  return Object.fromEntries(params.map((p) => [p.name, new Float32Array(p.value.length)]));
+}

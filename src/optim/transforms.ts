@@ -1,0 +1,153 @@
+/**
+ * The leaf gradient transformations. Each doc comment gives the update rule and the framework
+ * behaviour it matches. State vocabulary, mapped once:
+ *
+ *   ridgeline        PyTorch                 optax                 tfjs
+ *   count            state['step']           count                 iterations
+ *   momentum[name]   momentum_buffer         trace                 accumulation
+ *   m[name]          exp_avg                 mu                    accumulatedFirstMoment
+ *   v[name]          exp_avg_sq              nu                    accumulatedSecondMoment
+ */
+import type { Param } from '../tensor/param.js';
+import type { DecoupledDecay, L2Coefficient, StepDecay } from '../regularization/units.js';
+import { createSchedule, type Schedule, type ScheduleSpec } from './schedule.js';
+import { zerosLike, type GradientTransformation } from './transform.js';
+
+type NoState = Record<string, never>;
+const NO_STATE: NoState = {};
+
+/**
+ * Coupled L2: u ← u + 2λ_E·w, the gradient of λ_E·Σw². Placed before the moments, it is
+ * PyTorch's `weight_decay=c` with c = 2λ_E (SGD and Adam), and Keras/tfjs `l2(λ_E)`.
+ */
+export function addL2Gradient(lambda: L2Coefficient): GradientTransformation<NoState> {
+  const twice = 2 * lambda;
+  return {
+    name: 'add_l2_gradient', children: [],
+    init: () => NO_STATE,
+    update(updates, _state, params) {
+      if (twice === 0) return;
+      for (let i = 0; i < params.length; i++) {
+        const u = updates[i], w = params[i].value;
+        for (let j = 0; j < u.length; j++) u[j] += twice * w[j];
+      }
+    },
+  };
+}
+
+export interface MomentumOptions {
+  /** μ, the heavy-ball coefficient. */
+  momentum: number;
+  /** Fraction of the gradient withheld from the buffer (PyTorch `dampening`); default 0. */
+  dampening?: number;
+  nesterov?: boolean;
+}
+
+export interface MomentumState { count: number; momentum: Record<string, Float32Array> }
+
+/**
+ * Heavy-ball momentum, exactly PyTorch `SGD`: b ← μ·b + (1 − dampening)·u, except on the first
+ * step where b ← u (PyTorch skips dampening there); then u ← b, or u ← u + μ·b with Nesterov.
+ * Differs from optax `trace` only in that first-step rule when dampening ≠ 0.
+ */
+export function traceMomentum(options: MomentumOptions): GradientTransformation<MomentumState> {
+  const mu = options.momentum, keep = 1 - (options.dampening ?? 0), nesterov = options.nesterov ?? false;
+  return {
+    name: nesterov ? 'trace_momentum(nesterov)' : 'trace_momentum', children: [],
+    init: (params) => ({ count: 0, momentum: zerosLike(params) }),
+    update(updates, state, params) {
+      const first = state.count === 0;
+      for (let i = 0; i < params.length; i++) {
+        const u = updates[i], b = state.momentum[params[i].name];
+        for (let j = 0; j < u.length; j++) {
+          b[j] = first ? u[j] : mu * b[j] + keep * u[j];
+          u[j] = nesterov ? u[j] + mu * b[j] : b[j];
+        }
+      }
+      state.count++;
+    },
+  };
+}
+
+export interface AdamOptions { b1?: number; b2?: number; eps?: number }
+export interface AdamState { count: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }
+
+/**
+ * Adam's direction: m ← β1·m + (1−β1)·u, v ← β2·v + (1−β2)·u², then
+ * u ← (m/(1−β1ᵗ)) / (√v/√(1−β2ᵗ) + ε). The ε placement is PyTorch's (`Adam`, `AdamW`) and
+ * optax's `scale_by_adam` (ε added to √v̂, not inside the root).
+ */
+export function scaleByAdam(options: AdamOptions = {}): GradientTransformation<AdamState> {
+  const b1 = options.b1 ?? 0.9, b2 = options.b2 ?? 0.999, eps = options.eps ?? 1e-8;
+  return {
+    name: 'scale_by_adam', children: [],
+    init: (params) => ({ count: 0, m: zerosLike(params), v: zerosLike(params) }),
+    update(updates, state, params) {
+      state.count++;
+      const bc1 = 1 - Math.pow(b1, state.count), sqrtBc2 = Math.sqrt(1 - Math.pow(b2, state.count));
+      for (let i = 0; i < params.length; i++) {
+        const u = updates[i], m = state.m[params[i].name], v = state.v[params[i].name];
+        for (let j = 0; j < u.length; j++) {
+          const g = u[j];
+          m[j] = b1 * m[j] + (1 - b1) * g;
+          v[j] = b2 * v[j] + (1 - b2) * g * g;
+          u[j] = m[j] / bc1 / (Math.sqrt(v[j]) / sqrtBc2 + eps);
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Decoupled, lr-coupled decay: u ← u + c·w, placed after the moments and before the
+ * learning-rate scale, so each step shrinks w by η_t·c. PyTorch `AdamW(weight_decay=c)`
+ * (which multiplies w by 1 − η·c before the Adam step; the same to float rounding), optax
+ * `add_decayed_weights` inside `adamw`.
+ */
+export function addDecayedWeights(c: DecoupledDecay): GradientTransformation<NoState> {
+  return {
+    name: 'add_decayed_weights', children: [],
+    init: () => NO_STATE,
+    update(updates, _state, params) {
+      if (c === 0) return;
+      for (let i = 0; i < params.length; i++) {
+        const u = updates[i], w = params[i].value;
+        for (let j = 0; j < u.length; j++) u[j] += c * w[j];
+      }
+    },
+  };
+}
+
+export interface CountState { count: number }
+
+/** u ← −η_t·u, η_t from the schedule at the update count t. The one place the sign flips. */
+export function scaleByLearningRate(spec: ScheduleSpec | number): GradientTransformation<CountState> {
+  const schedule: Schedule = createSchedule(typeof spec === 'number' ? { type: 'constant', lr: spec } : spec);
+  return {
+    name: 'scale_by_learning_rate', children: [],
+    init: () => ({ count: 0 }),
+    update(updates, state) {
+      const step = -schedule(state.count);
+      for (const u of updates) for (let j = 0; j < u.length; j++) u[j] *= step;
+      state.count++;
+    },
+  };
+}
+
+/**
+ * Decoupled, lr-independent decay: u ← u − δ·w, placed after the learning-rate scale, so each
+ * step shrinks w by the fixed fraction δ (tf-addons `SGDW`/`AdamW`, brain.js `regc`).
+ */
+export function addStepDecay(delta: StepDecay): GradientTransformation<NoState> {
+  return {
+    name: 'add_step_decay', children: [],
+    init: () => NO_STATE,
+    update(updates, _state, params: readonly Param[]) {
+      if (delta === 0) return;
+      for (let i = 0; i < params.length; i++) {
+        const u = updates[i], w = params[i].value;
+        for (let j = 0; j < u.length; j++) u[j] -= delta * w[j];
+      }
+    },
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * The training loop for the seed objective E = mean CE + λ_E·Σ_{decayed} w². Browser-capable:
+ * files, progress bars and signals belong to the caller, which hears about each epoch through
+ * `onEpoch` (where the CLI writes metrics and checkpoints).
+ *
+ * One step: gather a batch, forward, fused softmax-CE, backward, then the transform chain
+ * [masked(add_l2_gradient), ...optimizer recipe] turns the gradients into updates in place
+ * (the grad buffers double as update buffers, so after a step they hold the applied update),
+ * and the updates are added to the parameters.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { DivergenceError, ConfigError } from '../errors.js';
+import type { Backend } from '../kernels/backend.js';
+import { SoftmaxCrossEntropy } from '../loss/softmax-cross-entropy.js';
+import { Sequential } from '../nn/sequential.js';
+import type { ModelSpec } from '../nn/spec.js';
+import { createOptimizer, type OptimizerConfig } from '../optim/recipes.js';
+import { createSchedule, peakLearningRate } from '../optim/schedule.js';
+import { flattenState, restoreState, type FlatState } from '../optim/state.js';
+import { applyUpdates, chain, masked, transformNames, type GradientTransformation } from '../optim/transform.js';
+import { addL2Gradient } from '../optim/transforms.js';
+import { decayMask, selectParams, type DecaySelection, type ParamMask } from '../regularization/mask.js';
+import { l2Penalty, squaredNorm } from '../regularization/penalty.js';
+import { summarizeRegularization, type DecayGroup } from '../regularization/summary.js';
+import type { L2Coefficient } from '../regularization/units.js';
+import type { Param } from '../tensor/param.js';
+import { Rng, type RngState } from '../tensor/rng.js';
+import { argmaxRow, evaluate, type Evaluation } from './evaluate.js';
+
+export interface TrainConfig {
+  model: ModelSpec;
+  optimizer: OptimizerConfig;
+  /** λ_E of the seed objective (coupled: its gradient passes through the optimizer's moments). */
+  l2: L2Coefficient;
+  /** Which parameters the penalty and any decoupled decay touch; default 'weights' (rank ≥ 2). */
+  decayParams: DecaySelection;
+  batchSize: number;
+  epochs: number;
+  seed: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  step: number;
+  /** Learning rate of the epoch's last step. */
+  lr: number;
+  /** Means over the epoch's steps, each at the parameters the step started from. */
+  data_loss: number;
+  penalty: number;
+  total: number;
+  /** Accuracy of the training forward passes during the epoch (dropout active). */
+  train_accuracy: number;
+  val_loss: number | null;
+  val_accuracy: number | null;
+  /** Σ w² over the decayed parameters at the end of the epoch. */
+  weight_norm_sq: number;
+  seconds: number;
+}
+
+/** Everything a resumed run needs to continue bit-identically. */
+export interface TrainerState {
+  epoch: number;
+  step: number;
+  params: Map<string, Float32Array>;
+  optimizer: FlatState;
+  rng: { shuffle: RngState; dropout: RngState };
+  history: EpochMetrics[];
+}
+
+export interface FitCallbacks {
+  /** After each epoch's metrics; awaited, so checkpoints finish before the next epoch. */
+  onEpoch?: (metrics: EpochMetrics, trainer: Trainer) => void | Promise<void>;
+  /** After each step, with the step's total loss. Keep it cheap. */
+  onStep?: (stepInEpoch: number, stepsPerEpoch: number, loss: number) => void;
+  /** Checked between steps; an aborted fit returns after the current step without saving. */
+  signal?: AbortSignal;
+}
+
+/** How often the loop yields to the event loop (progress redraws, signal handlers). */
+const YIELD_EVERY_MS = 100;
+
+export class Trainer {
+  readonly model: Sequential;
+  readonly mask: ParamMask;
+  readonly decayed: readonly Param[];
+  readonly transform: GradientTransformation<any>;
+  readonly stepsPerEpoch: number;
+  epoch = 0;
+  step = 0;
+  readonly history: EpochMetrics[] = [];
+  private readonly optState: unknown;
+  private readonly loss: SoftmaxCrossEntropy;
+  private readonly shuffleRng: Rng;
+  private readonly order: Int32Array;
+  private readonly xBatch: Float32Array;
+  private readonly yBatch: Int32Array;
+  private readonly updates: Float32Array[];
+
+  constructor(readonly config: TrainConfig, readonly backend: Backend, readonly train: Dataset, readonly validation?: Dataset) {
+    if (!(Number.isInteger(config.batchSize) && config.batchSize > 0)) throw new ConfigError(`batch size must be a positive integer, got ${config.batchSize}`);
+    if (!(Number.isInteger(config.epochs) && config.epochs > 0)) throw new ConfigError(`epochs must be a positive integer, got ${config.epochs}`);
+    if (train.count === 0) throw new ConfigError('the training set is empty');
+    if (train.features !== config.model.inputSize) {
+      throw new ConfigError(`the model expects ${config.model.inputSize} features per example, the data has ${train.features}`);
+    }
+    if (train.classes !== config.model.classes) {
+      throw new ConfigError(`the model has ${config.model.classes} classes, the data has ${train.classes}`);
+    }
+    const batch = Math.min(config.batchSize, train.count);
+    this.model = new Sequential(config.model, { backend, maxBatch: batch, seed: config.seed });
+    this.loss = new SoftmaxCrossEntropy(backend, config.model.classes, batch);
+    this.mask = decayMask(config.decayParams);
+    this.decayed = selectParams(this.model.params, this.mask, config.decayParams);
+    // The seed objective's penalty gradient comes first, so it passes through the moments,
+    // exactly where PyTorch puts `weight_decay` in SGD and Adam.
+    this.transform = chain(masked(addL2Gradient(config.l2), this.mask), createOptimizer(config.optimizer, this.mask));
+    this.optState = this.transform.init(this.model.params);
+    this.stepsPerEpoch = Math.ceil(train.count / config.batchSize);
+    this.shuffleRng = Rng.derive(config.seed, 'shuffle');
+    this.order = new Int32Array(train.count);
+    this.xBatch = new Float32Array(batch * train.features);
+    this.yBatch = new Int32Array(batch);
+    this.updates = this.model.params.map((p) => p.grad);
+  }
+
+  /** Per-group λ_E, δ and epoch shrink, for the start-of-training printout. */
+  regularizationSummary(): DecayGroup[] {
+    const o = this.config.optimizer;
+    return summarizeRegularization(this.model.params, this.mask, {
+      l2: this.config.l2, decoupled: o.name === 'adamw' ? o.decay : undefined, optimizer: o.name,
+      lr: peakLearningRate(o.schedule),
+      momentum: o.name === 'momentum' || o.name === 'nesterov' ? (o.momentum ?? 0.9) : undefined,
+      stepsPerEpoch: this.stepsPerEpoch,
+    });
+  }
+
+  /** The transform chain in application order, e.g. [masked(add_l2_gradient), trace_momentum, scale_by_learning_rate]. */
+  chainNames(): string[] {
+    return transformNames(this.transform);
+  }
+
+  /** Trains until `config.epochs` epochs are complete (continuing from `epoch` after a restore). */
+  async fit(callbacks: FitCallbacks = {}): Promise<EpochMetrics[]> {
+    while (this.epoch < this.config.epochs) {
+      const metrics = await this.runEpoch(callbacks);
+      if (!metrics) break; // aborted
+      await callbacks.onEpoch?.(metrics, this);
+    }
+    return this.history;
+  }
+
+  /** One epoch; undefined when aborted through the signal (state is then mid-epoch, not saved). */
+  async runEpoch(callbacks: FitCallbacks = {}): Promise<EpochMetrics | undefined> {
+    const started = now();
+    const { train } = this;
+    const B = this.config.batchSize, F = train.features;
+    const schedule = createSchedule(this.config.optimizer.schedule);
+    for (let i = 0; i < this.order.length; i++) this.order[i] = i;
+    this.shuffleRng.shuffle(this.order);
+    let dataSum = 0, penaltySum = 0, correct = 0, lastYield = started;
+    for (let s = 0; s < this.stepsPerEpoch; s++) {
+      const start = s * B, batch = Math.min(B, train.count - start);
+      const x = this.xBatch.subarray(0, batch * F), y = this.yBatch.subarray(0, batch);
+      for (let r = 0; r < batch; r++) {
+        const src = this.order[start + r];
+        x.set(train.images.subarray(src * F, src * F + F), r * F);
+        y[r] = train.labels[src];
+      }
+      const { dataLoss, penalty, hits } = this.trainStep(x, y, batch);
+      dataSum += dataLoss;
+      penaltySum += penalty;
+      correct += hits;
+      callbacks.onStep?.(s + 1, this.stepsPerEpoch, dataLoss + penalty);
+      if (now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise((r) => setTimeout(r, 0));
+        lastYield = now();
+        if (callbacks.signal?.aborted) return undefined;
+      }
+    }
+    this.epoch++;
+    const val: Evaluation | null = this.validation && this.validation.count > 0 ? evaluate(this.model, this.validation) : null;
+    const metrics: EpochMetrics = {
+      epoch: this.epoch, step: this.step, lr: schedule(this.step - 1),
+      data_loss: dataSum / this.stepsPerEpoch, penalty: penaltySum / this.stepsPerEpoch,
+      total: (dataSum + penaltySum) / this.stepsPerEpoch,
+      train_accuracy: correct / train.count,
+      val_loss: val ? val.loss : null, val_accuracy: val ? val.accuracy : null,
+      weight_norm_sq: squaredNorm(this.decayed, this.backend),
+      seconds: (now() - started) / 1000,
+    };
+    this.history.push(metrics);
+    return metrics;
+  }
+
+  /**
+   * One optimization step on a batch. Returns the data term and penalty at the parameters the
+   * step started from, and the number of correct predictions. Throws DivergenceError (before
+   * touching the parameters) when the loss is not finite.
+   */
+  trainStep(x: Float32Array, y: Int32Array, batch: number): { dataLoss: number; penalty: number; hits: number } {
+    const { model } = this;
+    model.zeroGrad();
+    const logits = model.forward(x, batch, true);
+    const dataLoss = this.loss.forwardBackward(logits, y, batch);
+    const penalty = l2Penalty(this.decayed, this.config.l2, this.backend);
+    if (!Number.isFinite(dataLoss + penalty)) {
+      throw new DivergenceError(
+        `training diverged at epoch ${this.epoch + 1}, step ${this.step + 1}: loss is ${dataLoss + penalty} ` +
+        `(data ${dataLoss}, penalty ${penalty}). Lower the learning rate or the regularization.`);
+    }
+    let hits = 0;
+    for (let r = 0; r < batch; r++) if (argmaxRow(logits, r, model.spec.classes) === y[r]) hits++;
+    model.backward(this.loss.grad(batch), batch);
+    this.transform.update(this.updates, this.optState, model.params);
+    applyUpdates(model.params, this.updates);
+    this.step++;
+    return { dataLoss, penalty, hits };
+  }
+
+  evaluate(data: Dataset): Evaluation {
+    return evaluate(this.model, data);
+  }
+
+  /** A snapshot for a checkpoint; tensors are copies, so training may continue. */
+  state(): TrainerState {
+    const opt = flattenState(this.optState);
+    return {
+      epoch: this.epoch, step: this.step,
+      params: new Map(this.model.params.map((p) => [p.name, p.value.slice()])),
+      optimizer: { tensors: new Map([...opt.tensors].map(([k, v]) => [k, v.slice()])), scalars: { ...opt.scalars } },
+      rng: { shuffle: this.shuffleRng.state(), dropout: this.model.dropoutRng.state() },
+      history: this.history.map((h) => ({ ...h })),
+    };
+  }
+
+  /** Restores a snapshot taken from a trainer with the same config. */
+  restore(state: TrainerState, what = 'checkpoint'): void {
+    for (const p of this.model.params) {
+      const v = state.params.get(p.name);
+      if (!v) throw new ConfigError(`${what} has no parameter ${p.name}`);
+      if (v.length !== p.value.length) throw new ConfigError(`${what}: parameter ${p.name} has ${v.length} values, the model needs ${p.value.length}`);
+      p.value.set(v);
+    }
+    restoreState(this.optState, state.optimizer, 'opt', what);
+    this.shuffleRng.setState(state.rng.shuffle);
+    this.model.dropoutRng.setState(state.rng.dropout);
+    this.epoch = state.epoch;
+    this.step = state.step;
+    this.history.length = 0;
+    this.history.push(...state.history);
+  }
+}
+
+const now = () => performance.now();

@@ -1,0 +1,100 @@
+/**
+ * Parity with PyTorch 1.13: weights after 6 steps of each optimizer, from fixtures made by
+ * tools/make_torch_fixtures.py (Debian python3-torch). Each row gives ridgeline the
+ * equivalent configuration; PyTorch `weight_decay = c` is λ_E = c/2 on every parameter
+ * (torch.optim decays biases too), AdamW's is a decoupled decay c.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { jsBackend } from '../../src/kernels/js/index.js';
+import { createDataset } from '../../src/data/dataset.js';
+import { SoftmaxCrossEntropy } from '../../src/loss/softmax-cross-entropy.js';
+import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
+import type { ScheduleSpec } from '../../src/optim/schedule.js';
+import type { OptimizerConfig } from '../../src/optim/recipes.js';
+import { l2Coefficient, decoupledDecay } from '../../src/regularization/units.js';
+import { difference } from '../helpers/close.js';
+
+interface Fixture {
+  torch_version: string;
+  model: { sizes: number[] };
+  params_init: Record<string, { shape: number[]; data: number[] }>;
+  batches: { x: number[]; y: number[] }[];
+  grads_step0: Record<string, { shape: number[]; data: number[] }>;
+  steps: { lr: number; loss: number; params: Record<string, { shape: number[]; data: number[] }> }[];
+}
+
+const load = (name: string): Fixture => JSON.parse(readFileSync(new URL(`../fixtures/torch/${name}.json`, import.meta.url), 'utf8'));
+
+const constant = (lr: number): ScheduleSpec => ({ type: 'constant', lr });
+const TOLERANCE = 1e-5;
+
+// case, optimizer, λ_E (= PyTorch weight_decay / 2); one line each, like tinygrad's optimizer tests.
+const rows: [string, OptimizerConfig, number][] = [
+  ['sgd', { name: 'sgd', schedule: constant(0.1) }, 0],
+  ['sgd_wd', { name: 'sgd', schedule: constant(0.1) }, 0.01 / 2],
+  ['momentum', { name: 'momentum', schedule: constant(0.05), momentum: 0.9 }, 0],
+  ['momentum_wd', { name: 'momentum', schedule: constant(0.05), momentum: 0.9 }, 0.01 / 2],
+  ['momentum_dampening_wd', { name: 'momentum', schedule: constant(0.05), momentum: 0.9, dampening: 0.5 }, 0.01 / 2],
+  ['nesterov', { name: 'nesterov', schedule: constant(0.05), momentum: 0.9 }, 0],
+  ['nesterov_wd', { name: 'nesterov', schedule: constant(0.05), momentum: 0.9 }, 0.01 / 2],
+  ['sgd_wd_step', { name: 'momentum', schedule: { type: 'step', lr: 0.1, every: 2, gamma: 0.5 }, momentum: 0.9 }, 0.005 / 2],
+  ['adam', { name: 'adam', schedule: constant(0.01) }, 0],
+  ['adam_wd', { name: 'adam', schedule: constant(0.01) }, 0.01 / 2],
+  ['adamw', { name: 'adamw', schedule: constant(0.01), decay: decoupledDecay(0.1) }, 0],
+  ['adamw_cosine', { name: 'adamw', schedule: { type: 'cosine', lr: 0.01, steps: 6, minLr: 0.001 }, decay: decoupledDecay(0.1) }, 0],
+];
+
+const table: string[] = [];
+after(() => {
+  console.log(['', 'PyTorch parity (weights after 6 steps, max relative difference)', ...table].join('\n'));
+});
+
+/** A trainer loaded with the fixture's initial weights; steps are driven batch by batch. */
+function trainerFor(fx: Fixture, optimizer: OptimizerConfig, l2: number): Trainer {
+  const [input, h1, h2, classes] = fx.model.sizes;
+  const config: TrainConfig = {
+    model: { inputSize: input, classes, layers: [
+      { type: 'dense', units: h1 }, { type: 'relu' }, { type: 'dense', units: h2 }, { type: 'relu' }, { type: 'dense', units: classes }] },
+    optimizer, l2: l2Coefficient(l2), decayParams: 'all', batchSize: 5, epochs: 1, seed: 0,
+  };
+  const x = new Float32Array(fx.batches.flatMap((b) => b.x)), y = new Int32Array(fx.batches.flatMap((b) => b.y));
+  const trainer = new Trainer(config, jsBackend, createDataset(x, y, [input], classes));
+  for (const p of trainer.model.params) p.value.set(fx.params_init[p.name].data);
+  return trainer;
+}
+
+for (const [name, optimizer, l2] of rows) {
+  test(`torch parity: ${name} (${optimizer.name}, λ_E=${l2})`, () => {
+    const fx = load(name);
+    const trainer = trainerFor(fx, optimizer, l2);
+    let worst = 0;
+    fx.batches.forEach((batch, k) => {
+      const { dataLoss } = trainer.trainStep(new Float32Array(batch.x), new Int32Array(batch.y), batch.y.length);
+      assert.ok(Math.abs(dataLoss - fx.steps[k].loss) <= 1e-5 * Math.abs(fx.steps[k].loss), `loss at step ${k}: ${dataLoss} vs ${fx.steps[k].loss}`);
+      for (const p of trainer.model.params) {
+        const d = difference(p.value, fx.steps[k].params[p.name].data);
+        worst = Math.max(worst, d.maxRel);
+        assert.ok(d.maxRel <= TOLERANCE, `${p.name} after step ${k + 1}: relative difference ${d.maxRel.toExponential(2)}`);
+      }
+    });
+    table.push(`| PyTorch ${fx.torch_version} | ${name.padEnd(22)} | ${optimizer.name.padEnd(8)} | λ_E ${String(l2).padEnd(6)} | B=5 | ${worst.toExponential(2)} |`);
+  });
+}
+
+test('torch parity: gradients of the first step', () => {
+  const fx = load('sgd');
+  const trainer = trainerFor(fx, { name: 'sgd', schedule: constant(0.1) }, 0);
+  const { model } = trainer;
+  const b = fx.batches[0];
+  model.zeroGrad();
+  const logits = model.forward(new Float32Array(b.x), 5, true);
+  const loss = new SoftmaxCrossEntropy(jsBackend, 4, 5);
+  loss.forwardBackward(logits, new Int32Array(b.y), 5);
+  model.backward(loss.grad(5), 5);
+  for (const p of model.params) {
+    const d = difference(p.grad, fx.grads_step0[p.name].data);
+    assert.ok(d.maxRel <= 1e-5, `${p.name} gradient: relative difference ${d.maxRel}`);
+  }
+});
