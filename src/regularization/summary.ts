@@ -81,4 +81,4 @@ export function formatSummary(groups: readonly DecayGroup[]): string {
   }).join('\n');
 }
 
-const fmt = (v: number) => (v === 0 ? '0' : v.toPrecision(4));
+const fmt = (v: number) => String(Number(v.toPrecision(4)));

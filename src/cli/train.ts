@@ -1,0 +1,227 @@
+/**
+ * `ridgeline train`: options → a TrainConfig, the start-of-training printout (data, model,
+ * transform chain, regularization per group), the epoch loop with progress and metrics, the
+ * run directory, and --resume.
+ */
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { splitValidation } from '../data/dataset.js';
+import { ConfigError, DivergenceError } from '../errors.js';
+import { jsBackend } from '../kernels/js/index.js';
+import { describeSpec, mlpSpec, type Activation } from '../nn/spec.js';
+import { OPTIMIZERS, type OptimizerConfig } from '../optim/recipes.js';
+import type { ScheduleSpec } from '../optim/schedule.js';
+import { formatSummary } from '../regularization/summary.js';
+import { decoupledDecay, l2Coefficient } from '../regularization/units.js';
+import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.js';
+import { ensureRunDir, loadCheckpoint, saveEpoch, saveResult, CHECKPOINT_FILE } from '../node/run-dir.js';
+import { loadData } from './data-source.js';
+import { Log } from './log.js';
+import { fraction, nonNegative, num, positive, positiveInt, validateOptions, widths } from './options.js';
+
+const schema = z.object({
+  data: z.string().optional(),
+  testData: z.string().optional(),
+  hidden: widths,
+  activation: z.enum(['relu', 'tanh', 'gelu']),
+  dropout: fraction,
+  epochs: positiveInt,
+  batch: positiveInt,
+  optimizer: z.enum(OPTIMIZERS as [string, ...string[]]),
+  lr: positive,
+  momentum: fraction,
+  dampening: fraction,
+  beta1: fraction,
+  beta2: fraction,
+  eps: positive,
+  schedule: z.enum(['constant', 'step', 'cosine']),
+  stepEpochs: positiveInt,
+  gamma: positive,
+  minLr: nonNegative,
+  warmupSteps: num.pipe(z.number().int('must be an integer').nonnegative('must be non-negative')),
+  l2: nonNegative,
+  weightDecay: nonNegative,
+  decayParams: z.string().min(1),
+  validation: nonNegative,
+  seed: num.pipe(z.number().int('must be an integer').nonnegative('must be non-negative')),
+  out: z.string().optional(),
+  resume: z.string().optional(),
+  quiet: z.boolean().optional(),
+  json: z.boolean().optional(),
+});
+type Options = z.infer<typeof schema>;
+
+/** Options that may differ on --resume: they do not change what is computed. */
+const RESUMABLE = new Set(['epochs', 'out', 'resume', 'quiet', 'json']);
+
+export function trainCommand(): Command {
+  return new Command('train')
+    .description('train an MLP classifier on E = mean CE + λ_E·Σw² (embedded Fashion-MNIST sample by default)')
+    .option('--data <dir|file.csv>', "IDX directory, 'fashion-mnist' (the Debian copy) or a CSV file; default: the embedded sample")
+    .option('--test-data <file.csv>', 'a labelled CSV test set (with --data FILE.csv)')
+    .option('--hidden <widths>', 'hidden layer widths, comma-separated', '256,256')
+    .addOption(new Option('--activation <name>', 'hidden activation').choices(['relu', 'tanh', 'gelu']).default('relu'))
+    .option('--dropout <p>', 'dropout rate after each hidden activation', '0')
+    .option('--epochs <n>', 'epochs to train', '5')
+    .option('--batch <B>', 'minibatch size', '128')
+    .addOption(new Option('--optimizer <name>', 'optimizer recipe').choices(OPTIMIZERS as string[]).default('momentum'))
+    .option('--lr <η>', 'peak learning rate', '0.05')
+    .option('--momentum <μ>', 'momentum for momentum/nesterov', '0.9')
+    .option('--dampening <d>', 'momentum dampening (PyTorch semantics)', '0')
+    .option('--beta1 <β1>', 'Adam β1', '0.9')
+    .option('--beta2 <β2>', 'Adam β2', '0.999')
+    .option('--eps <ε>', 'Adam ε', '1e-8')
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['constant', 'step', 'cosine']).default('constant'))
+    .option('--step-epochs <n>', "with --schedule step: multiply the lr by --gamma every n epochs", '10')
+    .option('--gamma <γ>', 'with --schedule step: the factor', '0.1')
+    .option('--min-lr <η>', 'with --schedule cosine: the final learning rate', '0')
+    .option('--warmup-steps <n>', 'linear learning-rate warm-up over n steps', '0')
+    .option('--l2 <λ_E>', 'L2 coefficient of the seed objective E = mean CE + λ_E·Σw² (coupled)', '1e-4')
+    .option('--weight-decay <c>', 'decoupled decay for --optimizer adamw (PyTorch AdamW weight_decay: δ = η·c per step)', '0')
+    .option('--decay-params <sel>', "decayed parameters: 'weights' (rank ≥ 2), 'all', or name globs like 'dense1.weight,*.bias'", 'weights')
+    .option('--validation <n>', 'validation rows held out of the training set: a count or a fraction', '0.1')
+    .option('--seed <n>', 'seed for initialization, shuffling, dropout and the validation split', '1')
+    .option('--out <dir>', 'run directory for checkpoint, model, metrics (default: none; --resume DIR implies DIR)')
+    .option('--resume <dir>', 'continue a run from DIR/checkpoint.safetensors')
+    .option('--quiet', 'print only the final result')
+    .option('--json', 'print metrics as JSON lines on stdout')
+    .action(async (_opts, cmd: Command) => runTrain(cmd));
+}
+
+async function runTrain(cmd: Command): Promise<void> {
+  let raw = cmd.opts() as Record<string, unknown>;
+  let resumed: Awaited<ReturnType<typeof loadCheckpoint>> | null = null;
+  if (raw.resume !== undefined) {
+    resumed = await loadCheckpoint(String(raw.resume));
+    raw = mergeResumeOptions(cmd, (resumed.config as { options: Record<string, unknown> }).options);
+  }
+  const opts = validateOptions(schema, raw);
+  const log = new Log({ quiet: !!opts.quiet, json: !!opts.json });
+  const out = opts.out ?? opts.resume;
+
+  const data = await loadData(opts.data, opts.testData);
+  const { train, validation } = splitValidation(data.train, opts.validation, opts.seed);
+  const config = trainConfig(opts, train.features, train.classes, train.count);
+  const trainer = new Trainer(config, jsBackend, train, validation);
+  if (resumed) trainer.restore(resumed.state, resumed.path);
+
+  log.info(`data: ${data.label}: ${train.count} train, ${validation.count} validation, ${data.test?.count ?? 0} test`);
+  log.info(`model: ${describeSpec(config.model)} (${trainer.model.paramCount} parameters), backend ${jsBackend.name}`);
+  log.info(`optimizer: ${opts.optimizer}, chain [${trainer.chainNames().join(' → ')}], B = ${opts.batch}, ${trainer.stepsPerEpoch} steps/epoch`);
+  log.info(formatSummary(trainer.regularizationSummary()));
+  if (resumed) log.info(`resuming from ${resumed.path} after epoch ${resumed.state.epoch}`);
+  if (!out) log.info(log.dim('(no --out: nothing is saved)'));
+
+  const runConfig = { options: storedOptions(raw), train: config };
+  const modelMetadata = {
+    training: JSON.stringify(config),
+    regularization: JSON.stringify(trainer.regularizationSummary()),
+    data: data.label,
+  };
+  if (out) await ensureRunDir(out);
+
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    log.startBar(trainer.stepsPerEpoch, `epoch ${trainer.epoch + 1}/${config.epochs}`);
+    await trainer.fit({
+      signal: abort.signal,
+      onStep: (s, _n, loss) => log.tick(s, loss),
+      onEpoch: async (m) => {
+        log.stopBar();
+        log.result(formatEpoch(m, config.epochs));
+        log.json({ type: 'epoch', ...m });
+        if (out) await saveEpoch(out, trainer, runConfig, modelMetadata);
+        if (trainer.epoch < config.epochs) log.startBar(trainer.stepsPerEpoch, `epoch ${trainer.epoch + 1}/${config.epochs}`);
+      },
+    });
+  } catch (e) {
+    log.stopBar();
+    if (e instanceof DivergenceError && out) {
+      throw new DivergenceError(`${e.message}\nThe last good checkpoint (epoch ${trainer.history.length}) is kept in ${out}/${CHECKPOINT_FILE}.`);
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (abort.signal.aborted) {
+    log.stopBar();
+    log.result(`interrupted during epoch ${trainer.epoch + 1}${out ? `; continue with: ridgeline train --resume ${out}` : ''}`);
+    process.exitCode = 130;
+    return;
+  }
+
+  const test = data.test ? trainer.evaluate(data.test) : null;
+  const final = trainer.history[trainer.history.length - 1];
+  const result = {
+    type: 'result', epochs: trainer.epoch, steps: trainer.step,
+    test_accuracy: test?.accuracy ?? null, test_loss: test?.loss ?? null, test_count: test?.count ?? 0,
+    val_accuracy: final?.val_accuracy ?? null, train_seconds: trainer.history.reduce((s, h) => s + h.seconds, 0),
+    parameters: trainer.model.paramCount,
+  };
+  if (test) log.result(`test accuracy ${(100 * test.accuracy).toFixed(2)}% (${test.count} images), test loss ${test.loss.toFixed(4)}`);
+  log.json(result);
+  if (out) {
+    await saveResult(out, result);
+    log.info(`saved ${out}/model.safetensors`);
+  }
+}
+
+function trainConfig(o: Options, features: number, classes: number, trainCount: number): TrainConfig {
+  const stepsPerEpoch = Math.ceil(trainCount / o.batch);
+  let schedule: ScheduleSpec;
+  switch (o.schedule) {
+    case 'constant': schedule = { type: 'constant', lr: o.lr }; break;
+    case 'step': schedule = { type: 'step', lr: o.lr, every: o.stepEpochs * stepsPerEpoch, gamma: o.gamma }; break;
+    case 'cosine': schedule = { type: 'cosine', lr: o.lr, steps: o.epochs * stepsPerEpoch, minLr: o.minLr }; break;
+  }
+  if (o.warmupSteps > 0) schedule = { type: 'warmup', steps: o.warmupSteps, then: schedule };
+  if (o.weightDecay > 0 && o.optimizer !== 'adamw') {
+    throw new ConfigError(`--weight-decay is AdamW's decoupled decay; with --optimizer ${o.optimizer} use --l2 (λ_E; PyTorch weight_decay c is --l2 c/2)`);
+  }
+  const optimizer: OptimizerConfig = {
+    name: o.optimizer as OptimizerConfig['name'], schedule,
+    momentum: o.momentum, dampening: o.dampening, b1: o.beta1, b2: o.beta2, eps: o.eps,
+    decay: decoupledDecay(o.weightDecay, '--weight-decay'),
+  };
+  return {
+    model: mlpSpec(features, o.hidden, classes, o.activation as Activation, o.dropout),
+    optimizer, l2: l2Coefficient(o.l2, '--l2'), decayParams: o.decayParams,
+    batchSize: o.batch, epochs: o.epochs, seed: o.seed,
+  };
+}
+
+/** Raw option strings as given, saved in the checkpoint so --resume needs no repetition. */
+function storedOptions(raw: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(raw).filter(([k]) => !RESUMABLE.has(k)));
+}
+
+/**
+ * The saved options, overridden by what this command line gives explicitly. Giving a
+ * different value for an option that changes the computation is an error: the result would
+ * match neither run.
+ */
+function mergeResumeOptions(cmd: Command, saved: Record<string, unknown>): Record<string, unknown> {
+  const current = cmd.opts() as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...saved };
+  for (const [key, value] of Object.entries(current)) {
+    const explicit = cmd.getOptionValueSource(key) === 'cli';
+    if (RESUMABLE.has(key)) merged[key] = value;
+    else if (explicit && saved[key] !== undefined && String(saved[key]) !== String(value)) {
+      throw new ConfigError(`--resume: the run was started with --${kebab(key)} ${String(saved[key])}, this command gives ${String(value)}; drop the option or start a new run`);
+    } else if (!(key in saved)) merged[key] = value;
+  }
+  return merged;
+}
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function formatEpoch(m: EpochMetrics, epochs: number): string {
+  const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)}%`);
+  return `epoch ${m.epoch}/${epochs}  loss ${m.total.toFixed(4)} (data ${m.data_loss.toFixed(4)} + penalty ${m.penalty.toFixed(4)})` +
+    `  train ${pct(m.train_accuracy)}  val ${pct(m.val_accuracy)}${m.val_loss === null ? '' : ` (CE ${m.val_loss.toFixed(4)})`}` +
+    `  lr ${m.lr.toPrecision(3)}  ${m.seconds.toFixed(1)}s`;
+}

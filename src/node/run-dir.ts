@@ -1,0 +1,70 @@
+/**
+ * A run directory (`--out`): what a training run leaves behind, every file written atomically
+ * so a kill at any moment leaves the previous complete version.
+ *
+ *   checkpoint.safetensors  trainer state after the last finished epoch (for --resume)
+ *   model.safetensors       weights + architecture + config (for evaluate/predict, other tools)
+ *   metrics.jsonl           one line per finished epoch
+ *   result.json             final test metrics, once training completes
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DataError } from '../errors.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../format/checkpoint.js';
+import { decodeModel, encodeModel, loadParams } from '../format/model-file.js';
+import type { Backend } from '../kernels/backend.js';
+import { Sequential } from '../nn/sequential.js';
+import type { EpochMetrics, Trainer, TrainerState } from '../train/trainer.js';
+import { atomicWriteFile, readFileBytes } from './files.js';
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const MODEL_FILE = 'model.safetensors';
+export const METRICS_FILE = 'metrics.jsonl';
+export const RESULT_FILE = 'result.json';
+
+export async function ensureRunDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new DataError(`cannot create output directory ${dir}: ${(e as Error).message}`);
+  }
+}
+
+/** Writes metrics, model and checkpoint for the trainer's current (end-of-epoch) state. */
+export async function saveEpoch(dir: string, trainer: Trainer, runConfig: unknown, modelMetadata: Record<string, string>): Promise<void> {
+  const state = trainer.state();
+  await atomicWriteFile(join(dir, METRICS_FILE), formatMetrics(state.history));
+  await atomicWriteFile(join(dir, MODEL_FILE), encodeModel(trainer.model.spec, trainer.model.params, {
+    ...modelMetadata, epoch: String(state.epoch),
+  }));
+  // The checkpoint goes last: a resume never starts from a state newer than the files above.
+  await atomicWriteFile(join(dir, CHECKPOINT_FILE), encodeCheckpoint(state, runConfig));
+}
+
+export function formatMetrics(history: readonly EpochMetrics[]): string {
+  return history.map((m) => JSON.stringify(m)).join('\n') + (history.length ? '\n' : '');
+}
+
+export async function saveResult(dir: string, result: unknown): Promise<void> {
+  await atomicWriteFile(join(dir, RESULT_FILE), JSON.stringify(result, null, 2) + '\n');
+}
+
+export async function loadCheckpoint(dir: string): Promise<{ state: TrainerState; config: unknown; path: string }> {
+  const path = join(dir, CHECKPOINT_FILE);
+  const exists = await stat(path).then((s) => s.isFile(), () => false);
+  if (!exists) {
+    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    throw new DataError(isDir
+      ? `no checkpoint to resume in ${dir} (expected ${path}; a run writes it after its first epoch)`
+      : `cannot resume: ${dir} is not a run directory`);
+  }
+  return { ...decodeCheckpoint(await readFileBytes(path, path), path), path };
+}
+
+/** Rebuilds a saved model for evaluation or prediction. */
+export async function loadModel(path: string, backend: Backend, maxBatch = 256): Promise<{ model: Sequential; metadata: Record<string, string> }> {
+  const file = decodeModel(await readFileBytes(path, path), path);
+  const model = new Sequential(file.spec, { backend, maxBatch, seed: 0 });
+  loadParams(model.params, file.tensors, path);
+  return { model, metadata: file.metadata };
+}
