@@ -51,7 +51,8 @@ export function summarizeRegularization(params: readonly Param[], mask: ParamMas
     }
   }
   if (decoupled > 0) {
-    delta = (delta ?? 0) + ctx.lr * decoupled;
+    // Under Adam the coupled part has no fixed δ, so neither has the sum.
+    if (delta !== null) delta += ctx.lr * decoupled;
     notes.push(`decoupled decay c=${decoupled}: δ = η·c follows the learning-rate schedule`);
   }
   if (ctx.l2 === 0 && decoupled === 0) notes.push('no regularization');
