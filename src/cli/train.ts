@@ -12,10 +12,10 @@ import { describeSpec, mlpSpec, type Activation } from '../nn/spec.js';
 import { OPTIMIZERS, type OptimizerConfig } from '../optim/recipes.js';
 import type { ScheduleSpec } from '../optim/schedule.js';
 import { formatSummary } from '../regularization/summary.js';
-import { decoupledDecay, l2Coefficient } from '../regularization/units.js';
 import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.js';
 import { ensureRunDir, loadCheckpoint, saveEpoch, saveResult, CHECKPOINT_FILE } from '../node/run-dir.js';
 import { loadData } from './data-source.js';
+import { buildRegularization } from './regularization-options.js';
 import { Log } from './log.js';
 import { fraction, nonNegative, num, positive, positiveInt, validateOptions, widths } from './options.js';
 
@@ -39,9 +39,11 @@ const schema = z.object({
   gamma: positive,
   minLr: nonNegative,
   warmupSteps: num.pipe(z.number().int('must be an integer').nonnegative('must be non-negative')),
-  l2: nonNegative,
-  weightDecay: nonNegative,
+  l2: z.string().optional(),
+  decay: z.string().optional(),
   decayParams: z.string().min(1),
+  decayMult: z.string().optional(),
+  widthMult: positive.optional(),
   validation: nonNegative,
   seed: num.pipe(z.number().int('must be an integer').nonnegative('must be non-negative')),
   out: z.string().optional(),
@@ -76,9 +78,11 @@ export function trainCommand(): Command {
     .option('--gamma <γ>', 'with --schedule step: the factor', '0.1')
     .option('--min-lr <η>', 'with --schedule cosine: the final learning rate', '0')
     .option('--warmup-steps <n>', 'linear learning-rate warm-up over n steps', '0')
-    .option('--l2 <λ_E>', 'L2 coefficient of the seed objective E = mean CE + λ_E·Σw² (coupled)', '1e-4')
-    .option('--weight-decay <c>', 'decoupled decay for --optimizer adamw (PyTorch AdamW weight_decay: δ = η·c per step)', '0')
-    .option('--decay-params <sel>', "decayed parameters: 'weights' (rank ≥ 2), 'all', or name globs like 'dense1.weight,*.bias'", 'weights')
+    .option('--l2 <coef>', "coupled L2: λ_E of E = mean CE + λ_E·Σw², or any coupled convention, e.g. 'pytorch-sgd:weight_decay=5e-4', 'sklearn-mlp:alpha=0.064' (see `ridgeline conventions`)", '1e-4')
+    .option('--decay <coef>', "decoupled weight decay: a number is PyTorch AdamW's c (δ = η·c per step), or a convention, e.g. 'keras3:weight_decay=0.004', 'tfa-sgdw:weight_decay=1e-5'")
+    .option('--decay-params <sel>', "decayed parameters: 'weights' (rank ≥ 2), 'all', 'framework' (the convention's own default) or name globs like 'dense1.weight,*.bias'", 'weights')
+    .option('--decay-mult <list>', "per-parameter multipliers of the coefficients, e.g. 'dense1.*=0.5,dense3.weight=0' (ConvNetJS l2_decay_mul)")
+    .option('--width-mult <m>', 'width multiplier m for muP conventions (mup-adamw)')
     .option('--validation <n>', 'validation rows held out of the training set: a count or a fraction', '0.1')
     .option('--seed <n>', 'seed for initialization, shuffling, dropout and the validation split', '1')
     .option('--out <dir>', 'run directory for checkpoint, model, metrics (default: none; --resume DIR implies DIR)')
@@ -101,13 +105,14 @@ async function runTrain(cmd: Command): Promise<void> {
 
   const data = await loadData(opts.data, opts.testData);
   const { train, validation } = splitValidation(data.train, opts.validation, opts.seed);
-  const config = trainConfig(opts, train.features, train.classes, train.count);
+  const { config, notes } = trainConfig(opts, train.features, train.classes, train.count);
   const trainer = new Trainer(config, jsBackend, train, validation);
   if (resumed) trainer.restore(resumed.state, resumed.path);
 
   log.info(`data: ${data.label}: ${train.count} train, ${validation.count} validation, ${data.test?.count ?? 0} test`);
   log.info(`model: ${describeSpec(config.model)} (${trainer.model.paramCount} parameters), backend ${jsBackend.name}`);
   log.info(`optimizer: ${opts.optimizer}, chain [${trainer.chainNames().join(' → ')}], B = ${opts.batch}, ${trainer.stepsPerEpoch} steps/epoch`);
+  for (const note of notes) log.info(`note: ${note}`);
   log.info(formatSummary(trainer.regularizationSummary()));
   if (resumed) log.info(`resuming from ${resumed.path} after epoch ${resumed.state.epoch}`);
   if (!out) log.info(log.dim('(no --out: nothing is saved)'));
@@ -170,7 +175,7 @@ async function runTrain(cmd: Command): Promise<void> {
   }
 }
 
-function trainConfig(o: Options, features: number, classes: number, trainCount: number): TrainConfig {
+function trainConfig(o: Options, features: number, classes: number, trainCount: number): { config: TrainConfig; notes: string[] } {
   const stepsPerEpoch = Math.ceil(trainCount / o.batch);
   let schedule: ScheduleSpec;
   switch (o.schedule) {
@@ -179,18 +184,18 @@ function trainConfig(o: Options, features: number, classes: number, trainCount: 
     case 'cosine': schedule = { type: 'cosine', lr: o.lr, steps: o.epochs * stepsPerEpoch, minLr: o.minLr }; break;
   }
   if (o.warmupSteps > 0) schedule = { type: 'warmup', steps: o.warmupSteps, then: schedule };
-  if (o.weightDecay > 0 && o.optimizer !== 'adamw') {
-    throw new ConfigError(`--weight-decay is AdamW's decoupled decay; with --optimizer ${o.optimizer} use --l2 (λ_E; PyTorch weight_decay c is --l2 c/2)`);
-  }
+  const model = mlpSpec(features, o.hidden, classes, o.activation as Activation, o.dropout);
+  const reg = buildRegularization(
+    { l2: o.l2, decay: o.decay, decayParams: o.decayParams, decayMult: o.decayMult, widthMult: o.widthMult, optimizer: o.optimizer },
+    { spec: model, trainCount, batch: o.batch, lr: o.lr, epochs: o.epochs });
   const optimizer: OptimizerConfig = {
     name: o.optimizer as OptimizerConfig['name'], schedule,
     momentum: o.momentum, dampening: o.dampening, b1: o.beta1, b2: o.beta2, eps: o.eps,
-    decay: decoupledDecay(o.weightDecay, '--weight-decay'),
+    ...(Object.keys(reg.lrScale).length > 0 ? { lrScale: reg.lrScale } : {}),
   };
   return {
-    model: mlpSpec(features, o.hidden, classes, o.activation as Activation, o.dropout),
-    optimizer, l2: l2Coefficient(o.l2, '--l2'), decayParams: o.decayParams,
-    batchSize: o.batch, epochs: o.epochs, seed: o.seed,
+    config: { model, optimizer, regularization: reg.terms, batchSize: o.batch, epochs: o.epochs, seed: o.seed },
+    notes: reg.notes,
   };
 }
 

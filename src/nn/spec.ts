@@ -73,3 +73,16 @@ export function describeSpec(spec: ModelSpec): string {
   const extras = spec.layers.filter((l) => l.type !== 'dense').map((l) => l.type === 'dropout' ? `dropout(${l.rate})` : l.type);
   return `${widths.join('-')} ${[...new Set(extras)].join(',')}`.trim();
 }
+
+/** Names and shapes of a spec's parameters, without building the model (for masks and P). */
+export function paramShapes(spec: ModelSpec): { name: string; shape: number[]; kind: 'weight' | 'bias' }[] {
+  const out: { name: string; shape: number[]; kind: 'weight' | 'bias' }[] = [];
+  let width = spec.inputSize, dense = 0;
+  for (const l of spec.layers) {
+    if (l.type !== 'dense') continue;
+    dense++;
+    out.push({ name: `dense${dense}.weight`, shape: [l.units, width], kind: 'weight' }, { name: `dense${dense}.bias`, shape: [l.units], kind: 'bias' });
+    width = l.units;
+  }
+  return out;
+}

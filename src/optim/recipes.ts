@@ -1,13 +1,14 @@
 /**
- * Optimizers are recipes: a few lines whose body is one chain. The objective's coupled L2
- * gradient is not part of them; the trainer puts it in front (see train/objective.ts), which
- * is where PyTorch's `weight_decay` sits for SGD and Adam.
+ * Optimizers are recipes: a few lines whose body is one chain. The library's users compose
+ * them directly; the trainer builds the same chains from an OptimizerConfig and the
+ * regularization terms with `createOptimizer`, slotting coupled L2 before the moments (where
+ * PyTorch's `weight_decay` sits for SGD and Adam) and decoupled decay after them.
  */
 import type { ParamMask } from '../regularization/mask.js';
 import type { DecoupledDecay } from '../regularization/units.js';
 import type { ScheduleSpec } from './schedule.js';
 import { chain, masked, type GradientTransformation } from './transform.js';
-import { addDecayedWeights, scaleByAdam, scaleByLearningRate, traceMomentum, type AdamOptions } from './transforms.js';
+import { addDecayedWeights, scaleByAdam, scaleByLearningRate, scaleByParam, traceMomentum, type AdamOptions } from './transforms.js';
 
 type Lr = ScheduleSpec | number;
 
@@ -36,6 +37,7 @@ export const adamw = (lr: Lr, decay: DecoupledDecay, mask: ParamMask, options: A
 export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
 
+/** An optimizer as data (saved with the run). Regularization is not part of it: see RegTerm. */
 export interface OptimizerConfig {
   name: OptimizerName;
   schedule: ScheduleSpec;
@@ -45,18 +47,40 @@ export interface OptimizerConfig {
   b1?: number;
   b2?: number;
   eps?: number;
-  /** AdamW's decoupled decay c (δ = η_t·c per step); required for 'adamw'. */
-  decay?: DecoupledDecay;
+  /** Adam's ε placement (see scaleByAdam); 'uncorrected' is scikit-learn's. */
+  epsilon?: 'corrected' | 'uncorrected';
+  /** Per-parameter learning-rate multipliers by name (muP's per-group learning rates). */
+  lrScale?: Record<string, number>;
 }
 
-/** The recipe for a config; the compiler checks every optimizer name is handled. */
-export function createOptimizer(config: OptimizerConfig, decayMask: ParamMask): GradientTransformation<any> {
-  const lr = config.schedule, adamOptions = { b1: config.b1, b2: config.b2, eps: config.eps };
+/**
+ * The moment estimates of an optimizer: what sits between coupled L2 (before) and decoupled
+ * decay (after). 'adamw' has Adam's moments; its decay is a regularization term.
+ */
+export function momentsFor(config: OptimizerConfig): GradientTransformation<any>[] {
   switch (config.name) {
-    case 'sgd': return sgd(lr);
-    case 'momentum': return momentum(lr, config.momentum ?? 0.9, config.dampening ?? 0);
-    case 'nesterov': return nesterov(lr, config.momentum ?? 0.9);
-    case 'adam': return adam(lr, adamOptions);
-    case 'adamw': return adamw(lr, config.decay ?? (0 as DecoupledDecay), decayMask, adamOptions);
+    case 'sgd': return [];
+    case 'momentum': return [traceMomentum({ momentum: config.momentum ?? 0.9, dampening: config.dampening ?? 0 })];
+    case 'nesterov': return [traceMomentum({ momentum: config.momentum ?? 0.9, nesterov: true })];
+    case 'adam': case 'adamw': return [scaleByAdam({ b1: config.b1, b2: config.b2, eps: config.eps, epsilon: config.epsilon })];
   }
+}
+
+/** Where regularization transforms go in the chain (see train/objective.ts). */
+export interface ChainSlots {
+  beforeMoments?: GradientTransformation<any>[];
+  afterMoments?: GradientTransformation<any>[];
+  afterLr?: GradientTransformation<any>[];
+}
+
+/**
+ * The whole update: [coupled L2] → moments → [decoupled decay] → (per-parameter lr scale) →
+ * learning rate → [lr-independent decay]. The compiler checks every optimizer is handled.
+ */
+export function createOptimizer(config: OptimizerConfig, slots: ChainSlots = {}): GradientTransformation<any> {
+  const lrScale = config.lrScale && Object.keys(config.lrScale).length > 0 ? [scaleByParam(config.lrScale)] : [];
+  return chain(
+    ...(slots.beforeMoments ?? []), ...momentsFor(config), ...(slots.afterMoments ?? []),
+    ...lrScale, scaleByLearningRate(config.schedule), ...(slots.afterLr ?? []),
+  );
 }

@@ -11,13 +11,19 @@
 import type { Param } from '../tensor/param.js';
 import type { ParamMask } from '../regularization/mask.js';
 
+/** What a transform may need to know about the current step beyond gradients and parameters. */
+export interface StepContext {
+  /** Examples in this step's batch (the last batch of an epoch may be smaller). */
+  batchSize: number;
+}
+
 export interface GradientTransformation<S = unknown> {
   /** For logs and for tests that assert a recipe's order. */
   readonly name: string;
   /** Inner transforms of a combinator, in order; empty for a leaf. */
   readonly children: readonly GradientTransformation<any>[];
   init(params: readonly Param[]): S;
-  update(updates: readonly Float32Array[], state: S, params: readonly Param[]): void;
+  update(updates: readonly Float32Array[], state: S, params: readonly Param[], ctx?: StepContext): void;
 }
 
 type StateOf<T> = T extends GradientTransformation<infer S> ? S : never;
@@ -29,8 +35,8 @@ export function chain<T extends readonly GradientTransformation<any>[]>(...trans
     name: 'chain',
     children: transforms,
     init: (params) => transforms.map((t) => t.init(params)) as ChainState<T>,
-    update(updates, state, params) {
-      for (let i = 0; i < transforms.length; i++) transforms[i].update(updates, state[i], params);
+    update(updates, state, params, ctx) {
+      for (let i = 0; i < transforms.length; i++) transforms[i].update(updates, state[i], params, ctx);
     },
   };
 }
@@ -61,13 +67,13 @@ export function masked<S>(inner: GradientTransformation<S>, mask: ParamMask): Gr
       select(params);
       return inner.init(subParams);
     },
-    update(updates, state, params) {
+    update(updates, state, params, ctx) {
       select(params);
       if (updates !== forUpdates) {
         forUpdates = updates;
         subUpdates = indices.map((i) => updates[i]);
       }
-      inner.update(subUpdates, state, subParams);
+      inner.update(subUpdates, state, subParams, ctx);
     },
   };
 }

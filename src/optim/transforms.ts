@@ -11,23 +11,41 @@
 import type { Param } from '../tensor/param.js';
 import type { DecoupledDecay, L2Coefficient, StepDecay } from '../regularization/units.js';
 import { createSchedule, type Schedule, type ScheduleSpec } from './schedule.js';
-import { zerosLike, type GradientTransformation } from './transform.js';
+import { zerosLike, type GradientTransformation, type StepContext } from './transform.js';
 
 type NoState = Record<string, never>;
 const NO_STATE: NoState = {};
 
 /**
+ * A coefficient that is one number for every parameter, or a function of the parameter and the
+ * step (per-tensor normalization, layer multipliers, scikit-learn's division by each batch).
+ */
+export type Coefficient<U extends number> = U | ((p: Param, ctx: StepContext) => U);
+
+const NOMINAL: StepContext = { batchSize: NaN };
+
+function resolver<U extends number>(c: Coefficient<U>): (p: Param, ctx: StepContext | undefined) => number {
+  if (typeof c === 'number') return () => c;
+  return (p, ctx) => {
+    const v = c(p, ctx ?? NOMINAL);
+    if (!Number.isFinite(v)) throw new Error(`coefficient for ${p.name} is ${v}: a per-batch coefficient needs the step context`);
+    return v;
+  };
+}
+
+/**
  * Coupled L2: u ← u + 2λ_E·w, the gradient of λ_E·Σw². Placed before the moments, it is
  * PyTorch's `weight_decay=c` with c = 2λ_E (SGD and Adam), and Keras/tfjs `l2(λ_E)`.
  */
-export function addL2Gradient(lambda: L2Coefficient): GradientTransformation<NoState> {
-  const twice = 2 * lambda;
+export function addL2Gradient(lambda: Coefficient<L2Coefficient>): GradientTransformation<NoState> {
+  const coefficient = resolver(lambda);
   return {
     name: 'add_l2_gradient', children: [],
     init: () => NO_STATE,
-    update(updates, _state, params) {
-      if (twice === 0) return;
+    update(updates, _state, params, ctx) {
       for (let i = 0; i < params.length; i++) {
+        const twice = 2 * coefficient(params[i], ctx);
+        if (twice === 0) continue;
         const u = updates[i], w = params[i].value;
         for (let j = 0; j < u.length; j++) u[j] += twice * w[j];
       }
@@ -69,7 +87,18 @@ export function traceMomentum(options: MomentumOptions): GradientTransformation<
   };
 }
 
-export interface AdamOptions { b1?: number; b2?: number; eps?: number }
+export interface AdamOptions {
+  b1?: number;
+  b2?: number;
+  eps?: number;
+  /**
+   * Where ε goes. 'corrected' (default): (m/(1−β1ᵗ)) / (√v/√(1−β2ᵗ) + ε), PyTorch and optax.
+   * 'uncorrected': the bias corrections folded into the step size and ε added to the raw √v,
+   * (√(1−β2ᵗ)/(1−β1ᵗ))·m/(√v + ε) — scikit-learn's and TF1's Adam (Kingma & Ba's "ε-hat"),
+   * which equals the first with ε/√(1−β2ᵗ).
+   */
+  epsilon?: 'corrected' | 'uncorrected';
+}
 export interface AdamState { count: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }
 
 /**
@@ -79,19 +108,21 @@ export interface AdamState { count: number; m: Record<string, Float32Array>; v: 
  */
 export function scaleByAdam(options: AdamOptions = {}): GradientTransformation<AdamState> {
   const b1 = options.b1 ?? 0.9, b2 = options.b2 ?? 0.999, eps = options.eps ?? 1e-8;
+  const uncorrected = options.epsilon === 'uncorrected';
   return {
     name: 'scale_by_adam', children: [],
     init: (params) => ({ count: 0, m: zerosLike(params), v: zerosLike(params) }),
     update(updates, state, params) {
       state.count++;
       const bc1 = 1 - Math.pow(b1, state.count), sqrtBc2 = Math.sqrt(1 - Math.pow(b2, state.count));
+      const epsHat = uncorrected ? eps / sqrtBc2 : eps;
       for (let i = 0; i < params.length; i++) {
         const u = updates[i], m = state.m[params[i].name], v = state.v[params[i].name];
         for (let j = 0; j < u.length; j++) {
           const g = u[j];
           m[j] = b1 * m[j] + (1 - b1) * g;
           v[j] = b2 * v[j] + (1 - b2) * g * g;
-          u[j] = m[j] / bc1 / (Math.sqrt(v[j]) / sqrtBc2 + eps);
+          u[j] = m[j] / bc1 / (Math.sqrt(v[j]) / sqrtBc2 + epsHat);
         }
       }
     },
@@ -104,13 +135,15 @@ export function scaleByAdam(options: AdamOptions = {}): GradientTransformation<A
  * (which multiplies w by 1 − η·c before the Adam step; the same to float rounding), optax
  * `add_decayed_weights` inside `adamw`.
  */
-export function addDecayedWeights(c: DecoupledDecay): GradientTransformation<NoState> {
+export function addDecayedWeights(decay: Coefficient<DecoupledDecay>): GradientTransformation<NoState> {
+  const coefficient = resolver(decay);
   return {
     name: 'add_decayed_weights', children: [],
     init: () => NO_STATE,
-    update(updates, _state, params) {
-      if (c === 0) return;
+    update(updates, _state, params, ctx) {
       for (let i = 0; i < params.length; i++) {
+        const c = coefficient(params[i], ctx);
+        if (c === 0) continue;
         const u = updates[i], w = params[i].value;
         for (let j = 0; j < u.length; j++) u[j] += c * w[j];
       }
@@ -138,15 +171,36 @@ export function scaleByLearningRate(spec: ScheduleSpec | number): GradientTransf
  * Decoupled, lr-independent decay: u ← u − δ·w, placed after the learning-rate scale, so each
  * step shrinks w by the fixed fraction δ (tf-addons `SGDW`/`AdamW`, brain.js `regc`).
  */
-export function addStepDecay(delta: StepDecay): GradientTransformation<NoState> {
+export function addStepDecay(delta: Coefficient<StepDecay>): GradientTransformation<NoState> {
+  const coefficient = resolver(delta);
   return {
     name: 'add_step_decay', children: [],
     init: () => NO_STATE,
-    update(updates, _state, params: readonly Param[]) {
-      if (delta === 0) return;
+    update(updates, _state, params, ctx) {
       for (let i = 0; i < params.length; i++) {
+        const delta = coefficient(params[i], ctx);
+        if (delta === 0) continue;
         const u = updates[i], w = params[i].value;
         for (let j = 0; j < u.length; j++) u[j] -= delta * w[j];
+      }
+    },
+  };
+}
+
+/**
+ * u ← s_p·u with a fixed multiplier per parameter name (1 when absent): per-group learning
+ * rates, as muP's MuAdam/MuSGD set them. Placed just before scaleByLearningRate.
+ */
+export function scaleByParam(multipliers: Readonly<Record<string, number>>): GradientTransformation<NoState> {
+  return {
+    name: 'scale_by_param', children: [],
+    init: () => NO_STATE,
+    update(updates, _state, params) {
+      for (let i = 0; i < params.length; i++) {
+        const s = multipliers[params[i].name] ?? 1;
+        if (s === 1) continue;
+        const u = updates[i];
+        for (let j = 0; j < u.length; j++) u[j] *= s;
       }
     },
   };

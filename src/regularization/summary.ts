@@ -1,84 +1,112 @@
 /**
  * What the regularization does, per parameter group, in the canonical units of
  * regularization.md: λ_E (or "decoupled"), the per-step shrink δ and the shrink per epoch
- * (1 − δ)^S. Printed at the start of training and saved with the run.
+ * (1 − δ)^S. Printed at the start of training and saved with the run, so the run can be
+ * reproduced in another framework.
  */
 import type { Param } from '../tensor/param.js';
-import type { ParamMask } from './mask.js';
-import type { DecoupledDecay, L2Coefficient } from './units.js';
+import { decayMask } from './mask.js';
+import { coefficientFor, type RegTerm } from './plan.js';
 
 export interface DecayGroup {
-  group: 'decayed' | 'not decayed';
+  group: string;
   tensors: string[];
   /** Number of scalar parameters P in the group. */
   size: number;
-  /** Objective-level coefficient; null when the decay is decoupled or absent. */
+  /** Objective-level coefficient; null when there is no coupled term. */
   lambdaE: number | null;
-  /** Fraction of each weight removed per plain step at the peak learning rate; null when undefined (coupled L2 under Adam). */
+  /** Decoupled, lr-coupled c (δ_t = η_t·c); null when absent. */
+  decoupled: number | null;
+  /** Decoupled, lr-independent δ; null when absent. */
+  stepDecay: number | null;
+  /** Fraction of each weight removed per step at the peak η (without momentum amplification); null when undefined (coupled L2 under Adam). */
   deltaPerStep: number | null;
   /** (1 − δ)^S, S steps per epoch. */
   shrinkPerEpoch: number | null;
+  /** The coefficients as the user gave them. */
+  given: string[];
   notes: string[];
 }
 
 export interface SummaryContext {
-  l2: L2Coefficient;
-  /** AdamW's decoupled decay c, if any (δ = η·c). */
-  decoupled?: DecoupledDecay;
   optimizer: string;
   /** Peak learning rate η. */
   lr: number;
   momentum?: number;
   stepsPerEpoch: number;
+  /** Nominal batch size B (per-batch conventions are reported at it). */
+  batchSize: number;
 }
 
-export function summarizeRegularization(params: readonly Param[], mask: ParamMask, ctx: SummaryContext): DecayGroup[] {
-  const chosen = params.filter(mask), rest = params.filter((p) => !mask(p));
-  const size = (ps: readonly Param[]) => ps.reduce((s, p) => s + p.value.length, 0);
+export function summarizeRegularization(params: readonly Param[], terms: readonly RegTerm[], ctx: SummaryContext): DecayGroup[] {
+  // Parameters with the same coefficients form one group.
+  const groups = new Map<string, { params: Param[]; l: number; c: number; d: number; given: Set<string> }>();
+  for (const p of params) {
+    let l = 0, c = 0, d = 0;
+    const given = new Set<string>();
+    for (const t of terms) {
+      if (!decayMask(t.decayParams)(p)) continue;
+      const v = coefficientFor(t, p, ctx.batchSize);
+      if (v === 0) continue;
+      given.add(t.given);
+      if (t.kind === 'coupled') l += v;
+      else if (t.kind === 'decoupled') c += v;
+      else d += v;
+    }
+    const key = `${l}|${c}|${d}`;
+    const g = groups.get(key) ?? { params: [], l, c, d, given };
+    g.params.push(p);
+    groups.set(key, g);
+  }
   const adaptive = ctx.optimizer === 'adam' || ctx.optimizer === 'adamw';
-  const decoupled = ctx.decoupled ?? 0;
-  const notes: string[] = [];
-  let delta: number | null = 0;
-  if (ctx.l2 > 0) {
-    if (adaptive) {
-      delta = null;
-      notes.push('coupled L2 under Adam is divided by √v̂: its per-step shrink depends on gradient statistics and has no fixed δ');
-    } else {
-      delta = 2 * ctx.lr * ctx.l2;
-      if (ctx.momentum && ctx.momentum > 0) {
-        notes.push(`through momentum μ=${ctx.momentum} the long-run shrink per step is ≈ δ/(1−μ) = ${fmt(delta / (1 - ctx.momentum))}`);
+  const sorted = [...groups.values()].sort((a, b) => (b.l + b.c + b.d) - (a.l + a.c + a.d));
+  return sorted.map((g, i) => {
+    const none = g.l === 0 && g.c === 0 && g.d === 0;
+    const notes: string[] = [];
+    let delta: number | null = ctx.lr * g.c + g.d;
+    if (g.l > 0) {
+      if (adaptive) {
+        delta = null;
+        notes.push(`coupled L2 under ${ctx.optimizer} is divided by √v̂: its per-step shrink depends on gradient statistics and has no fixed δ`);
+      } else {
+        delta += 2 * ctx.lr * g.l;
+        if (ctx.momentum && ctx.momentum > 0) {
+          notes.push(`through momentum μ=${ctx.momentum} the coupled part's long-run shrink per step is ≈ 2ηλ_E/(1−μ) = ${fmt((2 * ctx.lr * g.l) / (1 - ctx.momentum))}`);
+        }
       }
     }
-  }
-  if (decoupled > 0) {
-    // Under Adam the coupled part has no fixed δ, so neither has the sum.
-    if (delta !== null) delta += ctx.lr * decoupled;
-    notes.push(`decoupled decay c=${decoupled}: δ = η·c follows the learning-rate schedule`);
-  }
-  if (ctx.l2 === 0 && decoupled === 0) notes.push('no regularization');
-  const decayedGroup: DecayGroup = {
-    group: 'decayed', tensors: chosen.map((p) => p.name), size: size(chosen),
-    lambdaE: ctx.l2 > 0 ? ctx.l2 : null,
-    deltaPerStep: delta,
-    shrinkPerEpoch: delta === null ? null : Math.pow(1 - delta, ctx.stepsPerEpoch),
-    notes,
-  };
-  const groups = [decayedGroup];
-  if (rest.length > 0) {
-    groups.push({ group: 'not decayed', tensors: rest.map((p) => p.name), size: size(rest), lambdaE: null, deltaPerStep: 0, shrinkPerEpoch: 1, notes: [] });
-  }
-  return groups;
+    if (g.c > 0) notes.push('decoupled: δ_t = η_t·c follows the learning-rate schedule');
+    return {
+      group: none ? 'not decayed' : sorted.length > 2 || (sorted.length === 2 && sorted.every((x) => x.l + x.c + x.d > 0)) ? `decayed (group ${i + 1})` : 'decayed',
+      tensors: g.params.map((p) => p.name),
+      size: g.params.reduce((s, p) => s + p.value.length, 0),
+      lambdaE: g.l > 0 ? g.l : null,
+      decoupled: g.c > 0 ? g.c : null,
+      stepDecay: g.d > 0 ? g.d : null,
+      deltaPerStep: none ? 0 : delta,
+      shrinkPerEpoch: none ? 1 : delta === null ? null : Math.pow(1 - delta, ctx.stepsPerEpoch),
+      given: [...g.given],
+      notes,
+    };
+  });
 }
 
 export function formatSummary(groups: readonly DecayGroup[]): string {
   return groups.map((g) => {
-    const parts = [
-      `${g.group}: ${g.tensors.join(', ') || '(none)'} (P = ${g.size})`,
-      g.group === 'decayed' ? `  λ_E = ${g.lambdaE === null ? '— (decoupled or none)' : fmt(g.lambdaE)}` : '',
-      g.group === 'decayed' ? `  δ per step = ${g.deltaPerStep === null ? 'undefined' : fmt(g.deltaPerStep)}, shrink per epoch = ${g.shrinkPerEpoch === null ? 'undefined' : g.shrinkPerEpoch.toFixed(5)}` : '',
+    const head = `${g.group}: ${g.tensors.join(', ') || '(none)'} (P = ${g.size})`;
+    if (g.group === 'not decayed') return head;
+    const coefficients = [
+      g.lambdaE !== null ? `λ_E = ${fmt(g.lambdaE)}` : 'λ_E = — (no coupled term)',
+      g.decoupled !== null ? `decoupled c = ${fmt(g.decoupled)}` : '',
+      g.stepDecay !== null ? `δ (lr-independent) = ${fmt(g.stepDecay)}` : '',
+    ].filter(Boolean).join(', ');
+    return [
+      head,
+      `  from ${g.given.join(' + ')}`,
+      `  ${coefficients}`,
+      `  δ per step = ${g.deltaPerStep === null ? 'undefined' : fmt(g.deltaPerStep)}, shrink per epoch = ${g.shrinkPerEpoch === null ? 'undefined' : g.shrinkPerEpoch.toFixed(5)}`,
       ...g.notes.map((n) => `  note: ${n}`),
-    ];
-    return parts.filter(Boolean).join('\n');
+    ].join('\n');
   }).join('\n');
 }
 

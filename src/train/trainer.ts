@@ -14,26 +14,27 @@ import type { Backend } from '../kernels/backend.js';
 import { SoftmaxCrossEntropy } from '../loss/softmax-cross-entropy.js';
 import { Sequential } from '../nn/sequential.js';
 import type { ModelSpec } from '../nn/spec.js';
-import { createOptimizer, type OptimizerConfig } from '../optim/recipes.js';
+import type { OptimizerConfig } from '../optim/recipes.js';
 import { createSchedule, peakLearningRate } from '../optim/schedule.js';
 import { flattenState, restoreState, type FlatState } from '../optim/state.js';
-import { applyUpdates, chain, masked, transformNames, type GradientTransformation } from '../optim/transform.js';
-import { addL2Gradient } from '../optim/transforms.js';
-import { decayMask, selectParams, type DecaySelection, type ParamMask } from '../regularization/mask.js';
-import { l2Penalty, squaredNorm } from '../regularization/penalty.js';
+import { applyUpdates, transformNames, type GradientTransformation, type StepContext } from '../optim/transform.js';
+import { decayMask, selectParams } from '../regularization/mask.js';
+import { squaredNorm } from '../regularization/penalty.js';
+import { validatePlan, type RegTerm } from '../regularization/plan.js';
 import { summarizeRegularization, type DecayGroup } from '../regularization/summary.js';
-import type { L2Coefficient } from '../regularization/units.js';
 import type { Param } from '../tensor/param.js';
 import { Rng, type RngState } from '../tensor/rng.js';
 import { argmaxRow, evaluate, type Evaluation } from './evaluate.js';
+import { buildUpdate, Penalty } from './objective.js';
 
 export interface TrainConfig {
   model: ModelSpec;
   optimizer: OptimizerConfig;
-  /** λ_E of the seed objective (coupled: its gradient passes through the optimizer's moments). */
-  l2: L2Coefficient;
-  /** Which parameters the penalty and any decoupled decay touch; default 'weights' (rank ≥ 2). */
-  decayParams: DecaySelection;
+  /**
+   * The regularization terms in canonical units, each with its own parameter selection: coupled
+   * λ_E (the seed objective's penalty), decoupled decay, or lr-independent decay.
+   */
+  regularization: RegTerm[];
   batchSize: number;
   epochs: number;
   seed: number;
@@ -81,7 +82,7 @@ const YIELD_EVERY_MS = 100;
 
 export class Trainer {
   readonly model: Sequential;
-  readonly mask: ParamMask;
+  /** Parameters some term decays (all weights when there is no term), for the weight norm. */
   readonly decayed: readonly Param[];
   readonly transform: GradientTransformation<any>;
   readonly stepsPerEpoch: number;
@@ -90,6 +91,8 @@ export class Trainer {
   readonly history: EpochMetrics[] = [];
   private readonly optState: unknown;
   private readonly loss: SoftmaxCrossEntropy;
+  private readonly penalty: Penalty;
+  private readonly stepContext: StepContext = { batchSize: 0 };
   private readonly shuffleRng: Rng;
   private readonly order: Int32Array;
   private readonly xBatch: Float32Array;
@@ -109,11 +112,17 @@ export class Trainer {
     const batch = Math.min(config.batchSize, train.count);
     this.model = new Sequential(config.model, { backend, maxBatch: batch, seed: config.seed });
     this.loss = new SoftmaxCrossEntropy(backend, config.model.classes, batch);
-    this.mask = decayMask(config.decayParams);
-    this.decayed = selectParams(this.model.params, this.mask, config.decayParams);
-    // The seed objective's penalty gradient comes first, so it passes through the moments,
-    // exactly where PyTorch puts `weight_decay` in SGD and Adam.
-    this.transform = chain(masked(addL2Gradient(config.l2), this.mask), createOptimizer(config.optimizer, this.mask));
+    validatePlan(config.regularization);
+    if (config.optimizer.name === 'adamw' && !config.regularization.some((t) => t.kind !== 'coupled')) {
+      throw new ConfigError('adamw needs a decoupled decay (for example pytorch-adamw:weight_decay=0.01); without one it is adam');
+    }
+    for (const t of config.regularization) selectParams(this.model.params, decayMask(t.decayParams), t.decayParams);
+    const masks = config.regularization.map((t) => decayMask(t.decayParams));
+    this.decayed = this.model.params.filter((p) => masks.length === 0 ? p.shape.length >= 2 : masks.some((m) => m(p)));
+    this.penalty = new Penalty(config.regularization, this.model.params, backend);
+    // Coupled terms come before the moments (where PyTorch puts SGD's and Adam's
+    // `weight_decay`), decoupled ones after them: see buildUpdate.
+    this.transform = buildUpdate(config.optimizer, config.regularization);
     this.optState = this.transform.init(this.model.params);
     this.stepsPerEpoch = Math.ceil(train.count / config.batchSize);
     this.shuffleRng = Rng.derive(config.seed, 'shuffle');
@@ -126,11 +135,10 @@ export class Trainer {
   /** Per-group λ_E, δ and epoch shrink, for the start-of-training printout. */
   regularizationSummary(): DecayGroup[] {
     const o = this.config.optimizer;
-    return summarizeRegularization(this.model.params, this.mask, {
-      l2: this.config.l2, decoupled: o.name === 'adamw' ? o.decay : undefined, optimizer: o.name,
-      lr: peakLearningRate(o.schedule),
+    return summarizeRegularization(this.model.params, this.config.regularization, {
+      optimizer: o.name, lr: peakLearningRate(o.schedule),
       momentum: o.name === 'momentum' || o.name === 'nesterov' ? (o.momentum ?? 0.9) : undefined,
-      stepsPerEpoch: this.stepsPerEpoch,
+      stepsPerEpoch: this.stepsPerEpoch, batchSize: this.config.batchSize,
     });
   }
 
@@ -202,7 +210,7 @@ export class Trainer {
     model.zeroGrad();
     const logits = model.forward(x, batch, true);
     const dataLoss = this.loss.forwardBackward(logits, y, batch);
-    const penalty = l2Penalty(this.decayed, this.config.l2, this.backend);
+    const penalty = this.penalty.value(batch);
     if (!Number.isFinite(dataLoss + penalty)) {
       throw new DivergenceError(
         `training diverged at epoch ${this.epoch + 1}, step ${this.step + 1}: loss is ${dataLoss + penalty} ` +
@@ -211,7 +219,8 @@ export class Trainer {
     let hits = 0;
     for (let r = 0; r < batch; r++) if (argmaxRow(logits, r, model.spec.classes) === y[r]) hits++;
     model.backward(this.loss.grad(batch), batch);
-    this.transform.update(this.updates, this.optState, model.params);
+    this.stepContext.batchSize = batch;
+    this.transform.update(this.updates, this.optState, model.params, this.stepContext);
     applyUpdates(model.params, this.updates);
     this.step++;
     return { dataLoss, penalty, hits };

@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createParam, type Param } from '../../src/tensor/param.js';
-import { transformNames, applyUpdates, type GradientTransformation } from '../../src/optim/transform.js';
+import { transformNames, applyUpdates, masked, type GradientTransformation } from '../../src/optim/transform.js';
+import { addDecayedWeights, addL2Gradient, addStepDecay } from '../../src/optim/transforms.js';
 import { adam, adamw, createOptimizer, momentum, nesterov, sgd, OPTIMIZERS, type OptimizerConfig } from '../../src/optim/recipes.js';
 import { decayMask } from '../../src/regularization/mask.js';
-import { decoupledDecay, l2Coefficient } from '../../src/regularization/units.js';
+import { decoupledDecay, l2Coefficient, stepDecay } from '../../src/regularization/units.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
@@ -36,12 +37,25 @@ test('recipe chains in application order', () => {
   assert.deepEqual(transformNames(adamw(0.001, decoupledDecay(0.01), mask)), CHAINS.adamw);
 });
 
-test('createOptimizer builds the same chain for every optimizer name', () => {
+test('createOptimizer builds the same chain for every optimizer name, decay in its slot', () => {
   assert.deepEqual([...OPTIMIZERS], ['sgd', 'momentum', 'nesterov', 'adam', 'adamw']);
+  const decay = masked(addDecayedWeights(decoupledDecay(0.01)), decayMask('weights'));
   for (const name of OPTIMIZERS) {
-    const t = createOptimizer({ name, schedule: { type: 'constant', lr: 0.01 }, decay: decoupledDecay(0.01) }, decayMask('weights'));
+    const slots = name === 'adamw' ? { afterMoments: [decay] } : {};
+    const t = createOptimizer({ name, schedule: { type: 'constant', lr: 0.01 } }, slots);
     assert.deepEqual(transformNames(t), CHAINS[name], name);
   }
+});
+
+test('createOptimizer slots: coupled before the moments, decoupled after, lr-independent last', () => {
+  const mask = decayMask('weights');
+  const t = createOptimizer({ name: 'momentum', schedule: { type: 'constant', lr: 0.1 }, momentum: 0.9, lrScale: { 'dense2.weight': 0.5 } }, {
+    beforeMoments: [masked(addL2Gradient(l2Coefficient(1e-4)), mask)],
+    afterMoments: [masked(addDecayedWeights(decoupledDecay(1e-3)), mask)],
+    afterLr: [masked(addStepDecay(stepDecay(1e-5)), mask)],
+  });
+  assert.deepEqual(transformNames(t), ['masked(add_l2_gradient)', 'trace_momentum', 'masked(add_decayed_weights)',
+    'scale_by_param', 'scale_by_learning_rate', 'masked(add_step_decay)']);
 });
 
 function params(): Param[] {
@@ -102,16 +116,18 @@ function dataset(count: number, features: number, classes: number, seed: number)
 }
 
 function config(optimizer: OptimizerConfig, l2: number, batchSize = 4): TrainConfig {
+  const regularization: TrainConfig['regularization'] = [{ given: `seed:lambda=${l2}`, kind: 'coupled', value: l2, decayParams: 'weights' }];
+  if (optimizer.name === 'adamw') regularization.push({ given: 'pytorch-adamw:weight_decay=0.01', kind: 'decoupled', value: 0.01, decayParams: 'weights' });
   return {
     model: { inputSize: 3, classes: 2, layers: [{ type: 'dense', units: 4 }, { type: 'tanh' }, { type: 'dense', units: 2 }] },
-    optimizer, l2: l2Coefficient(l2), decayParams: 'weights', batchSize, epochs: 1, seed: 17,
+    optimizer, regularization, batchSize, epochs: 1, seed: 17,
   };
 }
 
 test("Trainer.chainNames() starts with 'masked(add_l2_gradient)', then the recipe", () => {
   const data = dataset(8, 3, 2, 1);
   for (const name of OPTIMIZERS) {
-    const trainer = new Trainer(config({ name, schedule: { type: 'constant', lr: 0.01 }, decay: decoupledDecay(0.01) }, 1e-3), jsBackend, data);
+    const trainer = new Trainer(config({ name, schedule: { type: 'constant', lr: 0.01 } }, 1e-3), jsBackend, data);
     const names = trainer.chainNames();
     assert.equal(names[0], 'masked(add_l2_gradient)', name);
     assert.deepEqual(names, ['masked(add_l2_gradient)', ...CHAINS[name]], name);

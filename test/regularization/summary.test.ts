@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatSummary, summarizeRegularization } from '../../src/regularization/summary.js';
-import { decayMask } from '../../src/regularization/mask.js';
+import { parseCoefficient } from '../../src/regularization/conventions.js';
+import { termFromGiven, type RegTerm } from '../../src/regularization/plan.js';
 import { l2Penalty, squaredNorm } from '../../src/regularization/penalty.js';
 import { decoupledDecay, l2Coefficient } from '../../src/regularization/units.js';
 import { createParam, type Param } from '../../src/tensor/param.js';
@@ -32,54 +33,75 @@ function numberAfter(text: string, label: string): number {
 const N = 50000, B = 128;
 const S = Math.ceil(N / B); // 390.625 → 391 steps, the last one partial
 
-test('worked example: SGD, λ_E = 2.5e-4, η = 0.1 → δ = 5e-5, shrink per epoch 0.98064', () => {
+/** A term as the CLI would build it from a coefficient in some convention. */
+function term(text: string, decayParams = 'weights'): RegTerm {
+  return termFromGiven(parseCoefficient(text, 'seed', 'test'), { batch: B, n: N, lr: 0.1 }, decayParams);
+}
+const ctx = (optimizer: string, lr: number, momentum?: number) => ({ optimizer, lr, momentum, stepsPerEpoch: S, batchSize: B });
+
+test('worked example: PyTorch SGD weight_decay 5e-4, η = 0.1 → λ_E = 2.5e-4, δ = 5e-5, shrink per epoch 0.98064', () => {
   assert.equal(S, 391);
-  const groups = summarizeRegularization(params(), decayMask('weights'), { l2: l2Coefficient(2.5e-4), optimizer: 'sgd', lr: 0.1, stepsPerEpoch: S });
+  const groups = summarizeRegularization(params(), [term('pytorch-sgd:weight_decay=5e-4')], ctx('sgd', 0.1));
   assert.equal(groups.length, 2);
   const [decayed, rest] = groups;
   assert.equal(decayed.group, 'decayed');
   assert.deepEqual(decayed.tensors, ['dense1.weight', 'dense2.weight']);
   assert.equal(decayed.size, 12 + 6);
   assert.equal(decayed.lambdaE, 2.5e-4);
+  assert.deepEqual(decayed.given, ['pytorch-sgd:weight_decay=5e-4']);
   // δ = 2·η·λ_E = 2·0.1·2.5e-4 = 5e-5
   assert.ok(Math.abs(decayed.deltaPerStep! - 5e-5) < 1e-18, `δ = ${decayed.deltaPerStep}`);
   // (1 − 5e-5)^391 = exp(391·ln(1 − 5e-5)) = 0.9806394
   assert.equal(decayed.shrinkPerEpoch!.toFixed(5), '0.98064');
   assert.ok(Math.abs(decayed.shrinkPerEpoch! - 0.9806394) < 1e-7);
   assert.deepEqual(decayed.notes, []);
-  assert.deepEqual(rest, { group: 'not decayed', tensors: ['dense1.bias', 'dense2.bias'], size: 5, lambdaE: null, deltaPerStep: 0, shrinkPerEpoch: 1, notes: [] });
-  // The printout carries the same numbers (parsed, so the test does not pin the number format).
+  assert.equal(rest.group, 'not decayed');
+  assert.deepEqual(rest.tensors, ['dense1.bias', 'dense2.bias']);
+  assert.equal(rest.size, 5);
+  assert.equal(rest.deltaPerStep, 0);
+  assert.equal(rest.shrinkPerEpoch, 1);
   const text = formatSummary(groups);
   assert.match(text, /shrink per epoch = 0\.98064/);
   assert.equal(numberAfter(text, 'δ per step = '), 5e-5);
   assert.equal(numberAfter(text, 'λ_E = '), 2.5e-4);
 });
 
-test('momentum adds the long-run δ/(1 − μ) note', () => {
-  const [decayed] = summarizeRegularization(params(), decayMask('weights'),
-    { l2: l2Coefficient(2.5e-4), optimizer: 'momentum', lr: 0.1, momentum: 0.9, stepsPerEpoch: S });
+test('the same λ_E from sklearn alpha = 0.064 at B = 128 gives the same summary', () => {
+  const [a] = summarizeRegularization(params(), [term('sklearn-mlp:alpha=0.064')], ctx('sgd', 0.1));
+  assert.ok(Math.abs(a.lambdaE! - 2.5e-4) < 1e-18);
+  assert.equal(a.shrinkPerEpoch!.toFixed(5), '0.98064');
+});
+
+test('momentum adds the long-run 2ηλ_E/(1 − μ) note', () => {
+  const [decayed] = summarizeRegularization(params(), [term('seed:lambda=2.5e-4')], ctx('momentum', 0.1, 0.9));
   assert.ok(Math.abs(decayed.deltaPerStep! - 5e-5) < 1e-18);
   assert.equal(decayed.notes.length, 1);
-  // δ/(1 − μ) = 5e-5/0.1 = 5e-4
-  assert.equal(numberAfter(decayed.notes[0], 'δ/(1−μ) = '), 5e-4);
+  // 2ηλ_E/(1 − μ) = 5e-5/0.1 = 5e-4
+  assert.equal(numberAfter(decayed.notes[0], '2ηλ_E/(1−μ) = '), 5e-4);
 });
 
 test('Adam with coupled L2: δ is undefined (null) with a note, λ_E still reported', () => {
   for (const optimizer of ['adam', 'adamw']) {
-    const [decayed] = summarizeRegularization(params(), decayMask('weights'), { l2: l2Coefficient(2.5e-4), optimizer, lr: 0.001, stepsPerEpoch: S });
+    const [decayed] = summarizeRegularization(params(), [term('seed:lambda=2.5e-4')], ctx(optimizer, 0.001));
     assert.equal(decayed.lambdaE, 2.5e-4);
     assert.equal(decayed.deltaPerStep, null, optimizer);
     assert.equal(decayed.shrinkPerEpoch, null, optimizer);
     assert.equal(decayed.notes.length, 1);
-    assert.match(decayed.notes[0], /Adam/);
+    assert.match(decayed.notes[0], /√v̂/);
     assert.match(formatSummary([decayed]), /δ per step = undefined/);
   }
 });
 
+test('Adam with coupled L2 and AdamW decay together: δ stays undefined', () => {
+  const [decayed] = summarizeRegularization(params(), [term('seed:lambda=2.5e-4'), term('pytorch-adamw:weight_decay=0.01')], ctx('adamw', 0.001));
+  assert.equal(decayed.deltaPerStep, null);
+  assert.equal(decayed.decoupled, 0.01);
+});
+
 test('AdamW c = 0.01, η = 0.001 → δ = η·c = 1e-5, decoupled (no λ_E)', () => {
-  const [decayed] = summarizeRegularization(params(), decayMask('weights'),
-    { l2: l2Coefficient(0), decoupled: decoupledDecay(0.01), optimizer: 'adamw', lr: 0.001, stepsPerEpoch: S });
+  const [decayed] = summarizeRegularization(params(), [term('pytorch-adamw:weight_decay=0.01')], ctx('adamw', 0.001));
   assert.equal(decayed.lambdaE, null);
+  assert.equal(decayed.decoupled, 0.01);
   assert.ok(Math.abs(decayed.deltaPerStep! - 1e-5) < 1e-20, `δ = ${decayed.deltaPerStep}`);
   // (1 − 1e-5)^391 = 0.9960976
   assert.ok(Math.abs(decayed.shrinkPerEpoch! - Math.pow(1 - 1e-5, 391)) < 1e-15);
@@ -88,13 +110,22 @@ test('AdamW c = 0.01, η = 0.001 → δ = η·c = 1e-5, decoupled (no λ_E)', ()
   assert.match(decayed.notes[0], /decoupled/);
 });
 
-test("no regularization: δ = 0, shrink 1, a note; 'all' leaves no undecayed group", () => {
-  const groups = summarizeRegularization(params(), decayMask('all'), { l2: l2Coefficient(0), optimizer: 'sgd', lr: 0.1, stepsPerEpoch: S });
+test("no regularization: one 'not decayed' group with δ = 0 and shrink 1", () => {
+  const groups = summarizeRegularization(params(), [], ctx('sgd', 0.1));
   assert.equal(groups.length, 1);
+  assert.equal(groups[0].group, 'not decayed');
   assert.equal(groups[0].size, 12 + 3 + 6 + 2);
   assert.equal(groups[0].deltaPerStep, 0);
   assert.equal(groups[0].shrinkPerEpoch, 1);
-  assert.deepEqual(groups[0].notes, ['no regularization']);
+});
+
+test("per-weight-tensor: each tensor its own λ_E = c/P_t, so two decayed groups", () => {
+  const groups = summarizeRegularization(params(), [term('per-weight-tensor:c=1')], ctx('sgd', 0.1));
+  assert.equal(groups.length, 3);
+  const byTensor = new Map(groups.flatMap((g) => g.tensors.map((t) => [t, g.lambdaE] as const)));
+  assert.equal(byTensor.get('dense1.weight'), 1 / 12);
+  assert.equal(byTensor.get('dense2.weight'), 1 / 6);
+  assert.equal(byTensor.get('dense1.bias'), null);
 });
 
 test('l2Penalty = λ_E·Σw² over the given tensors', () => {

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { jsBackend } from '../../src/kernels/js/index.js';
 import { mlpSpec } from '../../src/nn/spec.js';
 import { DEBIAN_FASHION_MNIST, loadIdxDirectory } from '../../src/node/datasets.js';
-import { l2Coefficient } from '../../src/regularization/units.js';
+
 import { Trainer } from '../../src/train/trainer.js';
 
 test('full Fashion-MNIST: one epoch of 256,256 reaches ≥ 80% test accuracy', async () => {
@@ -20,7 +20,8 @@ test('full Fashion-MNIST: one epoch of 256,256 reaches ≥ 80% test accuracy', a
   const trainer = new Trainer({
     model: mlpSpec(784, [256, 256], 10),
     optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
-    l2: l2Coefficient(1e-4), decayParams: 'weights', batchSize: 128, epochs: 1, seed: 1,
+    regularization: [{ given: 'seed:lambda=1e-4', kind: 'coupled', value: 1e-4, decayParams: 'weights' }],
+    batchSize: 128, epochs: 1, seed: 1,
   }, jsBackend, train);
   const [epoch] = await trainer.fit();
   const result = trainer.evaluate(testSet);

@@ -1,8 +1,8 @@
 /**
  * Parity with PyTorch 1.13: weights after 6 steps of each optimizer, from fixtures made by
- * tools/make_torch_fixtures.py (Debian python3-torch). Each row gives ridgeline the
- * equivalent configuration; PyTorch `weight_decay = c` is λ_E = c/2 on every parameter
- * (torch.optim decays biases too), AdamW's is a decoupled decay c.
+ * tools/make_torch_fixtures.py (Debian python3-torch). Each row gives ridgeline PyTorch's
+ * coefficient verbatim, in PyTorch's convention (`pytorch-sgd:weight_decay=0.01`), with
+ * `--decay-params framework` semantics (torch.optim decays biases too).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,8 @@ import { SoftmaxCrossEntropy } from '../../src/loss/softmax-cross-entropy.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
 import type { ScheduleSpec } from '../../src/optim/schedule.js';
 import type { OptimizerConfig } from '../../src/optim/recipes.js';
-import { l2Coefficient, decoupledDecay } from '../../src/regularization/units.js';
+import { parseCoefficient } from '../../src/regularization/conventions.js';
+import { termFromGiven } from '../../src/regularization/plan.js';
 import { difference } from '../helpers/close.js';
 
 interface Fixture {
@@ -30,20 +31,20 @@ const load = (name: string): Fixture => JSON.parse(readFileSync(new URL(`../fixt
 const constant = (lr: number): ScheduleSpec => ({ type: 'constant', lr });
 const TOLERANCE = 1e-5;
 
-// case, optimizer, λ_E (= PyTorch weight_decay / 2); one line each, like tinygrad's optimizer tests.
-const rows: [string, OptimizerConfig, number][] = [
-  ['sgd', { name: 'sgd', schedule: constant(0.1) }, 0],
-  ['sgd_wd', { name: 'sgd', schedule: constant(0.1) }, 0.01 / 2],
-  ['momentum', { name: 'momentum', schedule: constant(0.05), momentum: 0.9 }, 0],
-  ['momentum_wd', { name: 'momentum', schedule: constant(0.05), momentum: 0.9 }, 0.01 / 2],
-  ['momentum_dampening_wd', { name: 'momentum', schedule: constant(0.05), momentum: 0.9, dampening: 0.5 }, 0.01 / 2],
-  ['nesterov', { name: 'nesterov', schedule: constant(0.05), momentum: 0.9 }, 0],
-  ['nesterov_wd', { name: 'nesterov', schedule: constant(0.05), momentum: 0.9 }, 0.01 / 2],
-  ['sgd_wd_step', { name: 'momentum', schedule: { type: 'step', lr: 0.1, every: 2, gamma: 0.5 }, momentum: 0.9 }, 0.005 / 2],
-  ['adam', { name: 'adam', schedule: constant(0.01) }, 0],
-  ['adam_wd', { name: 'adam', schedule: constant(0.01) }, 0.01 / 2],
-  ['adamw', { name: 'adamw', schedule: constant(0.01), decay: decoupledDecay(0.1) }, 0],
-  ['adamw_cosine', { name: 'adamw', schedule: { type: 'cosine', lr: 0.01, steps: 6, minLr: 0.001 }, decay: decoupledDecay(0.1) }, 0],
+// case, optimizer, PyTorch's coefficient as a user would type it; one line each, like tinygrad's optimizer tests.
+const rows: [string, OptimizerConfig, string | null][] = [
+  ['sgd', { name: 'sgd', schedule: constant(0.1) }, null],
+  ['sgd_wd', { name: 'sgd', schedule: constant(0.1) }, 'pytorch-sgd:weight_decay=0.01'],
+  ['momentum', { name: 'momentum', schedule: constant(0.05), momentum: 0.9 }, null],
+  ['momentum_wd', { name: 'momentum', schedule: constant(0.05), momentum: 0.9 }, 'pytorch-sgd:weight_decay=0.01'],
+  ['momentum_dampening_wd', { name: 'momentum', schedule: constant(0.05), momentum: 0.9, dampening: 0.5 }, 'pytorch-sgd:weight_decay=0.01'],
+  ['nesterov', { name: 'nesterov', schedule: constant(0.05), momentum: 0.9 }, null],
+  ['nesterov_wd', { name: 'nesterov', schedule: constant(0.05), momentum: 0.9 }, 'pytorch-sgd:weight_decay=0.01'],
+  ['sgd_wd_step', { name: 'momentum', schedule: { type: 'step', lr: 0.1, every: 2, gamma: 0.5 }, momentum: 0.9 }, 'pytorch-sgd:weight_decay=0.005'],
+  ['adam', { name: 'adam', schedule: constant(0.01) }, null],
+  ['adam_wd', { name: 'adam', schedule: constant(0.01) }, 'pytorch-adam:weight_decay=0.01'],
+  ['adamw', { name: 'adamw', schedule: constant(0.01) }, 'pytorch-adamw:weight_decay=0.1'],
+  ['adamw_cosine', { name: 'adamw', schedule: { type: 'cosine', lr: 0.01, steps: 6, minLr: 0.001 } }, 'pytorch-adamw:weight_decay=0.1'],
 ];
 
 const table: string[] = [];
@@ -52,12 +53,13 @@ after(() => {
 });
 
 /** A trainer loaded with the fixture's initial weights; steps are driven batch by batch. */
-function trainerFor(fx: Fixture, optimizer: OptimizerConfig, l2: number): Trainer {
+function trainerFor(fx: Fixture, optimizer: OptimizerConfig, coefficient: string | null): Trainer {
   const [input, h1, h2, classes] = fx.model.sizes;
   const config: TrainConfig = {
     model: { inputSize: input, classes, layers: [
       { type: 'dense', units: h1 }, { type: 'relu' }, { type: 'dense', units: h2 }, { type: 'relu' }, { type: 'dense', units: classes }] },
-    optimizer, l2: l2Coefficient(l2), decayParams: 'all', batchSize: 5, epochs: 1, seed: 0,
+    optimizer, batchSize: 5, epochs: 1, seed: 0,
+    regularization: coefficient === null ? [] : [termFromGiven(parseCoefficient(coefficient, 'seed', 'test'), {}, 'framework')],
   };
   const x = new Float32Array(fx.batches.flatMap((b) => b.x)), y = new Int32Array(fx.batches.flatMap((b) => b.y));
   const trainer = new Trainer(config, jsBackend, createDataset(x, y, [input], classes));
@@ -65,10 +67,10 @@ function trainerFor(fx: Fixture, optimizer: OptimizerConfig, l2: number): Traine
   return trainer;
 }
 
-for (const [name, optimizer, l2] of rows) {
-  test(`torch parity: ${name} (${optimizer.name}, λ_E=${l2})`, () => {
+for (const [name, optimizer, coefficient] of rows) {
+  test(`torch parity: ${name} (${optimizer.name}, ${coefficient ?? 'no decay'})`, () => {
     const fx = load(name);
-    const trainer = trainerFor(fx, optimizer, l2);
+    const trainer = trainerFor(fx, optimizer, coefficient);
     let worst = 0;
     fx.batches.forEach((batch, k) => {
       const { dataLoss } = trainer.trainStep(new Float32Array(batch.x), new Int32Array(batch.y), batch.y.length);
@@ -79,13 +81,13 @@ for (const [name, optimizer, l2] of rows) {
         assert.ok(d.maxRel <= TOLERANCE, `${p.name} after step ${k + 1}: relative difference ${d.maxRel.toExponential(2)}`);
       }
     });
-    table.push(`| PyTorch ${fx.torch_version} | ${name.padEnd(22)} | ${optimizer.name.padEnd(8)} | λ_E ${String(l2).padEnd(6)} | B=5 | ${worst.toExponential(2)} |`);
+    table.push(`| PyTorch ${fx.torch_version} | ${optimizer.name.padEnd(8)} | ${(coefficient ?? '—').padEnd(30)} | B=5 | ${worst.toExponential(2)} |`);
   });
 }
 
 test('torch parity: gradients of the first step', () => {
   const fx = load('sgd');
-  const trainer = trainerFor(fx, { name: 'sgd', schedule: constant(0.1) }, 0);
+  const trainer = trainerFor(fx, { name: 'sgd', schedule: constant(0.1) }, null);
   const { model } = trainer;
   const b = fx.batches[0];
   model.zeroGrad();

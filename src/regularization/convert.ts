@@ -1,0 +1,134 @@
+/**
+ * Converting a coefficient from one convention to every other. Within a kind the conversion
+ * is exact (both sides define the same λ_E, c or δ). Across kinds it goes through the per-step
+ * shrink δ, which exists only without adaptive moments:
+ *
+ *   coupled λ_E → decoupled c:  c = 2λ_E/(1 − μ)   (same stationary point; identical updates when μ = 0)
+ *   coupled λ_E → step δ:       δ = 2ηλ_E/(1 − μ)  (reads η)
+ *   decoupled c → step δ:       δ = η·c            (at constant η; a schedule changes it)
+ *
+ * Coupled L2 under Adam is divided by √v̂, so it has no decoupled equivalent: the converter
+ * says so and prints no number.
+ */
+import { ConfigError } from '../errors.js';
+import { CONTEXT_FLAGS, CONVENTIONS, requireContext, symbol, type Convention, type ConventionContext, type GivenCoefficient, type Kind } from './conventions.js';
+
+export type ConvertOptimizer = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
+
+export interface ConvertContext extends ConventionContext {
+  optimizer: ConvertOptimizer;
+}
+
+export type Exactness = 'exact' | 'same stationary point' | 'constant learning rate';
+
+export interface ConversionResult {
+  convention: string;
+  param: string;
+  kind: Kind;
+  value: number | null;
+  formula: string;
+  exactness: Exactness | null;
+  /** Why there is no number, or what the number assumes. */
+  notes: string[];
+}
+
+export interface ConversionReport {
+  from: { text: string; convention: string; kind: Kind; value: number };
+  context: ConvertContext;
+  /** The source in its kind's canonical unit. */
+  canonical: { kind: Kind; value: number; unit: string };
+  /** Per-step shrink of a decayed weight at the peak η, when defined. */
+  deltaPerStep: number | null;
+  /** (1 − δ)^S with S = ⌈N/B⌉, when δ, N and B are known. */
+  shrinkPerEpoch: number | null;
+  results: ConversionResult[];
+}
+
+const UNITS: Record<Kind, string> = {
+  coupled: 'λ_E (objective coefficient)',
+  decoupled: 'c (δ_t = η_t·c per step)',
+  step: 'δ (fraction per step)',
+};
+
+const adaptive = (o: ConvertOptimizer) => o === 'adam' || o === 'adamw';
+
+/** Canonical value of kind `to` from canonical value `v` of kind `from`, or why not. */
+function bridge(from: Kind, to: Kind, v: number, ctx: ConvertContext): { value: number; exactness: Exactness } | { reason: string } {
+  if (from === to) return { value: v, exactness: 'exact' };
+  if ((from === 'coupled' || to === 'coupled') && adaptive(ctx.optimizer)) {
+    return { reason: `coupled L2 under ${ctx.optimizer} is divided by √v̂: its per-step shrink depends on gradient statistics, so no ${from === 'coupled' ? to : from} coefficient is equivalent` };
+  }
+  const mu = ctx.momentum ?? 0;
+  const needLr = () => ctx.lr === undefined ? { reason: `needs η: give ${CONTEXT_FLAGS.lr}` } : null;
+  const withMomentum = mu > 0 ? 'same stationary point' : 'exact';
+  switch (`${from}>${to}`) {
+    case 'coupled>decoupled': return { value: (2 * v) / (1 - mu), exactness: withMomentum };
+    case 'decoupled>coupled': return { value: (v * (1 - mu)) / 2, exactness: withMomentum };
+    case 'coupled>step': return needLr() ?? { value: (2 * ctx.lr! * v) / (1 - mu), exactness: mu > 0 ? 'same stationary point' : 'constant learning rate' };
+    case 'step>coupled': return needLr() ?? { value: (v * (1 - mu)) / (2 * ctx.lr!), exactness: mu > 0 ? 'same stationary point' : 'constant learning rate' };
+    case 'decoupled>step': return needLr() ?? { value: ctx.lr! * v, exactness: 'constant learning rate' };
+    case 'step>decoupled': return needLr() ?? { value: v / ctx.lr!, exactness: 'constant learning rate' };
+  }
+  throw new Error(`no bridge ${from} → ${to}`);
+}
+
+/** The per-step shrink δ at the peak η for a canonical value, or null where undefined. */
+export function perStepDelta(kind: Kind, v: number, ctx: ConvertContext): number | null {
+  const b = bridge(kind, 'step', v, ctx);
+  return 'value' in b ? b.value : null;
+}
+
+export function convert(given: GivenCoefficient, ctx: ConvertContext, targets?: readonly string[]): ConversionReport {
+  validateContext(ctx);
+  const src = given.convention;
+  const full = requireContext(src, ctx, given.text);
+  const canonical = src.toCanonical(given.value, full);
+  const chosen = targets ? targets.map((t) => {
+    const c = CONVENTIONS.find((x) => x.id === t);
+    if (!c) throw new ConfigError(`unknown convention '${t}' in --to (known: ${CONVENTIONS.map((x) => x.id).join(', ')})`);
+    return c;
+  }) : CONVENTIONS.filter((c) => c !== src);
+  const results = chosen.map((target) => convertOne(src.kind, canonical, target, ctx, targets !== undefined));
+  const delta = perStepDelta(src.kind, canonical, ctx);
+  const steps = ctx.n !== undefined && ctx.batch !== undefined ? Math.ceil(ctx.n / ctx.batch) : null;
+  return {
+    from: { text: given.text, convention: src.id, kind: src.kind, value: given.value },
+    context: ctx,
+    canonical: { kind: src.kind, value: canonical, unit: UNITS[src.kind] },
+    deltaPerStep: delta,
+    shrinkPerEpoch: delta !== null && steps !== null ? Math.pow(1 - delta, steps) : null,
+    results,
+  };
+}
+
+function convertOne(fromKind: Kind, canonical: number, target: Convention, ctx: ConvertContext, strict: boolean): ConversionResult {
+  const base = { convention: target.id, param: target.param, kind: target.kind, formula: target.formula };
+  const missing = target.needs.filter((k) => ctx[k] === undefined);
+  if (missing.length > 0) {
+    const need = missing.map((k) => `${symbol(k)} (${CONTEXT_FLAGS[k]})`).join(', ');
+    if (strict) throw new ConfigError(`converting to ${target.id} needs ${need}`);
+    return { ...base, value: null, exactness: null, notes: [`needs ${need}`] };
+  }
+  const b = bridge(fromKind, target.kind, canonical, ctx);
+  if ('reason' in b) return { ...base, value: null, exactness: null, notes: [b.reason] };
+  const value = target.fromCanonical(b.value, requireContext(target, ctx));
+  const notes: string[] = [];
+  if (b.exactness === 'same stationary point') notes.push(`with momentum μ=${ctx.momentum} the dynamics differ; the stationary point ḡ + 2λ_E·w = 0 is the same`);
+  if (b.exactness === 'constant learning rate') notes.push('equal at a constant learning rate; a schedule changes one side and not the other');
+  if (target.notes) notes.push(target.notes);
+  return { ...base, value, exactness: b.exactness, notes };
+}
+
+function validateContext(ctx: ConvertContext): void {
+  for (const [key, v] of Object.entries(ctx)) {
+    if (key === 'optimizer' || v === undefined) continue;
+    const flag = CONTEXT_FLAGS[key as keyof ConventionContext];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${flag} must be a finite number, got ${v}`);
+    if (key === 'momentum') {
+      if (v < 0 || v >= 1) throw new ConfigError(`${flag} must be in [0, 1), got ${v}`);
+    } else if (v <= 0) throw new ConfigError(`${flag} must be positive, got ${v}`);
+  }
+  if ((ctx.optimizer === 'sgd' || adaptive(ctx.optimizer)) && (ctx.momentum ?? 0) > 0) {
+    throw new ConfigError(`--momentum applies to --optimizer momentum or nesterov, not ${ctx.optimizer}`);
+  }
+}

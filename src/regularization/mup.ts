@@ -1,0 +1,32 @@
+/**
+ * The optimizer side of muP (microsoft/mup, `MuAdam`/`MuAdamW`): parameters whose two
+ * dimensions both grow with width ("matrix-like": hidden-to-hidden weights) get their learning
+ * rate divided by the width multiplier m and their weight decay multiplied by it, so η·wd is
+ * the same at every width. Input and output weights and biases ("vector-like") are unchanged.
+ * (MuSGD scales the vector-like ones instead; MuReadout changes the model itself. Neither is
+ * applied here.)
+ */
+import { ConfigError } from '../errors.js';
+
+export interface MupAdjustment {
+  /** Parameter name → learning-rate multiplier (1/m for matrix-like). */
+  lrScale: Record<string, number>;
+  /** Parameter name → weight-decay multiplier (m for matrix-like). */
+  decayScale: Record<string, number>;
+  matrixLike: string[];
+}
+
+/**
+ * In an MLP every weight but the first (input features → hidden) and the last (hidden →
+ * classes) maps hidden to hidden: those are the matrix-like ones. `shapes` are in layer order.
+ */
+export function mupAdjustment(shapes: readonly { name: string; shape: readonly number[] }[], m: number): MupAdjustment {
+  if (!(Number.isFinite(m) && m > 0)) throw new ConfigError(`muP needs a positive width multiplier (--width-mult), got ${m}`);
+  const weights = shapes.filter((p) => p.shape.length >= 2);
+  const matrixLike = weights.slice(1, -1).map((p) => p.name);
+  return {
+    lrScale: Object.fromEntries(matrixLike.map((n) => [n, 1 / m])),
+    decayScale: Object.fromEntries(matrixLike.map((n) => [n, m])),
+    matrixLike,
+  };
+}
