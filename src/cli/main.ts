@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { RidgelineError } from '../errors.js';
+import { convertCommand, conventionsCommand } from './convert.js';
 import { dataCommand } from './data.js';
 import { evaluateCommand } from './evaluate.js';
 import { predictCommand } from './predict.js';
@@ -19,7 +20,7 @@ export function program(): Command {
     .version(VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const cmd of [trainCommand(), evaluateCommand(), predictCommand(), dataCommand()]) {
+  for (const cmd of [trainCommand(), evaluateCommand(), predictCommand(), convertCommand(), conventionsCommand(), dataCommand()]) {
     root.addCommand(cmd);
   }
   const exitOverrideAll = (c: Command) => { c.exitOverride(); c.commands.forEach(exitOverrideAll); };

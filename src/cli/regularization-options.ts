@@ -65,7 +65,8 @@ export function buildRegularization(o: RegularizationOptions, run: RunShape): Bu
   const shapes = paramShapes(run.spec).map((p) => ({ ...p, value: { length: p.shape.reduce((a, b) => a * b, 1) } }));
   const multipliers = parseMultipliers(o.decayMult);
   const lrScale: Record<string, number> = {};
-  const terms = given.map(({ coefficient }) => {
+  // A zero coefficient (`--l2 0`) means no term: nothing in the chain, nothing in the summary.
+  const terms = given.filter(({ coefficient }) => coefficient.value > 0).map(({ coefficient }) => {
     const selection = choice === 'framework' ? coefficient.convention.decays : choice;
     const mask = decayMask(selection);
     const context: ConventionContext = {

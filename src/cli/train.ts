@@ -53,8 +53,10 @@ const schema = z.object({
 });
 type Options = z.infer<typeof schema>;
 
-/** Options that may differ on --resume: they do not change what is computed. */
+/** Options that may differ on --resume: they do not change what is computed (epochs only extends it). */
 const RESUMABLE = new Set(['epochs', 'out', 'resume', 'quiet', 'json']);
+/** Not saved with the run: where output goes. */
+const NOT_STORED = new Set(['out', 'resume', 'quiet', 'json']);
 
 export function trainCommand(): Command {
   return new Command('train')
@@ -145,7 +147,10 @@ async function runTrain(cmd: Command): Promise<void> {
   } catch (e) {
     log.stopBar();
     if (e instanceof DivergenceError && out) {
-      throw new DivergenceError(`${e.message}\nThe last good checkpoint (epoch ${trainer.history.length}) is kept in ${out}/${CHECKPOINT_FILE}.`);
+      const saved = trainer.history.length;
+      throw new DivergenceError(saved > 0
+        ? `${e.message}\nThe last good checkpoint (epoch ${saved}) is kept in ${out}/${CHECKPOINT_FILE}.`
+        : `${e.message}\nNo epoch finished, so no checkpoint was written.`);
     }
     throw e;
   } finally {
@@ -201,7 +206,7 @@ function trainConfig(o: Options, features: number, classes: number, trainCount: 
 
 /** Raw option strings as given, saved in the checkpoint so --resume needs no repetition. */
 function storedOptions(raw: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(raw).filter(([k]) => !RESUMABLE.has(k)));
+  return Object.fromEntries(Object.entries(raw).filter(([k]) => !NOT_STORED.has(k)));
 }
 
 /**
@@ -214,12 +219,20 @@ function mergeResumeOptions(cmd: Command, saved: Record<string, unknown>): Recor
   const merged: Record<string, unknown> = { ...saved };
   for (const [key, value] of Object.entries(current)) {
     const explicit = cmd.getOptionValueSource(key) === 'cli';
-    if (RESUMABLE.has(key)) merged[key] = value;
-    else if (explicit && saved[key] !== undefined && String(saved[key]) !== String(value)) {
+    if (RESUMABLE.has(key)) {
+      if (explicit || !(key in saved)) merged[key] = value;
+    } else if (explicit && saved[key] !== undefined && !sameOption(saved[key], value)) {
       throw new ConfigError(`--resume: the run was started with --${kebab(key)} ${String(saved[key])}, this command gives ${String(value)}; drop the option or start a new run`);
     } else if (!(key in saved)) merged[key] = value;
   }
   return merged;
+}
+
+/** Equal as given, or as numbers ("0.050" and "0.05" are the same learning rate). */
+function sameOption(a: unknown, b: unknown): boolean {
+  if (String(a) === String(b)) return true;
+  const x = Number(a), y = Number(b);
+  return typeof a === 'string' && typeof b === 'string' && a.trim() !== '' && Number.isFinite(x) && x === y;
 }
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

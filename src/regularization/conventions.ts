@@ -187,8 +187,8 @@ export const CONVENTIONS: readonly Convention[] = [
   decoupled({
     id: 'mup-adamw', param: 'weight_decay', framework: 'microsoft/mup MuAdamW(weight_decay=c) at width multiplier m',
     formula: 'hidden matrices: lr/m and wd·m, so δ_t = η_t·c is held; others: δ_t = η_t·c', source: 'mup/optim.py MuAdam: matrix-like groups lr /= width_mult, weight_decay *= width_mult',
-    needs: ['widthMult'], decays: 'all', per: 'mup',
-    notes: 'ridgeline applies the optimizer side of muP (per-group lr and wd); MuReadout\'s output scaling is a model change it does not make',
+    needs: [], decays: 'all', per: 'mup',
+    notes: 'training needs --width-mult; ridgeline applies the optimizer side of muP (per-group lr and wd); MuReadout\'s output scaling is a model change it does not make',
     toCanonical: same, fromCanonical: same,
   }),
   step({
@@ -244,7 +244,7 @@ export function parseCoefficient(text: string, defaultId: string, what: string):
   }
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value)) throw new ConfigError(`${what}: '${raw}' is not a finite number`);
-  if (value < 0) throw new ConfigError(`${what}: coefficients must be non-negative, got ${value}`);
+  if (value < 0) throw new ConfigError(`${what}: coefficients must be non-negative, got '${raw.trim()}'`);
   if (value === 0 && (convention.id === 'sklearn-logreg' || convention.id === 'gaussian-prior' || convention.id === 'timescale')) {
     throw new ConfigError(`${what}: ${convention.id} ${convention.param} must be positive (it divides)`);
   }

@@ -128,6 +128,9 @@ function validateContext(ctx: ConvertContext): void {
       if (v < 0 || v >= 1) throw new ConfigError(`${flag} must be in [0, 1), got ${v}`);
     } else if (v <= 0) throw new ConfigError(`${flag} must be positive, got ${v}`);
   }
+  if ((ctx.optimizer === 'momentum' || ctx.optimizer === 'nesterov') && ctx.momentum === undefined) {
+    throw new ConfigError(`--optimizer ${ctx.optimizer} needs μ: give --momentum`);
+  }
   if ((ctx.optimizer === 'sgd' || adaptive(ctx.optimizer)) && (ctx.momentum ?? 0) > 0) {
     throw new ConfigError(`--momentum applies to --optimizer momentum or nesterov, not ${ctx.optimizer}`);
   }

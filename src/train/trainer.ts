@@ -77,6 +77,12 @@ export interface FitCallbacks {
   signal?: AbortSignal;
 }
 
+/**
+ * A mean softmax CE this many times ln(classes) (the loss of a uniform guess) means logits in
+ * the thousands: the run has diverged even if the numbers are still finite.
+ */
+const DIVERGED_LOSS_FACTOR = 1000;
+
 /** How often the loop yields to the event loop (progress redraws, signal handlers). */
 const YIELD_EVERY_MS = 100;
 
@@ -211,10 +217,10 @@ export class Trainer {
     const logits = model.forward(x, batch, true);
     const dataLoss = this.loss.forwardBackward(logits, y, batch);
     const penalty = this.penalty.value(batch);
-    if (!Number.isFinite(dataLoss + penalty)) {
+    if (!Number.isFinite(dataLoss + penalty) || dataLoss > DIVERGED_LOSS_FACTOR * Math.log(model.spec.classes)) {
       throw new DivergenceError(
-        `training diverged at epoch ${this.epoch + 1}, step ${this.step + 1}: loss is ${dataLoss + penalty} ` +
-        `(data ${dataLoss}, penalty ${penalty}). Lower the learning rate or the regularization.`);
+        `training diverged at epoch ${this.epoch + 1}, step ${this.step + 1}: loss is ${(dataLoss + penalty).toPrecision(4)} ` +
+        `(data ${dataLoss.toPrecision(4)}, penalty ${penalty.toPrecision(4)}). Lower the learning rate or the regularization.`);
     }
     let hits = 0;
     for (let r = 0; r < batch; r++) if (argmaxRow(logits, r, model.spec.classes) === y[r]) hits++;

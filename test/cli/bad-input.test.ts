@@ -43,9 +43,8 @@ after(() => removeDir(tmp));
 /** Options that keep any accidental training run tiny. */
 const small = () => ['--data', goodData, '--hidden', '8', '--epochs', '1', '--quiet'];
 
-// Every test is one or two short child processes; runCli caps how many run at once.
+// Every test runs one short child process; runCli caps how many run at once.
 describe('ridgeline CLI on bad input', { concurrency: true }, () => {
-
   describe('IDX data errors', { concurrency: true }, () => {
     const idxCase = (corrupt: IdxCorruption, message: (dir: string) => (string | RegExp)[]) => async () => {
       const dir = join(tmp, `idx-${corrupt}`);
@@ -127,9 +126,29 @@ describe('ridgeline CLI on bad input', { concurrency: true }, () => {
       });
     }
 
-    it('--weight-decay with --optimizer sgd explains to use --l2', async () => {
-      const r = await runCli(['train', ...small(), '--optimizer', 'sgd', '--weight-decay', '0.01']);
-      assertUserError(r, { code: 2, message: ['--weight-decay', /adamw/i, /use --l2/] });
+    it('a coupled convention given to --decay explains to use --l2', async () => {
+      const r = await runCli(['train', ...small(), '--decay', 'keras:l2=1e-4']);
+      assertUserError(r, { code: 2, message: ['--decay', 'keras', /coupled/, /--l2/] });
+    });
+
+    it('a decoupled convention given to --l2 explains to use --decay', async () => {
+      const r = await runCli(['train', ...small(), '--l2', 'pytorch-adamw:weight_decay=0.01']);
+      assertUserError(r, { code: 2, message: ['--l2', 'pytorch-adamw', /decoupled/, /--decay/] });
+    });
+
+    it('an unknown convention lists the known ones', async () => {
+      const r = await runCli(['train', ...small(), '--l2', 'caffe:weight_decay=1e-4']);
+      assertUserError(r, { code: 2, message: ["unknown convention 'caffe'", 'sklearn-mlp'] });
+    });
+
+    it('a convention that needs context not given names the flag', async () => {
+      const r = await runCli(['convert', '--from', 'sklearn-mlp:alpha=0.064']);
+      assertUserError(r, { code: 2, message: ['sklearn-mlp', /--batch/] });
+    });
+
+    it('--decay-params framework with conventions that disagree is refused', async () => {
+      const r = await runCli(['train', ...small(), '--l2', 'sklearn-mlp:alpha=0.01', '--decay', 'pytorch-adamw:weight_decay=0.01', '--decay-params', 'framework']);
+      assertUserError(r, { code: 2, message: ['--decay-params framework', /ambiguous/] });
     });
   });
 
@@ -180,7 +199,7 @@ describe('ridgeline CLI on bad input', { concurrency: true }, () => {
     it('train --resume on a nonexistent directory', async () => {
       const dir = join(tmp, 'no-such-run');
       const r = await runCli(['train', '--resume', dir]);
-      assertUserError(r, { code: 2, message: [dir] });
+      assertUserError(r, { code: 2, message: [dir, /not a run directory|does not exist|no such/i] });
       assert.ok(!existsSync(dir), '--resume must not create the directory');
     });
 
