@@ -36,13 +36,16 @@ export interface SummaryContext {
   stepsPerEpoch: number;
   /** Nominal batch size B (per-batch conventions are reported at it). */
   batchSize: number;
+  /** Per-parameter learning-rate multipliers (muP); 1 when absent. */
+  lrScale?: Readonly<Record<string, number>>;
 }
 
 export function summarizeRegularization(params: readonly Param[], terms: readonly RegTerm[], ctx: SummaryContext): DecayGroup[] {
   // Parameters with the same coefficients form one group.
-  const groups = new Map<string, { params: Param[]; l: number; c: number; d: number; given: Set<string> }>();
+  const groups = new Map<string, { params: Param[]; l: number; c: number; d: number; lr: number; given: Set<string> }>();
   for (const p of params) {
     let l = 0, c = 0, d = 0;
+    const lr = ctx.lr * (ctx.lrScale?.[p.name] ?? 1);
     const given = new Set<string>();
     for (const t of terms) {
       if (!decayMask(t.decayParams)(p)) continue;
@@ -53,8 +56,8 @@ export function summarizeRegularization(params: readonly Param[], terms: readonl
       else if (t.kind === 'decoupled') c += v;
       else d += v;
     }
-    const key = `${l}|${c}|${d}`;
-    const g = groups.get(key) ?? { params: [], l, c, d, given };
+    const key = `${l}|${c}|${d}|${lr}`;
+    const g = groups.get(key) ?? { params: [], l, c, d, lr, given };
     g.params.push(p);
     groups.set(key, g);
   }
@@ -63,19 +66,20 @@ export function summarizeRegularization(params: readonly Param[], terms: readonl
   return sorted.map((g, i) => {
     const none = g.l === 0 && g.c === 0 && g.d === 0;
     const notes: string[] = [];
-    let delta: number | null = ctx.lr * g.c + g.d;
+    let delta: number | null = g.lr * g.c + g.d;
     if (g.l > 0) {
       if (adaptive) {
         delta = null;
         notes.push(`coupled L2 under ${ctx.optimizer} is divided by √v̂: its per-step shrink depends on gradient statistics and has no fixed δ`);
       } else {
-        delta += 2 * ctx.lr * g.l;
+        delta += 2 * g.lr * g.l;
         if (ctx.momentum && ctx.momentum > 0) {
-          notes.push(`through momentum μ=${ctx.momentum} the coupled part's long-run shrink per step is ≈ 2ηλ_E/(1−μ) = ${fmt((2 * ctx.lr * g.l) / (1 - ctx.momentum))}`);
+          notes.push(`through momentum μ=${ctx.momentum} the coupled part's long-run shrink per step is ≈ 2ηλ_E/(1−μ) = ${fmt((2 * g.lr * g.l) / (1 - ctx.momentum))}`);
         }
       }
     }
     if (g.c > 0) notes.push('decoupled: δ_t = η_t·c follows the learning-rate schedule');
+    if (g.lr !== ctx.lr) notes.push(`learning rate ×${fmt(g.lr / ctx.lr)} for this group (muP)`);
     return {
       group: none ? 'not decayed' : sorted.length > 2 || (sorted.length === 2 && sorted.every((x) => x.l + x.c + x.d > 0)) ? `decayed (group ${i + 1})` : 'decayed',
       tensors: g.params.map((p) => p.name),

@@ -144,7 +144,7 @@ export class Trainer {
     return summarizeRegularization(this.model.params, this.config.regularization, {
       optimizer: o.name, lr: peakLearningRate(o.schedule),
       momentum: o.name === 'momentum' || o.name === 'nesterov' ? (o.momentum ?? 0.9) : undefined,
-      stepsPerEpoch: this.stepsPerEpoch, batchSize: this.config.batchSize,
+      stepsPerEpoch: this.stepsPerEpoch, batchSize: this.config.batchSize, lrScale: o.lrScale,
     });
   }
 
