@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { Param } from '../tensor/param.js';
-import { requireContext, type ConventionContext, type GivenCoefficient, type Kind } from './conventions.js';
+import { parseCoefficient, requireContext, type ConventionContext, type GivenCoefficient, type Kind } from './conventions.js';
 import { decayMask, type DecaySelection, type ParamMask } from './mask.js';
 
 export interface RegTerm {
@@ -91,4 +91,12 @@ export function validatePlan(terms: readonly RegTerm[]): void {
   for (const t of terms) {
     if (!(Number.isFinite(t.value) && t.value >= 0)) throw new ConfigError(`${t.given}: coefficient must be finite and non-negative`);
   }
+}
+
+/**
+ * A term from text, for library users: `regularizationTerm('sklearn-mlp:alpha=0.064',
+ * { batch: 128 })`; a bare number is the seed's λ_E.
+ */
+export function regularizationTerm(text: string, context: ConventionContext = {}, decayParams: DecayParamsChoice = 'weights'): RegTerm {
+  return termFromGiven(parseCoefficient(text, 'seed', text), context, decayParams);
 }
