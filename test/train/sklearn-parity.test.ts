@@ -35,7 +35,8 @@ interface Fixture {
 const TOLERANCE = 1e-5;
 const CASES = ['sgd_b10_alpha', 'sgd_b20_alpha', 'sgd_b16_partial', 'sgd_momentum', 'sgd_nesterov', 'adam_alpha', 'adam_alpha_eps'];
 const table: string[] = [];
-after(() => console.log(['', 'scikit-learn parity (MLPClassifier weights after every step, max relative difference)', ...table].join('\n')));
+after(() => console.log(['', 'scikit-learn parity (MLPClassifier weights after every step, max relative difference)',
+  '| framework | case | solver | convention given | B | max rel. difference |', ...table].join('\n')));
 
 /** sklearn's solver settings as ridgeline's optimizer config. */
 function optimizerFor(k: Fixture['estimator']['kwargs']): OptimizerConfig {
@@ -71,6 +72,7 @@ for (const name of CASES) {
       }
     });
     const sizes = [...new Set(fx.steps.map((s) => s.batch[1] - s.batch[0]))].join('/');
-    table.push(`| scikit-learn ${fx.sklearn_version} | ${String(k.solver).padEnd(4)} μ=${k.solver === 'adam' ? '-  ' : k.momentum}${k.nesterovs_momentum && k.solver !== 'adam' && k.momentum > 0 ? ' nesterov' : ''} | ${given} | B=${sizes} | ${worst.toExponential(2)} |`);
+    const solver = k.solver === 'adam' ? `adam ε=${k.epsilon}` : k.momentum === 0 ? 'sgd' : `sgd μ=${k.momentum}${k.nesterovs_momentum ? ' nesterov' : ''}`;
+    table.push(`| scikit-learn ${fx.sklearn_version} | ${name} | ${solver} | ${given} | ${sizes} | ${worst.toExponential(2)} |`);
   });
 }

@@ -53,7 +53,7 @@ const sensitivity: string[] = [];
 after(() => {
   console.log([
     '', `TensorFlow.js parity (weights after ${STEPS} steps, max relative difference, tolerance ${TOLERANCE})`,
-    '| framework | optimizer | convention | B | max relative difference |', '|---|---|---|---|---|', ...table,
+    '| framework | case | optimizer | convention given | B | max rel. difference |', ...table,
     '', `Sensitivity (ridgeline variant vs TF.js after ${STEPS} steps; must exceed ${(SENSITIVITY * TOLERANCE).toExponential(0)})`,
     ...sensitivity, '', `test body (after imports) ${((performance.now() - started) / 1000).toFixed(2)} s`,
   ].join('\n'));
@@ -227,7 +227,7 @@ for (const [name, optimizer, coefficient] of rows) {
         assert.ok(d.maxRel <= TOLERANCE, `${param} after step ${k + 1}: relative difference ${d.maxRel.toExponential(2)}`);
       }
     }
-    table.push(`| TensorFlow.js ${tf.version.tfjs} (cpu) | ${optimizer.name.padEnd(8)} | ${(coefficient ?? '—').padEnd(13)} | B=${BATCH} | ${worst.toExponential(2)} |`);
+    table.push(`| TensorFlow.js ${tf.version.tfjs} (cpu) | ${name} | ${optimizer.name} | ${coefficient ?? '—'} | ${BATCH} | ${worst.toExponential(2)} |`);
   });
 }
 

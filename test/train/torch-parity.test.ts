@@ -49,7 +49,8 @@ const rows: [string, OptimizerConfig, string | null][] = [
 
 const table: string[] = [];
 after(() => {
-  console.log(['', 'PyTorch parity (weights after 6 steps, max relative difference)', ...table].join('\n'));
+  console.log(['', 'PyTorch parity (weights after 6 steps, max relative difference)',
+    '| framework | case | optimizer | convention given | B | max rel. difference |', ...table].join('\n'));
 });
 
 /** A trainer loaded with the fixture's initial weights; steps are driven batch by batch. */
@@ -81,7 +82,7 @@ for (const [name, optimizer, coefficient] of rows) {
         assert.ok(d.maxRel <= TOLERANCE, `${p.name} after step ${k + 1}: relative difference ${d.maxRel.toExponential(2)}`);
       }
     });
-    table.push(`| PyTorch ${fx.torch_version} | ${optimizer.name.padEnd(8)} | ${(coefficient ?? '—').padEnd(30)} | B=5 | ${worst.toExponential(2)} |`);
+    table.push(`| PyTorch ${fx.torch_version} | ${name} | ${optimizer.name} | ${coefficient ?? '—'} | 5 | ${worst.toExponential(2)} |`);
   });
 }
 
