@@ -2,15 +2,16 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { jsBackend } from '../kernels/js/index.js';
 import { loadModel } from '../node/run-dir.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadData } from './data-source.js';
 import { Log } from './log.js';
 import { validateOptions } from './options.js';
+import { backendOption, resolveBackend } from './backend-option.js';
 
 const schema = z.object({
   model: z.string().min(1),
+  backend: z.string(),
   data: z.string().optional(),
   split: z.enum(['test', 'train']),
   json: z.boolean().optional(),
@@ -23,10 +24,11 @@ export function evaluateCommand(): Command {
     .option('--data <dir|file.csv>', "IDX directory, 'fashion-mnist' or a labelled CSV file; default: the embedded sample")
     .addOption(new Option('--split <name>', 'which part of an IDX dataset').choices(['test', 'train']).default('test'))
     .option('--json', 'print the result as JSON on stdout')
+    .addOption(backendOption())
     .action(async (_o, cmd: Command) => {
       const opts = validateOptions(schema, cmd.opts());
       const log = new Log({ quiet: false, json: !!opts.json });
-      const { model } = await loadModel(opts.model, jsBackend);
+      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log));
       const data = await loadData(opts.data);
       const ds = opts.split === 'train' || data.test === null ? data.train : data.test;
       if (ds.features !== model.spec.inputSize) {

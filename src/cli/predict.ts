@@ -5,16 +5,17 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { FASHION_MNIST_CLASSES } from '../data/dataset.js';
-import { jsBackend } from '../kernels/js/index.js';
 import { loadCsvFile } from '../node/datasets.js';
 import { atomicWriteFile } from '../node/files.js';
 import { loadModel } from '../node/run-dir.js';
 import { predict } from '../train/evaluate.js';
 import { Log } from './log.js';
 import { validateOptions } from './options.js';
+import { backendOption, resolveBackend } from './backend-option.js';
 
 const schema = z.object({
   model: z.string().min(1),
+  backend: z.string(),
   input: z.string().min(1),
   output: z.string().optional(),
   labelColumn: z.enum(['auto', 'first', 'last', 'none']),
@@ -28,10 +29,11 @@ export function predictCommand(): Command {
     .option('--output <file.csv>', 'where to write predictions (default: stdout)')
     .addOption(new Option('--label-column <where>', "'auto': a row with one more column than the model's inputs has its label first")
       .choices(['auto', 'first', 'last', 'none']).default('auto'))
+    .addOption(backendOption())
     .action(async (_o, cmd: Command) => {
       const opts = validateOptions(schema, cmd.opts());
       const log = new Log({ quiet: false, json: false });
-      const { model } = await loadModel(opts.model, jsBackend);
+      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log));
       const csv = await loadCsvFile(opts.input, { labelColumn: opts.labelColumn, header: 'auto', features: model.spec.inputSize });
       const predictions = predict(model, csv.images, csv.count);
       const classes = model.spec.classes;

@@ -7,7 +7,6 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { splitValidation } from '../data/dataset.js';
 import { ConfigError, DivergenceError } from '../errors.js';
-import { jsBackend } from '../kernels/js/index.js';
 import { describeSpec, mlpSpec, type Activation } from '../nn/spec.js';
 import { OPTIMIZERS, type OptimizerConfig } from '../optim/recipes.js';
 import type { ScheduleSpec } from '../optim/schedule.js';
@@ -16,6 +15,7 @@ import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.j
 import { ensureRunDir, loadCheckpoint, saveEpoch, saveResult, CHECKPOINT_FILE } from '../node/run-dir.js';
 import { loadData } from './data-source.js';
 import { buildRegularization } from './regularization-options.js';
+import { backendOption, resolveBackend } from './backend-option.js';
 import { Log } from './log.js';
 import { fraction, nonNegative, num, positive, positiveInt, validateOptions, widths } from './options.js';
 
@@ -48,15 +48,16 @@ const schema = z.object({
   seed: num.pipe(z.number().int('must be an integer').nonnegative('must be non-negative')),
   out: z.string().optional(),
   resume: z.string().optional(),
+  backend: z.string(),
   quiet: z.boolean().optional(),
   json: z.boolean().optional(),
 });
 type Options = z.infer<typeof schema>;
 
 /** Options that may differ on --resume: they do not change what is computed (epochs only extends it). */
-const RESUMABLE = new Set(['epochs', 'out', 'resume', 'quiet', 'json']);
+const RESUMABLE = new Set(['epochs', 'out', 'resume', 'quiet', 'json', 'backend']);
 /** Not saved with the run: where output goes. */
-const NOT_STORED = new Set(['out', 'resume', 'quiet', 'json']);
+const NOT_STORED = new Set(['out', 'resume', 'quiet', 'json', 'backend']);
 
 export function trainCommand(): Command {
   return new Command('train')
@@ -89,6 +90,7 @@ export function trainCommand(): Command {
     .option('--seed <n>', 'seed for initialization, shuffling, dropout and the validation split', '1')
     .option('--out <dir>', 'run directory for checkpoint, model, metrics (default: none; --resume DIR implies DIR)')
     .option('--resume <dir>', 'continue a run from DIR/checkpoint.safetensors')
+    .addOption(backendOption())
     .option('--quiet', 'print only the final result')
     .option('--json', 'print metrics as JSON lines on stdout')
     .action(async (_opts, cmd: Command) => runTrain(cmd));
@@ -108,11 +110,12 @@ async function runTrain(cmd: Command): Promise<void> {
   const data = await loadData(opts.data, opts.testData);
   const { train, validation } = splitValidation(data.train, opts.validation, opts.seed);
   const { config, notes } = trainConfig(opts, train.features, train.classes, train.count);
-  const trainer = new Trainer(config, jsBackend, train, validation);
+  const backend = await resolveBackend(opts.backend, log);
+  const trainer = new Trainer(config, backend, train, validation);
   if (resumed) trainer.restore(resumed.state, resumed.path);
 
   log.info(`data: ${data.label}: ${train.count} train, ${validation.count} validation, ${data.test?.count ?? 0} test`);
-  log.info(`model: ${describeSpec(config.model)} (${trainer.model.paramCount} parameters), backend ${jsBackend.name}`);
+  log.info(`model: ${describeSpec(config.model)} (${trainer.model.paramCount} parameters), backend ${backend.name}`);
   log.info(`optimizer: ${opts.optimizer}, chain [${trainer.chainNames().join(' → ')}], B = ${opts.batch}, ${trainer.stepsPerEpoch} steps/epoch`);
   for (const note of notes) log.info(`note: ${note}`);
   log.info(formatSummary(trainer.regularizationSummary()));
