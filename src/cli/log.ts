@@ -32,17 +32,17 @@ export class Log {
     return process.env.NO_COLOR ? s : styleText('dim', s);
   }
 
-  startBar(total: number, label: string): void {
+  startBar(total: number, label: string, unit = 'steps  loss {loss}'): void {
     if (this.options.quiet || this.options.json || !this.err.isTTY) return;
     this.bar = new SingleBar({
-      stream: this.err, format: `${label} [{bar}] {value}/{total} steps  loss {loss}  eta {eta}s`,
-      hideCursor: true, clearOnComplete: true,
+      stream: this.err, format: `${label} [{bar}] {value}/{total} ${unit}  eta {eta_formatted}`,
+      hideCursor: true, clearOnComplete: true, etaBuffer: 20,
     });
     this.bar.start(total, 0, { loss: '…' });
   }
 
-  tick(value: number, loss: number): void {
-    this.bar?.update(value, { loss: loss.toFixed(4) });
+  tick(value: number, loss?: number): void {
+    this.bar?.update(value, loss === undefined ? {} : { loss: loss.toFixed(4) });
   }
 
   stopBar(): void {

@@ -10,6 +10,7 @@ import { convertCommand, conventionsCommand } from './convert.js';
 import { dataCommand } from './data.js';
 import { evaluateCommand } from './evaluate.js';
 import { predictCommand } from './predict.js';
+import { studyCommand } from './study.js';
 import { trainCommand } from './train.js';
 
 const VERSION = '0.1.0';
@@ -20,7 +21,7 @@ export function program(): Command {
     .version(VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const cmd of [trainCommand(), evaluateCommand(), predictCommand(), convertCommand(), conventionsCommand(), dataCommand()]) {
+  for (const cmd of [trainCommand(), evaluateCommand(), predictCommand(), convertCommand(), conventionsCommand(), studyCommand(), dataCommand()]) {
     root.addCommand(cmd);
   }
   const exitOverrideAll = (c: Command) => { c.exitOverride(); c.commands.forEach(exitOverrideAll); };

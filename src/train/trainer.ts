@@ -75,6 +75,11 @@ export interface FitCallbacks {
   onStep?: (stepInEpoch: number, stepsPerEpoch: number, loss: number) => void;
   /** Checked between steps; an aborted fit returns after the current step without saving. */
   signal?: AbortSignal;
+  /**
+   * End training once this many optimizer steps are done in total, mid-epoch if need be (a
+   * budget in steps rather than epochs); that last, partial epoch still reports its metrics.
+   */
+  maxSteps?: number;
 }
 
 /**
@@ -155,7 +160,7 @@ export class Trainer {
 
   /** Trains until `config.epochs` epochs are complete (continuing from `epoch` after a restore). */
   async fit(callbacks: FitCallbacks = {}): Promise<EpochMetrics[]> {
-    while (this.epoch < this.config.epochs) {
+    while (this.epoch < this.config.epochs && (callbacks.maxSteps === undefined || this.step < callbacks.maxSteps)) {
       const metrics = await this.runEpoch(callbacks);
       if (!metrics) break; // aborted
       await callbacks.onEpoch?.(metrics, this);
@@ -171,8 +176,9 @@ export class Trainer {
     const schedule = createSchedule(this.config.optimizer.schedule);
     for (let i = 0; i < this.order.length; i++) this.order[i] = i;
     this.shuffleRng.shuffle(this.order);
-    let dataSum = 0, penaltySum = 0, correct = 0, lastYield = started;
-    for (let s = 0; s < this.stepsPerEpoch; s++) {
+    let dataSum = 0, penaltySum = 0, correct = 0, seen = 0, lastYield = started;
+    const steps = callbacks.maxSteps === undefined ? this.stepsPerEpoch : Math.min(this.stepsPerEpoch, callbacks.maxSteps - this.step);
+    for (let s = 0; s < steps; s++) {
       const start = s * B, batch = Math.min(B, train.count - start);
       const x = this.xBatch.subarray(0, batch * F), y = this.yBatch.subarray(0, batch);
       for (let r = 0; r < batch; r++) {
@@ -184,6 +190,7 @@ export class Trainer {
       dataSum += dataLoss;
       penaltySum += penalty;
       correct += hits;
+      seen += batch;
       callbacks.onStep?.(s + 1, this.stepsPerEpoch, dataLoss + penalty);
       if (now() - lastYield > YIELD_EVERY_MS) {
         await new Promise((r) => setTimeout(r, 0));
@@ -195,9 +202,9 @@ export class Trainer {
     const val: Evaluation | null = this.validation && this.validation.count > 0 ? evaluate(this.model, this.validation) : null;
     const metrics: EpochMetrics = {
       epoch: this.epoch, step: this.step, lr: schedule(this.step - 1),
-      data_loss: dataSum / this.stepsPerEpoch, penalty: penaltySum / this.stepsPerEpoch,
-      total: (dataSum + penaltySum) / this.stepsPerEpoch,
-      train_accuracy: correct / train.count,
+      data_loss: dataSum / steps, penalty: penaltySum / steps,
+      total: (dataSum + penaltySum) / steps,
+      train_accuracy: correct / seen,
       val_loss: val ? val.loss : null, val_accuracy: val ? val.accuracy : null,
       weight_norm_sq: squaredNorm(this.decayed, this.backend),
       seconds: (now() - started) / 1000,

@@ -1,0 +1,108 @@
+/**
+ * A study as data: a log grid of the regularization coefficient crossed with one scale axis
+ * and several seeds. Validated with zod so a bad config names the bad field; presets cover
+ * each axis. Pure (no Node APIs).
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+export const AXES = ['width', 'depth', 'batch', 'data', 'lr', 'optimizer'] as const;
+export type Axis = (typeof AXES)[number];
+
+const positiveInt = z.number().int().positive();
+const grid = z.object({
+  min: z.number().positive(),
+  max: z.number().positive(),
+  points: z.number().int().min(3).max(41),
+}).refine((l) => l.max > l.min, { message: 'max must be larger than min' });
+export type Grid = z.infer<typeof grid>;
+
+export const studySchema = z.object({
+  name: z.string().min(1).max(100),
+  /** What varies; every other setting stays at `base`. */
+  axis: z.enum(AXES),
+  /** The axis' values: widths, depths, batch sizes, training-set sizes, learning rates, optimizer names. */
+  values: z.array(z.union([z.number().positive(), z.enum(['sgd', 'momentum', 'adam', 'adamw'])])).min(1),
+  /** The grid of the seed objective's λ_E (coupled), log-spaced from min to max. */
+  lambda: grid,
+  /** The grid of AdamW's decoupled c (δ = η·c per step), used by AdamW trials. */
+  decay: grid.default({ min: 1e-3, max: 1, points: 7 }),
+  seeds: z.array(z.number().int().nonnegative()).min(1),
+  base: z.object({
+    hidden: z.array(positiveInt).min(1),
+    optimizer: z.enum(['sgd', 'momentum', 'adam', 'adamw']),
+    lr: z.number().positive(),
+    /** Learning rate of Adam and AdamW trials (the optimizer axis). */
+    adamLr: z.number().positive().default(1e-3),
+    momentum: z.number().min(0).lt(1).default(0.9),
+    batch: positiveInt,
+    /** Training rows used (≤ what the data has after the validation split); 0 = all. */
+    trainSize: z.number().int().nonnegative().default(0),
+    /** Rows held out for validation, taken before any trainSize subset. */
+    validation: positiveInt,
+  }),
+  budget: z.object({
+    epochs: positiveInt.optional(),
+    /** Optimizer steps per trial, when given (instead of epochs): equal compute across batch sizes. */
+    steps: positiveInt.optional(),
+  }).refine((b) => (b.epochs === undefined) !== (b.steps === undefined), { message: 'give exactly one of epochs or steps' }),
+});
+export type StudyConfig = z.infer<typeof studySchema>;
+
+export function parseStudyConfig(json: unknown, what: string): StudyConfig {
+  const r = studySchema.safeParse(json);
+  if (r.success) {
+    validateAxisValues(r.data, what);
+    return r.data;
+  }
+  const lines = r.error.issues.map((i) => `${what}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  throw new ConfigError(lines.join('\n'));
+}
+
+function validateAxisValues(c: StudyConfig, what: string): void {
+  const categorical = c.axis === 'optimizer';
+  c.values.forEach((v, i) => {
+    if (categorical !== (typeof v === 'string')) {
+      throw new ConfigError(`${what}: values.${i}: axis '${c.axis}' takes ${categorical ? 'optimizer names' : 'numbers'}, got ${JSON.stringify(v)}`);
+    }
+    if (['width', 'depth', 'batch', 'data'].includes(c.axis) && !Number.isInteger(v)) {
+      throw new ConfigError(`${what}: values.${i}: axis '${c.axis}' takes integers, got ${v}`);
+    }
+  });
+}
+
+/** `points` values log-spaced from min to max (6 significant digits, so ids are stable). */
+export function logGrid({ min, max, points }: Grid): number[] {
+  const lo = Math.log10(min), hi = Math.log10(max);
+  return Array.from({ length: points }, (_, i) => Number(Math.pow(10, lo + ((hi - lo) * i) / (points - 1)).toPrecision(6)));
+}
+
+const EMBEDDED_BASE = { hidden: [64], optimizer: 'momentum' as const, lr: 0.05, adamLr: 1e-3, momentum: 0.9, batch: 64, trainSize: 0, validation: 500 };
+const FULL_BASE = { hidden: [256, 256], optimizer: 'momentum' as const, lr: 0.05, adamLr: 1e-3, momentum: 0.9, batch: 128, trainSize: 0, validation: 10000 };
+
+/**
+ * Presets. `default` runs in minutes on the embedded sample with the reference backend; the
+ * axis presets are sized for the full Fashion-MNIST on a fast backend.
+ */
+export function preset(name: string, full: boolean): StudyConfig[] {
+  const base = full ? FULL_BASE : EMBEDDED_BASE;
+  const lambda = full ? { min: 1e-6, max: 1e-2, points: 9 } : { min: 1e-5, max: 1e-2, points: 7 };
+  const decay = full ? { min: 1e-3, max: 1, points: 7 } : { min: 3e-3, max: 3, points: 7 };
+  const seeds = full ? [1, 2, 3] : [1, 2];
+  const budget = full ? { epochs: 10 } : { epochs: 4 };
+  const make = (axis: Axis, values: StudyConfig['values'], extra: Partial<StudyConfig> = {}): StudyConfig =>
+    ({ name: `${axis}`, axis, values, lambda, decay, seeds, base, budget, ...extra });
+  const presets: Record<string, () => StudyConfig[]> = {
+    default: () => [make('width', full ? [64, 128, 256, 512] : [16, 32, 64])],
+    width: () => [make('width', full ? [64, 128, 256, 512, 1024] : [16, 32, 64, 128])],
+    depth: () => [make('depth', [1, 2, 3, 4])],
+    batch: () => [make('batch', full ? [32, 64, 128, 256, 512] : [16, 32, 64, 128], { budget: full ? { epochs: 10 } : { epochs: 4 } })],
+    data: () => [make('data', full ? [3750, 7500, 15000, 30000, 50000] : [450, 900, 1800, 3500])],
+    lr: () => [make('lr', [0.0125, 0.025, 0.05, 0.1])],
+    optimizer: () => [make('optimizer', ['sgd', 'momentum', 'adam', 'adamw'])],
+  };
+  if (name === 'all') return AXES.flatMap((a) => presets[a === 'data' ? 'data' : a]());
+  const p = presets[name];
+  if (!p) throw new ConfigError(`unknown preset '${name}' (known: ${[...Object.keys(presets), 'all'].join(', ')})`);
+  return p();
+}
