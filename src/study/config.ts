@@ -89,14 +89,16 @@ export function preset(name: string, full: boolean): StudyConfig[] {
   const lambda = full ? { min: 1e-6, max: 1e-2, points: 9 } : { min: 1e-5, max: 1e-2, points: 7 };
   const decay = full ? { min: 1e-3, max: 1, points: 7 } : { min: 3e-3, max: 3, points: 7 };
   const seeds = full ? [1, 2, 3] : [1, 2];
-  const budget = full ? { epochs: 10 } : { epochs: 4 };
+  // On the 3500-image sample a few epochs barely overfit; 15 make λ matter and keep the
+  // default study near 5 minutes on the reference backend.
+  const budget = full ? { epochs: 10 } : { epochs: 15 };
   const make = (axis: Axis, values: StudyConfig['values'], extra: Partial<StudyConfig> = {}): StudyConfig =>
     ({ name: `${axis}`, axis, values, lambda, decay, seeds, base, budget, ...extra });
   const presets: Record<string, () => StudyConfig[]> = {
-    default: () => [make('width', full ? [64, 128, 256, 512] : [16, 32, 64])],
+    default: () => [make('width', full ? [64, 128, 256, 512] : [16, 32, 64, 128])],
     width: () => [make('width', full ? [64, 128, 256, 512, 1024] : [16, 32, 64, 128])],
     depth: () => [make('depth', [1, 2, 3, 4])],
-    batch: () => [make('batch', full ? [32, 64, 128, 256, 512] : [16, 32, 64, 128], { budget: full ? { epochs: 10 } : { epochs: 4 } })],
+    batch: () => [make('batch', full ? [32, 64, 128, 256, 512] : [16, 32, 64, 128])],
     data: () => [make('data', full ? [3750, 7500, 15000, 30000, 50000] : [450, 900, 1800, 3500])],
     lr: () => [make('lr', [0.0125, 0.025, 0.05, 0.1])],
     optimizer: () => [make('optimizer', ['sgd', 'momentum', 'adam', 'adamw'])],
