@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { splitValidation } from '../data/dataset.js';
 import { ConfigError, DataError } from '../errors.js';
 import { atomicWriteFile } from '../node/files.js';
+import { openInBrowser, writeReport } from '../report/write.js';
 import { appendResult, dropTornLine, mergeResults, readStore } from '../node/study-store.js';
 import { parseStudyConfig, preset, type StudyConfig } from '../study/config.js';
 import { runTrial, type StudyData } from '../study/run-trial.js';
@@ -51,6 +52,11 @@ export function studyCommand(): Command {
     .description("union the shards' results in a study directory, one line per trial")
     .argument('<dir>', 'study directory')
     .action(async (dir: string) => mergeStudy(dir));
+  study.command('report')
+    .description('analyze a study directory: write report.html, report.md, optima.csv and trials.csv into it')
+    .argument('<dir>', 'study directory')
+    .option('--open', 'open report.html in a browser (xdg-open) when one is available')
+    .action(async (dir: string, o: { open?: boolean }) => reportStudy(dir, !!o.open));
   return study;
 }
 
@@ -146,4 +152,12 @@ async function mergeStudy(dir: string): Promise<void> {
   const missing = [...expected].filter((id) => !merged.some((r) => r.id === id)).length;
   await atomicWriteFile(join(dir, 'results.jsonl'), merged.map((r) => JSON.stringify(r)).join('\n') + (merged.length ? '\n' : ''));
   process.stderr.write(`merged ${files.length} stores: ${merged.length} trials (${missing} of ${expected.size} still missing) → ${join(dir, 'results.jsonl')}\n`);
+}
+
+async function reportStudy(dir: string, open: boolean): Promise<void> {
+  const r = await writeReport(dir);
+  for (const note of r.notes) process.stderr.write(`note: ${note}\n`);
+  process.stdout.write(Object.values(r.paths).join('\n') + '\n');
+  for (const a of r.answers) process.stdout.write(`\n${a.study} (${a.axis}):\n${a.text}\n`);
+  if (open) process.stdout.write(`\n${await openInBrowser(r.paths.html)}\n`);
 }

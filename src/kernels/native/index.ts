@@ -1,6 +1,134 @@
-/** Placeholder until the native addon lands: the loader reports that it is not built. */
+/**
+ * The native backend: the N-API addon in native/ (C, GEMM through the system's OpenBLAS).
+ * Node-only; loaded lazily by kernels/select.ts, so the browser-capable core never imports it.
+ * `loadNativeBackend` throws with a one-line reason when the addon is missing, stale or
+ * disabled (RIDGELINE_NO_NATIVE=1), and the caller falls back to WASM or JS.
+ *
+ * Matches the reference backend (kernels/js) to float32 rounding: GEMM accumulates in float32
+ * inside OpenBLAS (the reference in float64), so products differ by ~1e-7..1e-6 relative
+ * (test/kernels/native.test.ts bounds them at 1e-5 norm-wise); bias sums, softmax-CE and Σx²
+ * run in float64 as the reference does.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend.js';
 
-export function loadNativeBackend(): Backend {
-  throw new Error('the native addon is not part of this build yet');
+/**
+ * The addon's ABI, declared once: export name → argument count. The C side exports the same
+ * table as `abi` (built from its EXPORTS array); the loader refuses an addon whose table
+ * differs (a build from other sources), and the native test checks both directions.
+ */
+export const NATIVE_ABI = {
+  gemm: 10,
+  addRowVector: 4,
+  sumRowsInto: 4,
+  relu: 3,
+  reluBackward: 4,
+  tanh: 3,
+  tanhBackward: 4,
+  gelu: 3,
+  geluBackward: 4,
+  mul: 4,
+  softmaxCrossEntropy: 6,
+  sumSquares: 2,
+  setThreads: 1,
+  getThreads: 0,
+  blasInfo: 0,
+} as const;
+
+type Kernels = Omit<Backend, 'name'>;
+interface Addon extends Kernels {
+  setThreads(threads: number): void;
+  getThreads(): number;
+  blasInfo(): string;
+  abi: Record<string, number>;
+}
+
+/** The native Backend, plus control of the BLAS thread pool (one per process). */
+export interface NativeBackend extends Backend {
+  /** One line naming the BLAS build, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
+  readonly blas: string;
+  /** BLAS threads GEMM may use. Process-wide: it applies to every native backend in the process. */
+  blasThreads(): number;
+  setBlasThreads(threads: number): void;
+}
+
+export interface NativeOptions {
+  /**
+   * BLAS threads. Default: OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when set, else
+   * min(2, available cores) (DEFAULT_BLAS_THREADS). Applies process-wide.
+   */
+  threads?: number;
+}
+
+/**
+ * Two BLAS threads by default. Measured on the 2-core CI machine (AMD EPYC, OpenBLAS 0.3.21
+ * Haswell kernels), native/bench.ts, GFLOP/s at 1 → 2 threads:
+ *   128×784×256 forward x·Wᵀ (NT)          ~110 → ~190
+ *   256×784×128 weight gradient dyᵀ·x (TN)  ~100 → ~170
+ *   128×256×256 (NT / NN / TN)              ~95  → ~150
+ *   1024³                                   ~120 → ~230
+ * and one 784-256-256-10 momentum step at B = 128 went from ~36k to ~51k samples/s.
+ * Shapes under OpenBLAS's threading threshold (m·n·k ≤ 2^18, e.g. the 10-class layer) run on
+ * one thread whatever this says, so more threads never slow the small GEMMs.
+ */
+export const DEFAULT_BLAS_THREADS = 2;
+
+/** package root/native/build/Release: this file is src/kernels/native/ or dist/kernels/native/, three levels down. */
+const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/ridgeline_native.node', import.meta.url));
+
+let cached: Addon | undefined;
+
+function loadAddon(): Addon {
+  if (cached) return cached;
+  if (!existsSync(ADDON_PATH)) throw new Error(`the native addon is not built (run npm run build:native): ${ADDON_PATH}`);
+  let addon: Addon;
+  try {
+    addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+  } catch (e) {
+    throw new Error(`the native addon failed to load (${String((e as Error).message).split('\n')[0]}): ${ADDON_PATH}`);
+  }
+  const expected = Object.entries(NATIVE_ABI).map(([k, v]) => `${k}/${v}`).sort().join(' ');
+  const actual = Object.entries(addon.abi ?? {}).map(([k, v]) => `${k}/${v}`).sort().join(' ');
+  if (actual !== expected) {
+    throw new Error(`the native addon does not match this version of ridgeline (rebuild with npm run build:native): ${ADDON_PATH}`);
+  }
+  return (cached = addon);
+}
+
+function checkThreads(threads: number): number {
+  if (!(Number.isInteger(threads) && threads >= 1 && threads <= 1024)) {
+    throw new RangeError(`BLAS threads must be an integer in [1, 1024], got ${threads}`);
+  }
+  return threads;
+}
+
+export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
+  if (process.env.RIDGELINE_NO_NATIVE === '1') throw new Error('the native backend is disabled by RIDGELINE_NO_NATIVE');
+  const addon = loadAddon();
+  if (options.threads !== undefined) addon.setThreads(checkThreads(options.threads));
+  else if (!process.env.OPENBLAS_NUM_THREADS && !process.env.OMP_NUM_THREADS) {
+    addon.setThreads(Math.min(DEFAULT_BLAS_THREADS, availableParallelism()));
+  }
+  return {
+    name: 'native',
+    blas: addon.blasInfo().trim(),
+    blasThreads: () => addon.getThreads(),
+    setBlasThreads: (threads) => addon.setThreads(checkThreads(threads)),
+    // The kernels are the addon's functions themselves: no wrapper between a call and C.
+    gemm: addon.gemm,
+    addRowVector: addon.addRowVector,
+    sumRowsInto: addon.sumRowsInto,
+    relu: addon.relu,
+    reluBackward: addon.reluBackward,
+    tanh: addon.tanh,
+    tanhBackward: addon.tanhBackward,
+    gelu: addon.gelu,
+    geluBackward: addon.geluBackward,
+    mul: addon.mul,
+    softmaxCrossEntropy: addon.softmaxCrossEntropy,
+    sumSquares: addon.sumSquares,
+  };
 }
