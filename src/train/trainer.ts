@@ -127,8 +127,8 @@ export class Trainer {
     if (config.optimizer.name === 'adamw' && !config.regularization.some((t) => t.kind !== 'coupled')) {
       throw new ConfigError('adamw needs a decoupled decay (for example pytorch-adamw:weight_decay=0.01); without one it is adam');
     }
-    for (const t of config.regularization) selectParams(this.model.params, decayMask(t.decayParams), t.decayParams);
     const masks = config.regularization.map((t) => decayMask(t.decayParams));
+    config.regularization.forEach((t, i) => selectParams(this.model.params, masks[i], t.decayParams)); // a selection that matches nothing is an error
     this.decayed = this.model.params.filter((p) => masks.length === 0 ? p.shape.length >= 2 : masks.some((m) => m(p)));
     this.penalty = new Penalty(config.regularization, this.model.params, backend);
     // Coupled terms come before the moments (where PyTorch puts SGD's and Adam's
