@@ -61,10 +61,23 @@ export async function loadCheckpoint(dir: string): Promise<{ state: TrainerState
   return { ...decodeCheckpoint(await readFileBytes(path, path), path), path };
 }
 
-/** Rebuilds a saved model for evaluation or prediction. */
-export async function loadModel(path: string, backend: Backend, maxBatch = 256): Promise<{ model: Sequential; metadata: Record<string, string> }> {
+/**
+ * Rebuilds a saved model for evaluation or prediction. Evaluation runs in chunks of the
+ * training batch size by default: a BLAS may round a row differently in a GEMM of another
+ * height, and the same chunks reproduce the test metrics of the run exactly.
+ */
+export async function loadModel(path: string, backend: Backend, maxBatch?: number): Promise<{ model: Sequential; metadata: Record<string, string> }> {
   const file = decodeModel(await readFileBytes(path, path), path);
-  const model = new Sequential(file.spec, { backend, maxBatch, seed: 0 });
+  const model = new Sequential(file.spec, { backend, maxBatch: maxBatch ?? trainingBatch(file.metadata) ?? 256, seed: 0 });
   loadParams(model.params, file.tensors, path);
   return { model, metadata: file.metadata };
+}
+
+function trainingBatch(metadata: Record<string, string>): number | undefined {
+  try {
+    const b = (JSON.parse(metadata.training ?? '{}') as { batchSize?: unknown }).batchSize;
+    return typeof b === 'number' && Number.isInteger(b) && b > 0 ? b : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,196 @@
+/**
+ * What every benchmark process shares: the workload (one MLP, one optimizer, one penalty, one
+ * batch size), the batch file the orchestrator writes and every worker (Node or Python) reads,
+ * and the timing loop. Kept free of framework imports so each worker loads only its own system.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (bench/ → ..). */
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The workload, identical for every system:
+ *  - MLP 784-256-256-10, ReLU, logits into softmax cross-entropy (mean over the batch);
+ *  - E = mean CE + λ_E·Σ_weights w² with λ_E = 1e-4 (biases not decayed): ridgeline
+ *    `seed:lambda=1e-4`, TF.js `tf.regularizers.l2({l2: 1e-4})` on the kernels, PyTorch SGD
+ *    `weight_decay = 2·λ_E = 2e-4` on a param group holding only the weights;
+ *  - SGD with heavy-ball momentum 0.9 (PyTorch's form, dampening 0), constant lr 0.05;
+ *  - batch 128, cycling through BATCHES pre-loaded batches of real images.
+ */
+export const WORKLOAD = {
+  sizes: [784, 256, 256, 10] as const,
+  batch: 128,
+  batches: 50,
+  lr: 0.05,
+  momentum: 0.9,
+  lambdaE: 1e-4,
+} as const;
+
+export interface BatchMeta {
+  batches: number;
+  batch: number;
+  features: number;
+  classes: number;
+  /** Where the images came from (the Fashion-MNIST directory). */
+  source: string;
+}
+
+export interface Batches {
+  meta: BatchMeta;
+  /** batches·batch·features float32, batch after batch. */
+  x: Float32Array;
+  /** batches·batch int32 labels. */
+  y: Int32Array;
+}
+
+/** x.bin (float32 LE), y.bin (int32 LE), meta.json: read by the Node workers and torch_step.py. */
+export function writeBatches(dir: string, b: Batches): void {
+  writeFileSync(join(dir, 'x.bin'), new Uint8Array(b.x.buffer, b.x.byteOffset, b.x.byteLength));
+  writeFileSync(join(dir, 'y.bin'), new Uint8Array(b.y.buffer, b.y.byteOffset, b.y.byteLength));
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify(b.meta));
+}
+
+export function readBatches(dir: string): Batches {
+  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as BatchMeta;
+  // Copy into fresh (aligned) buffers: a Buffer may sit at any offset of a shared pool.
+  const x = new Float32Array(new Uint8Array(readFileSync(join(dir, 'x.bin'))).buffer);
+  const y = new Int32Array(new Uint8Array(readFileSync(join(dir, 'y.bin'))).buffer);
+  if (x.length !== meta.batches * meta.batch * meta.features || y.length !== meta.batches * meta.batch) {
+    throw new Error(`${dir}: batch files do not match meta.json`);
+  }
+  return { meta, x, y };
+}
+
+export interface TimingOptions {
+  /** Untimed steps first (JIT, caches, lazily allocated buffers, BLAS thread pools). */
+  warmupSteps: number;
+  /** Each repetition runs whole steps until at least this long has passed. */
+  seconds: number;
+  repetitions: number;
+}
+
+export const TIMING: Record<'full' | 'quick', TimingOptions> = {
+  full: { warmupSteps: 15, seconds: 2.5, repetitions: 3 },
+  quick: { warmupSteps: 3, seconds: 0.2, repetitions: 3 },
+};
+
+export interface Repetition {
+  steps: number;
+  seconds: number;
+  samples_per_s: number;
+}
+
+export interface Timing {
+  /** Median over the repetitions of steps·B/seconds. */
+  samples_per_s: number;
+  repetitions: Repetition[];
+  warmup_steps: number;
+  /**
+   * CPU time of the whole process over wall time during the repetitions (≈ cores kept busy;
+   * includes helper threads that spin while waiting).
+   */
+  cpu_utilization: number;
+}
+
+/** Times `step(i)` (i counts from 0 across warm-up and repetitions); awaits it only when it returns a promise. */
+export async function timeSteps(step: (i: number) => void | Promise<void>, batch: number, o: TimingOptions): Promise<Timing> {
+  let i = 0;
+  for (; i < o.warmupSteps; i++) {
+    const r = step(i);
+    if (r) await r;
+  }
+  const repetitions: Repetition[] = [];
+  const cpu0 = process.cpuUsage(), wall0 = performance.now();
+  for (let rep = 0; rep < o.repetitions; rep++) {
+    const t0 = performance.now();
+    let steps = 0, elapsed = 0;
+    do {
+      const r = step(i++);
+      if (r) await r;
+      steps++;
+      elapsed = (performance.now() - t0) / 1000;
+    } while (elapsed < o.seconds);
+    repetitions.push({ steps, seconds: elapsed, samples_per_s: (steps * batch) / elapsed });
+  }
+  const cpu = process.cpuUsage(cpu0), wall = (performance.now() - wall0) * 1000;
+  return {
+    samples_per_s: median(repetitions.map((r) => r.samples_per_s)), repetitions, warmup_steps: o.warmupSteps,
+    cpu_utilization: (cpu.user + cpu.system) / wall,
+  };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Peak resident set of this process so far, in MiB: VmHWM from /proc/self/status on Linux,
+ * else `process.resourceUsage().maxRSS`. Linux carries getrusage's maxRSS across fork and
+ * exec (the kernel keeps the larger of the parent's RSS at fork and the child's own), so in
+ * a child spawned by a large parent maxRSS reports the parent; VmHWM belongs to the process's
+ * own address space.
+ */
+export function peakRssMb(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return rusageMaxRssMb();
+}
+
+/** `process.resourceUsage().maxRSS` (KiB) in MiB. */
+export const rusageMaxRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+/** One training system's result, as a worker prints it (the last line of its stdout). */
+export interface SystemResult {
+  name: string;
+  /** The kernel backend: 'js', 'wasm', 'native' (ridgeline); 'cpu', 'wasm' (TF.js); 'cpu' (PyTorch). */
+  backend: string;
+  threads: number | null;
+  samples_per_s: number | null;
+  skipped?: string;
+  timing?: Timing;
+  /** Loss the framework reported for the last timed step (a sanity check that it trains). */
+  last_loss?: number;
+  /** Peak RSS of the system's own process (peakRssMb), and what getrusage says (see peakRssMb). */
+  peak_rss_mb?: number;
+  rusage_max_rss_mb?: number;
+  versions?: Record<string, string>;
+  details?: Record<string, unknown>;
+}
+
+/** The shapes the Dense layers of 784-256-256-10 call at B = 128 (src/nn/dense.ts), then 1024³. */
+export interface GemmShape {
+  use: string;
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  /** β as the layer passes it: 1 for dW (accumulated into the zeroed grad), 0 otherwise. */
+  beta: number;
+}
+
+export function gemmShapes(): GemmShape[] {
+  const { sizes, batch: B } = WORKLOAD;
+  const shapes: GemmShape[] = [];
+  for (let l = 1; l < sizes.length; l++) {
+    const inp = sizes[l - 1], out = sizes[l];
+    // forward: y[B, out] = x[B, in] · W[out, in]ᵀ
+    shapes.push({ use: `dense${l} forward`, transA: false, transB: true, m: B, n: out, k: inp, beta: 0 });
+    // backward: dW[out, in] += dy[B, out]ᵀ · x[B, in]
+    shapes.push({ use: `dense${l} dW`, transA: true, transB: false, m: out, n: inp, k: B, beta: 1 });
+    // backward: dx[B, in] = dy[B, out] · W[out, in] (not for the first layer: no input gradient)
+    if (l > 1) shapes.push({ use: `dense${l} dX`, transA: false, transB: false, m: B, n: inp, k: out, beta: 0 });
+  }
+  shapes.push({ use: 'square 1024³', transA: false, transB: false, m: 1024, n: 1024, k: 1024, beta: 0 });
+  return shapes;
+}
+
+export const shapeLabel = (s: GemmShape) => `${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'} ${s.m}x${s.n}x${s.k}`;

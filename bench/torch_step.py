@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""PyTorch side of `npm run bench`: the same MLP, optimizer, penalty and batches as ridgeline.
+
+Run by bench/run.ts as `/usr/bin/python3 bench/torch_step.py --data DIR --threads N [--quick]`
+(Debian's python3-torch; the python3 first on PATH may lack torch). DIR holds x.bin (float32
+LE), y.bin (int32 LE) and meta.json written by run.ts. Prints one JSON object on the last line
+of stdout (nothing else is printed there).
+
+Workload: Linear(784,256)-ReLU-Linear(256,256)-ReLU-Linear(256,10), F.cross_entropy (mean),
+SGD(lr=0.05, momentum=0.9) with weight_decay=2e-4 on a param group of the weights only (biases
+0): the gradient of lambda_E * sum(w^2) with lambda_E = 1e-4 is 2e-4 * w, so this is ridgeline's
+`seed:lambda=1e-4` and TF.js's l2(1e-4) on the kernels.
+
+Threads: the spawner sets OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS to N before
+the interpreter starts (Debian's torch calls the system BLAS, whose own thread pool
+torch.set_num_threads does not control), and the script also calls torch.set_num_threads(N).
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+TIMING = {
+    "full": {"warmup_steps": 15, "seconds": 2.5, "repetitions": 3},
+    "quick": {"warmup_steps": 3, "seconds": 0.2, "repetitions": 3},
+}
+
+
+def rusage_max_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def peak_rss_mb():
+    """VmHWM of this process (getrusage's maxrss carries the spawning parent's RSS across fork+exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return rusage_max_rss_mb()
+
+
+def loaded_blas():
+    """Shared libraries in this process whose name says BLAS (what GEMMs actually call)."""
+    libs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                name = os.path.basename(path)
+                if "blas" in name.lower() or "mkl" in name.lower():
+                    libs.add(os.path.realpath(path))
+    except OSError:
+        pass
+    return sorted(libs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--name", help="system name to report (default pytorch-<threads>t)")
+    args = ap.parse_args()
+    name = args.name or f"pytorch-{args.threads}t"
+
+    try:
+        import numpy as np
+        import torch
+        import torch.nn.functional as F
+    except ImportError as e:
+        print(json.dumps({"name": name, "backend": "cpu", "threads": args.threads, "samples_per_s": None,
+                          "skipped": f"{sys.executable} cannot import torch/numpy: {e}"}))
+        return
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    timing = TIMING["quick" if args.quick else "full"]
+
+    with open(os.path.join(args.data, "meta.json")) as f:
+        meta = json.load(f)
+    nb, B, feat = meta["batches"], meta["batch"], meta["features"]
+    x = np.fromfile(os.path.join(args.data, "x.bin"), dtype="<f4").reshape(nb, B, feat)
+    y = np.fromfile(os.path.join(args.data, "y.bin"), dtype="<i4").reshape(nb, B).astype(np.int64)
+    xs = [torch.from_numpy(np.ascontiguousarray(x[i])) for i in range(nb)]
+    ys = [torch.from_numpy(np.ascontiguousarray(y[i])) for i in range(nb)]
+
+    model = torch.nn.Sequential(
+        torch.nn.Linear(feat, 256), torch.nn.ReLU(),
+        torch.nn.Linear(256, 256), torch.nn.ReLU(),
+        torch.nn.Linear(256, meta["classes"]),
+    )
+    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
+    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
+    opt = torch.optim.SGD(
+        [{"params": weights, "weight_decay": 2e-4}, {"params": biases, "weight_decay": 0.0}],
+        lr=0.05, momentum=0.9,
+    )
+
+    last_loss = [float("nan")]
+
+    def step(i):
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(xs[i % nb]), ys[i % nb])
+        loss.backward()
+        opt.step()
+        last_loss[0] = loss.item()  # read back every step, as ridgeline and TF.js do
+
+    i = 0
+    for _ in range(timing["warmup_steps"]):
+        step(i)
+        i += 1
+    reps = []
+    cpu0, wall0 = os.times(), time.perf_counter()
+    for _ in range(timing["repetitions"]):
+        t0 = time.perf_counter()
+        steps = 0
+        while True:
+            step(i)
+            i += 1
+            steps += 1
+            dt = time.perf_counter() - t0
+            if dt >= timing["seconds"]:
+                break
+        reps.append({"steps": steps, "seconds": dt, "samples_per_s": steps * B / dt})
+    cpu1, wall1 = os.times(), time.perf_counter()
+    cpu_utilization = ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / (wall1 - wall0)
+    sps = statistics.median(r["samples_per_s"] for r in reps)
+
+    # Reported like the other systems: CE + lambda_E * sum(w^2), at the weights after the last step.
+    with torch.no_grad():
+        penalty = 1e-4 * sum(float((w * w).sum()) for w in weights)
+
+    print(json.dumps({
+        "name": name,
+        "backend": "cpu",
+        "threads": torch.get_num_threads(),
+        "samples_per_s": sps,
+        "timing": {"samples_per_s": sps, "repetitions": reps, "warmup_steps": timing["warmup_steps"],
+                   "cpu_utilization": cpu_utilization},
+        "last_loss": last_loss[0] + penalty,
+        "peak_rss_mb": peak_rss_mb(),
+        "rusage_max_rss_mb": rusage_max_rss_mb(),
+        "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
+        "details": {
+            "python": sys.executable,
+            "torch_num_threads": torch.get_num_threads(),
+            "torch_num_interop_threads": torch.get_num_interop_threads(),
+            "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")},
+            "blas_libraries": loaded_blas(),
+            "mkldnn_available": torch.backends.mkldnn.is_available(),
+            "last_loss_note": "CE of the last step + 1e-4*sum(w^2) at the weights after it",
+        },
+        "available_parallelism": os.cpu_count(),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+/**
+ * One benchmark task in its own process, spawned by bench/run.ts (one at a time), so TF.js's
+ * global backend state, WASM memories and native thread pools never meet another system:
+ *
+ *   node --import tsx bench/worker.ts train ridgeline <native|wasm|js> <batch dir> [--quick] [--name N]
+ *   node --import tsx bench/worker.ts train tfjs <cpu|wasm>             <batch dir> [--quick]
+ *   node --import tsx bench/worker.ts gemm <native|wasm|js>                         [--quick]
+ *   node --expose-gc --import tsx bench/worker.ts memory <native|wasm|js> <batch dir> [--quick]
+ *
+ * The result is one JSON object on the last line of stdout; everything else goes to stderr.
+ */
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Backend } from '../src/kernels/backend.js';
+import { tryLoad, type BackendName } from '../src/kernels/select.js';
+import { createDataset } from '../src/data/dataset.js';
+import { mlpSpec } from '../src/nn/spec.js';
+import { regularizationTerm } from '../src/regularization/plan.js';
+import { Trainer, type TrainConfig } from '../src/train/trainer.js';
+import {
+  REPO_ROOT, gemmShapes, median, peakRssMb, rusageMaxRssMb, readBatches, shapeLabel, timeSteps, TIMING, WORKLOAD,
+  type Batches, type SystemResult,
+} from './common.js';
+
+// Libraries (TF.js in particular) may print to stdout; only the result line goes there.
+console.log = console.error;
+console.info = console.error;
+
+const require = createRequire(import.meta.url);
+const packageVersion = (name: string): string => {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+};
+
+const ridgelineVersion = () => (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { quick: { type: 'boolean', default: false }, name: { type: 'string' } },
+});
+const [task, ...rest] = positionals;
+const quick = flags.quick;
+const timing = quick ? TIMING.quick : TIMING.full;
+
+function emit(result: unknown): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/**
+ * Threads a backend computes with, when it says (a `threads` number or method, or the native
+ * backend's `blasThreads()`); the js backend is single-threaded.
+ */
+function backendThreads(b: Backend): number | null {
+  const o = b as unknown as Record<string, unknown>;
+  for (const key of ['threads', 'blasThreads']) {
+    const t = o[key];
+    if (typeof t === 'number') return t;
+    if (typeof t === 'function') return Number((t as () => unknown).call(b));
+  }
+  // js is plain single-threaded code; the wasm backend is one instance on the calling thread.
+  return b.name === 'js' || b.name === 'wasm' ? 1 : null;
+}
+
+/** Whatever a backend says about itself beyond the kernels (e.g. the native backend's BLAS build). */
+function backendInfo(b: Backend): Record<string, unknown> {
+  const o = b as unknown as Record<string, unknown>;
+  const info: Record<string, unknown> = {};
+  for (const key of ['blas', 'variant', 'simd', 'version']) if (typeof o[key] === 'string' || typeof o[key] === 'boolean') info[key] = o[key];
+  for (const k of ['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']) if (process.env[k]) info[k] = process.env[k];
+  return info;
+}
+
+async function loadBackend(name: string): Promise<Backend> {
+  if (name !== 'native' && name !== 'wasm' && name !== 'js') throw new Error(`unknown ridgeline backend '${name}'`);
+  const r = await tryLoad(name as BackendName);
+  if ('error' in r) throw new SkipError(r.error);
+  return r.backend;
+}
+
+class SkipError extends Error {}
+
+function ridgelineTrainer(backend: Backend, data: Batches, batches = data.meta.batches): Trainer {
+  const { meta } = data;
+  const config: TrainConfig = {
+    model: mlpSpec(WORKLOAD.sizes[0], WORKLOAD.sizes.slice(1, -1), WORKLOAD.sizes[3], 'relu'),
+    optimizer: { name: 'momentum', schedule: { type: 'constant', lr: WORKLOAD.lr }, momentum: WORKLOAD.momentum },
+    regularization: [regularizationTerm(`seed:lambda=${WORKLOAD.lambdaE}`)],
+    batchSize: meta.batch, epochs: 3, seed: 0,
+  };
+  const n = batches * meta.batch;
+  const dataset = createDataset(data.x.subarray(0, n * meta.features), data.y.subarray(0, n), [meta.features], meta.classes);
+  return new Trainer(config, backend, dataset);
+}
+
+async function trainRidgeline(backendName: string, dataDir: string): Promise<SystemResult> {
+  const name = flags.name ?? `ridgeline-${backendName}`;
+  let backend: Backend;
+  try {
+    backend = await loadBackend(backendName);
+  } catch (e) {
+    if (e instanceof SkipError) return { name, backend: backendName, threads: null, samples_per_s: null, skipped: e.message };
+    throw e;
+  }
+  const data = readBatches(dataDir);
+  const { batch: B, features: F, batches } = data.meta;
+  const trainer = ridgelineTrainer(backend, data);
+  const xs = Array.from({ length: batches }, (_, i) => data.x.subarray(i * B * F, (i + 1) * B * F));
+  const ys = Array.from({ length: batches }, (_, i) => data.y.subarray(i * B, (i + 1) * B));
+  let lastLoss = NaN;
+  const t = await timeSteps((i) => {
+    const { dataLoss, penalty } = trainer.trainStep(xs[i % batches], ys[i % batches], B);
+    lastLoss = dataLoss + penalty;
+  }, B, timing);
+  return {
+    name, backend: backend.name, threads: backendThreads(backend), samples_per_s: t.samples_per_s, timing: t,
+    last_loss: lastLoss, peak_rss_mb: peakRssMb(), rusage_max_rss_mb: rusageMaxRssMb(),
+    versions: { ridgeline: ridgelineVersion(), node: process.versions.node },
+    details: { ...backendInfo(backend), chain: trainer.chainNames(), regularization: trainer.config.regularization.map((r) => r.given) },
+  };
+}
+
+async function trainTfjs(which: string, dataDir: string): Promise<SystemResult> {
+  const name = flags.name ?? `tfjs-${which}`;
+  const tf = await import('@tensorflow/tfjs');
+  const details: Record<string, unknown> = {};
+  let threads = 1;
+  if (which === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // In Node the .wasm binaries are read from disk: point at the package's dist directory.
+    wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+  } else if (which !== 'cpu') {
+    throw new Error(`unknown TF.js backend '${which}'`);
+  }
+  tf.enableProdMode();
+  if (!(await tf.setBackend(which))) {
+    return { name, backend: which, threads: null, samples_per_s: null, skipped: `tf.setBackend('${which}') failed` };
+  }
+  await tf.ready();
+  if (which === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+    const multithread = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    threads = wasm.getThreadsCount();
+    details.simd = simd;
+    details.multithread = multithread;
+    details.wasm_binary = multithread ? (simd ? 'tfjs-backend-wasm-threaded-simd.wasm' : 'tfjs-backend-wasm.wasm') : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
+  }
+
+  const data = readBatches(dataDir);
+  const { batch: B, features: F, classes: C, batches } = data.meta;
+  const [, h1, h2, out] = WORKLOAD.sizes;
+  const l2 = () => tf.regularizers.l2({ l2: WORKLOAD.lambdaE });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ units: h1, activation: 'relu', inputShape: [F], kernelRegularizer: l2() }),
+      tf.layers.dense({ units: h2, activation: 'relu', kernelRegularizer: l2() }),
+      tf.layers.dense({ units: out, activation: 'linear', kernelRegularizer: l2() }),
+    ],
+  });
+  // Mean softmax CE on the logits (SUM_BY_NONZERO_WEIGHTS without weights is the mean).
+  model.compile({
+    optimizer: tf.train.momentum(WORKLOAD.lr, WORKLOAD.momentum),
+    loss: (yTrue: import('@tensorflow/tfjs').Tensor, yPred: import('@tensorflow/tfjs').Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
+  });
+  const xs = Array.from({ length: batches }, (_, i) => tf.tensor2d(data.x.subarray(i * B * F, (i + 1) * B * F), [B, F]));
+  const ys = Array.from({ length: batches }, (_, i) => {
+    const oneHot = new Float32Array(B * C);
+    for (let r = 0; r < B; r++) oneHot[r * C + data.y[i * B + r]] = 1;
+    return tf.tensor2d(oneHot, [B, C]);
+  });
+  let lastLoss = NaN;
+  const tensorsBefore = tf.memory().numTensors;
+  const t = await timeSteps(async (i) => {
+    lastLoss = (await model.trainOnBatch(xs[i % batches], ys[i % batches])) as number;
+  }, B, timing);
+  // The optimizer's momentum accumulators (one per variable) appear during the warm-up.
+  details.tensors_before_warmup = tensorsBefore;
+  details.tensors_after_timing = tf.memory().numTensors;
+  details.api = 'model.trainOnBatch (loss read back every step)';
+  const versions: Record<string, string> = { tfjs: tf.version.tfjs, node: process.versions.node };
+  if (which === 'wasm') versions['tfjs-backend-wasm'] = packageVersion('@tensorflow/tfjs-backend-wasm');
+  return {
+    name, backend: tf.getBackend(), threads, samples_per_s: t.samples_per_s, timing: t, last_loss: lastLoss,
+    peak_rss_mb: peakRssMb(), rusage_max_rss_mb: rusageMaxRssMb(), versions, details,
+  };
+}
+
+/** GFLOP/s of backend.gemm at each shape: median of 3 repetitions, each ≥ `seconds` of calls. */
+async function gemm(backendName: string): Promise<unknown> {
+  let backend: Backend;
+  try {
+    backend = await loadBackend(backendName);
+  } catch (e) {
+    if (e instanceof SkipError) return { backend: backendName, skipped: e.message };
+    throw e;
+  }
+  const seconds = quick ? 0.02 : 0.4;
+  const reps = quick ? 1 : 3;
+  let seed = 12345;
+  const fill = (a: Float32Array) => {
+    for (let i = 0; i < a.length; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      a[i] = (seed / 2 ** 32) * 2 - 1;
+    }
+    return a;
+  };
+  const results = [];
+  for (const s of gemmShapes()) {
+    const a = fill(new Float32Array(s.m * s.k)), b = fill(new Float32Array(s.k * s.n)), c = new Float32Array(s.m * s.n);
+    const flop = 2 * s.m * s.n * s.k;
+    const call = () => backend.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, s.beta, c);
+    // Warm-up: at least one call, up to ~seconds/4 of them (--quick: one, and none for 1024³).
+    const w0 = performance.now();
+    if (!quick || flop < 1e8) do call(); while (!quick && performance.now() - w0 < (seconds * 1000) / 4);
+    const rates: number[] = [];
+    let calls = 0;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      let n = 0, dt = 0;
+      do {
+        call();
+        n++;
+        dt = (performance.now() - t0) / 1000;
+      } while (dt < seconds);
+      calls += n;
+      rates.push((flop * n) / dt / 1e9);
+    }
+    if (s.beta === 1) c.fill(0);
+    results.push({ shape: shapeLabel(s), use: s.use, transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, gflops: median(rates), calls });
+    process.stderr.write(`  gemm ${backend.name} ${shapeLabel(s).padEnd(18)} ${median(rates).toFixed(2)} GFLOP/s\n`);
+  }
+  return { backend: backend.name, threads: backendThreads(backend), ...backendInfo(backend), shapes: results, peak_rss_mb: peakRssMb(), rusage_max_rss_mb: rusageMaxRssMb() };
+}
+
+/** Three epochs of trainer.runEpoch over the pre-loaded batches; RSS (after a GC when exposed) after each. */
+async function memory(backendName: string, dataDir: string): Promise<unknown> {
+  let backend: Backend;
+  try {
+    backend = await loadBackend(backendName);
+  } catch (e) {
+    if (e instanceof SkipError) return { backend: backendName, skipped: e.message };
+    throw e;
+  }
+  const data = readBatches(dataDir);
+  const stepsPerEpoch = quick ? 5 : data.meta.batches;
+  const trainer = ridgelineTrainer(backend, data, stepsPerEpoch);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const mb = (bytes: number) => bytes / 2 ** 20;
+  const sample = () => {
+    gc?.();
+    const m = process.memoryUsage();
+    return { rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), external_mb: mb(m.external) };
+  };
+  const before = sample();
+  const epochs = [];
+  for (let e = 0; e < 3; e++) {
+    const metrics = await trainer.runEpoch();
+    epochs.push({ epoch: e + 1, steps: trainer.stepsPerEpoch, loss: metrics?.total ?? null, ...sample() });
+  }
+  // Growth after the first epoch: buffers are allocated once, so epochs 2 and 3 should not add any.
+  const growth = epochs[2].rss_mb - epochs[0].rss_mb;
+  const heapGrowth = epochs[2].heap_used_mb - epochs[0].heap_used_mb;
+  const RSS_TOLERANCE_MB = 4, HEAP_TOLERANCE_MB = 2;
+  return {
+    backend: backend.name, steps_per_epoch: trainer.stepsPerEpoch, gc_exposed: gc !== undefined, before, epochs,
+    rss_growth_after_first_epoch_mb: growth, heap_growth_after_first_epoch_mb: heapGrowth,
+    tolerance_mb: { rss: RSS_TOLERANCE_MB, heap: HEAP_TOLERANCE_MB },
+    flat: growth <= RSS_TOLERANCE_MB && heapGrowth <= HEAP_TOLERANCE_MB,
+  };
+}
+
+async function main(): Promise<unknown> {
+  switch (task) {
+    case 'train': {
+      const [family, backend, dataDir] = rest;
+      if (family === 'ridgeline') return trainRidgeline(backend, dataDir);
+      if (family === 'tfjs') return trainTfjs(backend, dataDir);
+      throw new Error(`unknown system family '${family}' (ridgeline, tfjs)`);
+    }
+    case 'gemm': return gemm(rest[0]);
+    case 'memory': return memory(rest[0], rest[1]);
+    default: throw new Error(`unknown task '${task}' (train, gemm, memory)`);
+  }
+}
+
+try {
+  const result = await main();
+  emit({ ...(result as object), available_parallelism: availableParallelism() });
+} catch (e) {
+  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  emit({ error: (e as Error).message });
+  process.exitCode = 1;
+}
