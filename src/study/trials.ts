@@ -7,7 +7,10 @@ import { ConfigError } from '../errors.js';
 import { logGrid, type StudyConfig } from './config.js';
 
 export interface Trial {
-  /** 16 hex digits, a hash of every other field except `study`. */
+  /**
+   * 16 hex digits, a hash of every other field. The study name is part of it: two studies
+   * (say the width and the batch presets) share their base point, and each needs its own.
+   */
   id: string;
   study: string;
   axis: StudyConfig['axis'];
@@ -43,7 +46,7 @@ export function expandTrials(c: StudyConfig, data: string): Trial[] {
           axis: c.axis, value, seed, kind, coefficient, ...t,
           ...(c.budget.epochs !== undefined ? { epochs: c.budget.epochs } : { steps: c.budget.steps }), data,
         };
-        trials.push({ id: trialId(body), study: c.name, ...body });
+        trials.push({ id: trialId({ study: c.name, ...body }), study: c.name, ...body });
       }
     }
   }

@@ -1,0 +1,258 @@
+/**
+ * The report's plots as standalone SVG strings, rendered without a browser: Observable Plot
+ * draws into a linkedom document, and a title and legend are added inside the same <svg> so
+ * each plot reads on its own (saved to a file, pasted into a README, or inline in the HTML).
+ *
+ * 1. validation CE against λ (log x), one line per scale value, the fitted optimum marked;
+ * 2. validation accuracy against λ, likewise;
+ * 3. the optimum against the scale value in each convention, relative to the first scale
+ *    value, in octaves with ±se error bars: a flat line is a convention that transfers.
+ *
+ * Pure apart from linkedom (which needs no Node APIs).
+ */
+import * as Plot from '@observablehq/plot';
+import { parseHTML } from 'linkedom';
+import type { AxisAnalysis, ScaleOptimum } from '../study/analysis.js';
+import { conventionGroups, type ConventionGroup } from './answer.js';
+import { escapeHtml } from './escape.js';
+import { canonicalSymbol, conventionLabel, fmtSlope } from './format.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
+const FONT_SIZE = 12;
+const WIDTH = 620;
+
+/** Ordered colours for scale values: dark blue → teal → green → ochre → red → plum (no pale yellow). */
+const ORDERED_STOPS = ['#1d3f8f', '#1b7fa6', '#2e9e62', '#c28a14', '#d2512b', '#9b1d4a'];
+/** Distinct colours for convention families (Tableau 10, the yellow darkened for contrast). */
+const CATEGORICAL = ['#2f5f98', '#e15759', '#3f8f3a', '#f28e2b', '#8e5ea2', '#4f9e99', '#a88a1c', '#e377c2', '#8c564b', '#7f7f7f'];
+
+export function orderedColors(n: number): string[] {
+  if (n <= 1) return [ORDERED_STOPS[0]];
+  return Array.from({ length: n }, (_, i) => {
+    const t = (i / (n - 1)) * (ORDERED_STOPS.length - 1);
+    const k = Math.min(Math.floor(t), ORDERED_STOPS.length - 2);
+    return mix(ORDERED_STOPS[k], ORDERED_STOPS[k + 1], t - k);
+  });
+}
+
+function mix(a: string, b: string, t: number): string {
+  const ch = (hex: string, i: number) => parseInt(hex.slice(1 + 2 * i, 3 + 2 * i), 16);
+  return '#' + [0, 1, 2].map((i) => Math.round(ch(a, i) + (ch(b, i) - ch(a, i)) * t).toString(16).padStart(2, '0')).join('');
+}
+
+interface LegendItem {
+  label: string;
+  color: string;
+  /** 'line' for a series, 'dot' and 'ring' for markers. */
+  mark: 'line' | 'dot' | 'ring' | 'dash';
+}
+
+interface Frame {
+  title: string;
+  subtitle?: string;
+  legend: LegendItem[];
+  /** Shown before the legend's items. */
+  legendTitle?: string;
+}
+
+/** A rough text width (no font metrics without a browser): average glyph ≈ 0.56 em. */
+function textWidth(text: string, size = FONT_SIZE): number {
+  return text.length * size * 0.56;
+}
+
+/** Lays out the legend in rows within the width; returns each item's position and the height used. */
+function layoutLegend(items: LegendItem[], title: string | undefined, top: number): { placed: { item: LegendItem; x: number; y: number }[]; titleAt: { x: number; y: number } | null; bottom: number } {
+  const left = 12, right = WIDTH - 12, rowHeight = 18;
+  let x = left, y = top;
+  let titleAt: { x: number; y: number } | null = null;
+  if (title) {
+    titleAt = { x, y };
+    x += textWidth(title) + 10;
+  }
+  const placed: { item: LegendItem; x: number; y: number }[] = [];
+  for (const item of items) {
+    const w = 26 + textWidth(item.label) + 16;
+    if (x + w > right && x > left + (titleAt && y === top ? textWidth(title ?? '') + 10 : 0)) {
+      x = left;
+      y += rowHeight;
+    }
+    placed.push({ item, x, y });
+    x += w;
+  }
+  return { placed, titleAt, bottom: items.length || title ? y + rowHeight : top };
+}
+
+function el(document: Document, name: string, attrs: Record<string, string | number>, text?: string): Element {
+  const e = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/**
+ * Renders a plot with a title and legend drawn inside the SVG. `build` gets the top margin to
+ * use (room for the header) and returns Plot's options.
+ */
+function renderFramed(frame: Frame, build: (marginTop: number) => Plot.PlotOptions): string {
+  const { document } = parseHTML('<!DOCTYPE html><html><head></head><body></body></html>');
+  const titleY = 22, subtitleY = 40;
+  const legendTop = frame.subtitle ? 60 : 44;
+  const legend = layoutLegend(frame.legend, frame.legendTitle, legendTop);
+  const headerBottom = legend.bottom;
+  const svg = Plot.plot({
+    ...build(headerBottom + 24),
+    document: document as unknown as Document,
+    width: WIDTH,
+    className: 'ridgeline-plot',
+    style: { fontSize: `${FONT_SIZE}px`, fontFamily: FONT, background: 'white', color: '#222', overflow: 'visible' },
+  }) as unknown as Element;
+  if (svg.tagName.toLowerCase() !== 'svg') throw new Error('Plot returned a figure; render without title or legend options');
+  svg.setAttribute('xmlns', SVG_NS);
+  svg.setAttribute('role', 'img');
+  // The accessible name is a <title> child, not an aria-label: no user text ever goes into an
+  // attribute (linkedom leaves < and > unescaped there, which XML forbids in a standalone SVG).
+  svg.insertBefore(el(document, 'title', {}, frame.title), svg.firstChild);
+  svg.setAttribute('font-family', FONT);
+  svg.setAttribute('font-size', String(FONT_SIZE));
+
+  const header = el(document, 'g', { 'aria-label': 'title and legend', 'text-anchor': 'start', fill: '#222' });
+  header.appendChild(el(document, 'text', { x: 12, y: titleY, 'font-size': 15, 'font-weight': 600 }, frame.title));
+  if (frame.subtitle) header.appendChild(el(document, 'text', { x: 12, y: subtitleY, 'font-size': FONT_SIZE, fill: '#555' }, frame.subtitle));
+  if (legend.titleAt) header.appendChild(el(document, 'text', { x: legend.titleAt.x, y: legend.titleAt.y + 4, 'font-weight': 600 }, frame.legendTitle ?? ''));
+  for (const { item, x, y } of legend.placed) {
+    const g = el(document, 'g', { transform: `translate(${x.toFixed(1)},${y})` });
+    if (item.mark === 'line' || item.mark === 'dash') {
+      g.appendChild(el(document, 'line', { x1: 0, x2: 20, y1: 0, y2: 0, stroke: item.color, 'stroke-width': 2.5, ...(item.mark === 'dash' ? { 'stroke-dasharray': '4 3' } : {}) }));
+    } else {
+      g.appendChild(el(document, 'circle', { cx: 10, cy: 0, r: 5, fill: item.mark === 'dot' ? item.color : 'white', stroke: item.mark === 'dot' ? 'white' : item.color, 'stroke-width': item.mark === 'dot' ? 1.5 : 2 }));
+    }
+    g.appendChild(el(document, 'text', { x: 26, y: 4 }, item.label));
+    header.appendChild(g);
+  }
+  svg.appendChild(header);
+  return svg.outerHTML;
+}
+
+/** Shown in place of a plot that has nothing to draw. */
+function emptyPlot(title: string, message: string): string {
+  return `<svg xmlns="${SVG_NS}" role="img" width="${WIDTH}" height="120" viewBox="0 0 ${WIDTH} 120" font-family="${escapeHtml(FONT)}" font-size="${FONT_SIZE}">` +
+    `<title>${escapeHtml(title)}</title><rect width="100%" height="100%" fill="white"/><text x="12" y="22" font-size="15" font-weight="600">${escapeHtml(title)}</text>` +
+    `<text x="12" y="60" fill="#555">${escapeHtml(message)}</text></svg>`;
+}
+
+function seriesLabel(value: number | string): string {
+  return String(value);
+}
+
+function coefficientAxisLabel(a: AxisAnalysis): string {
+  const kind = a.optima[0]?.kind ?? 'coupled';
+  return kind === 'decoupled' ? 'AdamW weight decay c (δ = η·c per step), log scale →' : 'L2 coefficient λ_E (E = mean CE + λ_E·Σw²), log scale →';
+}
+
+/**
+ * Validation cross-entropy (metric 'ce') or accuracy against the coefficient, one line per
+ * scale value, faint dots for single seeds, a large dot at the fitted optimum (a ring when it
+ * sits at the grid's edge).
+ */
+export function curvePlot(a: AxisAnalysis, metric: 'ce' | 'accuracy'): string {
+  const isCe = metric === 'ce';
+  const title = isCe ? `${a.study}: validation cross-entropy vs λ` : `${a.study}: validation accuracy vs λ`;
+  const sym = canonicalSymbol(a.optima[0]?.kind ?? 'coupled');
+  const points = a.optima.flatMap((o) => o.curve.map((p) => ({
+    series: seriesLabel(o.value), coefficient: p.coefficient, y: isCe ? p.meanValCe : p.meanValAccuracy,
+  }))).filter((p) => Number.isFinite(p.y));
+  if (points.length === 0) return emptyPlot(title, 'No finished, non-diverged trials to plot.');
+  const seeds = isCe
+    ? a.optima.flatMap((o) => o.curve.flatMap((p) => p.perSeed.map((y) => ({ series: seriesLabel(o.value), coefficient: p.coefficient, y }))))
+        .filter((p) => Number.isFinite(p.y))
+    : [];
+  const optima = a.optima.map((o) => ({
+    series: seriesLabel(o.value), coefficient: o.optimum, y: isCe ? o.valCe : accuracyAt(o), edge: o.atEdge,
+  })).filter((p) => Number.isFinite(p.y) && Number.isFinite(p.coefficient));
+  const domain = a.optima.map((o) => seriesLabel(o.value));
+  const colors = orderedColors(domain.length);
+  const diverged = a.optima.flatMap((o) => o.curve.filter((p) => !Number.isFinite(p.meanValCe)).map((p) => `${o.value}@${p.coefficient}`));
+  return renderFramed({
+    title,
+    subtitle: `${isCe ? 'Mean over seeds (small dots: single seeds); lower is better.' : 'Mean over seeds; higher is better.'} Big dot: the fitted optimum of the CE curve${diverged.length ? `; ${diverged.length} point(s) where a seed diverged are left out` : ''}.`,
+    legendTitle: `${a.axis}:`,
+    legend: [
+      ...domain.map((label, i) => ({ label, color: colors[i], mark: 'line' as const })),
+      { label: 'fitted optimum', color: '#444', mark: 'dot' },
+      ...(optima.some((o) => o.edge) ? [{ label: 'optimum at grid edge', color: '#444', mark: 'ring' as const }] : []),
+    ],
+  }, (marginTop) => ({
+    height: 300 + marginTop,
+    marginTop, marginLeft: 64, marginRight: 20, marginBottom: 44,
+    x: { type: 'log', label: coefficientAxisLabel(a).replace('λ_E', sym), labelAnchor: 'center', labelArrow: 'none', tickFormat: '~e', nice: false },
+    y: isCe
+      ? { label: 'validation cross-entropy (nats)', labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true, insetTop: 8 }
+      : { label: 'validation accuracy (%)', labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true, percent: true, insetTop: 8 },
+    color: { type: 'ordinal', domain, range: colors },
+    marks: [
+      Plot.dot(seeds, { x: 'coefficient', y: 'y', fill: 'series', r: 1.8, fillOpacity: 0.35 }),
+      Plot.line(points, { x: 'coefficient', y: 'y', stroke: 'series', z: 'series', strokeWidth: 2 }),
+      Plot.dot(points, { x: 'coefficient', y: 'y', fill: 'series', r: 2.5 }),
+      Plot.dot(optima.filter((o) => !o.edge), { x: 'coefficient', y: 'y', fill: 'series', stroke: 'white', strokeWidth: 1.5, r: 6 }),
+      Plot.dot(optima.filter((o) => o.edge), { x: 'coefficient', y: 'y', fill: 'white', stroke: 'series', strokeWidth: 2.5, r: 6 }),
+    ],
+  }));
+}
+
+/** Validation accuracy at the fitted optimum, interpolated in log λ between grid points. */
+function accuracyAt(o: ScaleOptimum): number {
+  const pts = o.curve.filter((p) => Number.isFinite(p.meanValAccuracy));
+  if (pts.length === 0) return NaN;
+  const x = Math.log2(o.optimum);
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const x0 = Math.log2(pts[i].coefficient), x1 = Math.log2(pts[i + 1].coefficient);
+    if (x >= x0 && x <= x1) return pts[i].meanValAccuracy + ((x - x0) / (x1 - x0 || 1)) * (pts[i + 1].meanValAccuracy - pts[i].meanValAccuracy);
+  }
+  return pts.reduce((a, p) => (Math.abs(Math.log2(p.coefficient) - x) < Math.abs(Math.log2(a.coefficient) - x) ? p : a)).meanValAccuracy;
+}
+
+/** The legend label of a family of conventions: `per-weight:c (+1 equivalent): +1.1 ± 0.7`. */
+export function groupLabel(g: ConventionGroup): string {
+  const more = g.members.length > 1 ? ` (+${g.members.length - 1} equivalent)` : '';
+  return `${conventionLabel(g.lead)}${more}: ${fmtSlope(g.lead)}`;
+}
+
+/**
+ * The optimum against the scale value in each family of conventions, relative to the first
+ * scale value, in octaves, with ±se error bars. Families whose curves coincide on this axis
+ * are drawn once. null when the axis has no movements (categorical, or one value).
+ */
+export function movementPlot(a: AxisAnalysis): string | null {
+  if (a.movements.length === 0) return null;
+  const groups = conventionGroups(a);
+  const labels = groups.map(groupLabel);
+  const colors = groups.map((_, i) => CATEGORICAL[i % CATEGORICAL.length]);
+  const xs = a.optima.map((o) => o.value as number);
+  const range = Math.log2(Math.max(...xs) / Math.min(...xs)) || 1;
+  // Families side by side at each x, so their error bars do not hide each other.
+  const dodge = (k: number) => Math.pow(2, 0.025 * range * (k - (groups.length - 1) / 2));
+  const rows = groups.flatMap((g, k) => g.relative.map((y, i) => ({
+    family: labels[k], value: xs[i], x: xs[i] * dodge(k), y, lo: y - a.optima[i].seLog2, hi: y + a.optima[i].seLog2,
+  })));
+  return renderFramed({
+    title: `${a.study}: where the optimum moves along ${a.axis}, per convention`,
+    subtitle: `Optimum c* in each convention relative to ${a.axis} ${xs[0]}; bars ±1 se. A flat line at 0 transfers.`,
+    legendTitle: 'octaves per doubling:',
+    legend: [
+      ...groups.map((g, i) => ({ label: labels[i], color: colors[i], mark: 'line' as const })),
+    ],
+  }, (marginTop) => ({
+    height: 300 + marginTop,
+    marginTop, marginLeft: 64, marginRight: 24, marginBottom: 44,
+    x: { type: 'log', base: 2, label: `${a.axis} (log₂ scale) →`, labelAnchor: 'center', labelArrow: 'none', ticks: xs, tickFormat: (d: number) => String(d), inset: 16 },
+    y: { label: `optimum vs ${a.axis} ${xs[0]}: log₂(c*/c*₀) (octaves)`, labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true, insetTop: 8, insetBottom: 8 },
+    color: { type: 'ordinal', domain: labels, range: colors },
+    marks: [
+      Plot.ruleY([0], { stroke: '#888', strokeDasharray: '4 3' }),
+      Plot.ruleX(rows, { x: 'x', y1: 'lo', y2: 'hi', stroke: 'family', strokeWidth: 1.5, strokeOpacity: 0.8 }),
+      Plot.line(rows, { x: 'x', y: 'y', stroke: 'family', z: 'family', strokeWidth: 2 }),
+      Plot.dot(rows, { x: 'x', y: 'y', fill: 'family', stroke: 'white', r: 4 }),
+    ],
+  }));
+}
