@@ -16,8 +16,8 @@
  *     accumulators) runs over BLIS-style KC/MC/NC blocks; edge tiles are computed whole into a
  *     scratch tile and their valid corner stored. α and β are applied at the store; β = 0 never
  *     reads C (NaN in C does not propagate). Accumulation is float32: against the float64 JS
- *     reference the norm-wise relative difference is ~1e-7 (measured ≤ 3e-7 for k ≤ 1024; the
- *     tests allow 1e-5).
+ *     reference the norm-wise relative difference (max|Δ| / max|C|) is a few 1e-7 on random
+ *     data (measured ≤ 8.1e-7 up to k = 1024, both variants); the tests allow 1e-5.
  *  4. The module owns its linear memory; each call copies its inputs in at fixed offsets and its
  *     results out. Memory grows to the largest call seen; the typed-array views are re-taken
  *     only after a growth (growing detaches the old buffer), so the hot path allocates nothing

@@ -1,0 +1,409 @@
+/**
+ * The WASM backend against the JS reference (jsBackend, float64 accumulation) on seeded random
+ * inputs, plus PyTorch training parity and the build's two modules.
+ *
+ * The variant under test is the one this runtime loads (SIMD128 in Node 20 without flags). When
+ * relaxed SIMD does not validate here, one test re-runs this whole file in a child Node with
+ * --experimental-wasm-relaxed-simd and RIDGELINE_WASM_VARIANT=relaxed-simd, so both generated
+ * modules are checked on every run.
+ *
+ * GEMM tolerance 1e-5, norm-wise (max|a − b| / max|b|): the kernel accumulates in float32, one
+ * sequential sum of k products per entry. Its rounding error grows like √k·u·(typical partial
+ * sum) on random data (u = 2^-24 ≈ 6e-8), ≈ 5e-7 relative to max|C| at k = 784 and ≤ 1e-6 for
+ * every size here (measured); the worst-case bound k·u·Σ|a||b| is ≈ 5e-5·(Σ|a||b| / max|C|),
+ * which random signs never approach. 1e-5 keeps a 10× margin and is also the tolerance of the
+ * PyTorch parity tests.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { Backend } from '../../src/kernels/backend.js';
+import { jsBackend } from '../../src/kernels/js/index.js';
+import { instantiateWasmBackend, loadWasmBackend, type WasmBackend, type WasmVariant } from '../../src/kernels/wasm/index.js';
+import { tryLoad } from '../../src/kernels/select.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { createDataset } from '../../src/data/dataset.js';
+import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
+import { parseCoefficient } from '../../src/regularization/conventions.js';
+import { termFromGiven } from '../../src/regularization/plan.js';
+import { assertClose, difference } from '../helpers/close.js';
+
+const GEMM_RTOL = 1e-5;
+const requested = process.env.RIDGELINE_WASM_VARIANT as WasmVariant | undefined;
+const wasm: WasmBackend = await loadWasmBackend({ variant: requested ?? 'auto' });
+const V = wasm.variant;
+
+function randomArray(rng: Rng, n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = scale * (2 * rng.uniform() - 1);
+  return a;
+}
+
+/** Sentinels after the first `n` elements; `checkGuard` asserts a kernel left them alone. */
+const GUARD = 5, SENTINEL = -12345.5;
+function guarded(values: ArrayLike<number>): Float32Array {
+  const a = new Float32Array(values.length + GUARD).fill(SENTINEL);
+  a.set(values);
+  return a;
+}
+function checkGuard(a: Float32Array, n: number, what: string): void {
+  for (let i = n; i < a.length; i++) assert.equal(a[i], SENTINEL, `${what}: wrote past element ${n} (index ${i})`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM
+
+/**
+ * Sizes: the brief's odd ones, every residue of m mod 4 and n mod 8 (the 4×8 micro-kernel's
+ * edges), k around the unroll/KC block (256) boundaries, m past one MC block (128), n past one
+ * NC block (2048), and the MLP shapes.
+ */
+const SIZES: [number, number, number][] = [
+  [1, 1, 1], [3, 5, 7], [17, 13, 9], [64, 33, 65], [2, 6, 3], [5, 9, 2], [6, 15, 11], [7, 10, 300],
+  [4, 8, 256], [9, 17, 257], [130, 23, 19], [3, 2050, 5], [128, 10, 256], [128, 256, 784],
+];
+const COEFFICIENTS: [number, number][] = [[1, 0], [0.5, 0], [1, 1], [-0.7, 0.3], [2, -1.5]];
+
+for (const transA of [false, true]) {
+  for (const transB of [false, true]) {
+    for (const [m, n, k] of SIZES) {
+      test(`wasm (${V}): gemm transA=${transA} transB=${transB} ${m}×${n}×${k} vs js, (α, β) ∈ {${COEFFICIENTS.map((c) => c.join(', ')).join('; ')}}`, () => {
+        const rng = new Rng(7919 * m + 31 * n + k + (transA ? 1 : 0) + (transB ? 2 : 0));
+        const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
+        for (const [alpha, beta] of COEFFICIENTS) {
+          const c0 = randomArray(rng, m * n, 2);
+          const cWasm = guarded(c0), cJs = c0.slice();
+          wasm.gemm(transA, transB, m, n, k, alpha, a, b, beta, cWasm);
+          jsBackend.gemm(transA, transB, m, n, k, alpha, a, b, beta, cJs);
+          const what = `gemm(${transA}, ${transB}, ${m}, ${n}, ${k}, α=${alpha}, β=${beta})`;
+          assertClose(cWasm.subarray(0, m * n), cJs, GEMM_RTOL, what);
+          checkGuard(cWasm, m * n, what);
+        }
+      });
+    }
+  }
+}
+
+test(`wasm (${V}): gemm with β = 0 never reads C (NaN and ±∞ in C do not propagate)`, () => {
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      for (const [m, n, k] of [[6, 7, 5], [9, 17, 300], [128, 256, 64]]) {
+        const rng = new Rng(m + n + k);
+        const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
+        const c = new Float32Array(m * n).fill(NaN);
+        c[3] = Infinity; c[4] = -Infinity;
+        const ref = new Float32Array(m * n);
+        wasm.gemm(transA, transB, m, n, k, 0.5, a, b, 0, c);
+        jsBackend.gemm(transA, transB, m, n, k, 0.5, a, b, 0, ref);
+        assert.ok(c.every(Number.isFinite), `NaN/Inf from C propagated (${m}×${n}×${k}, transA=${transA}, transB=${transB})`);
+        assertClose(c, ref, GEMM_RTOL, `β = 0 over NaN (${m}×${n}×${k}, transA=${transA}, transB=${transB})`);
+      }
+    }
+  }
+});
+
+test(`wasm (${V}): gemm with k = 0 gives C ← β·C`, () => {
+  for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
+    const c = guarded([1, -2, 3, 4, 5, -6]);
+    wasm.gemm(transA, transB, 2, 3, 0, 1, new Float32Array(0), new Float32Array(0), -0.25, c);
+    assert.deepEqual([...c.subarray(0, 6)], [-0.25, 0.5, -0.75, -1, -1.25, 1.5]);
+    checkGuard(c, 6, 'gemm k = 0');
+    const z = new Float32Array(6).fill(NaN);
+    wasm.gemm(transA, transB, 2, 3, 0, 1, new Float32Array(0), new Float32Array(0), 0, z);
+    assert.deepEqual([...z], [0, 0, 0, 0, 0, 0]);
+  }
+});
+
+test(`wasm (${V}): gemm on subarray views with nonzero (unaligned) offsets`, () => {
+  const rng = new Rng(3);
+  for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
+    for (const [m, n, k] of [[5, 3, 4], [37, 29, 41], [128, 64, 100]]) {
+      // Parents longer than the views on both sides; the kernel may touch only its window of C.
+      const aBig = randomArray(rng, 7 + m * k + 3), bBig = randomArray(rng, 11 + k * n + 2);
+      const c0 = randomArray(rng, m * n);
+      const cBig = new Float32Array(5 + m * n + GUARD).fill(SENTINEL);
+      cBig.set(c0, 5);
+      const a = aBig.subarray(7, 7 + m * k + 1), b = bBig.subarray(11), c = cBig.subarray(5);
+      const ref = c0.slice();
+      wasm.gemm(transA, transB, m, n, k, 0.75, a, b, 1, c);
+      jsBackend.gemm(transA, transB, m, n, k, 0.75, a, b, 1, ref);
+      assertClose(c.subarray(0, m * n), ref, GEMM_RTOL, `gemm on views ${m}×${n}×${k} (${transA}, ${transB})`);
+      for (let i = 0; i < 5; i++) assert.equal(cBig[i], SENTINEL, 'wrote before the view');
+      checkGuard(c, m * n, 'gemm on views');
+    }
+  }
+});
+
+test(`wasm (${V}): memory grows for a large call and later small calls still work`, () => {
+  const rng = new Rng(77);
+  const n = 3_000_000; // 12 MB per region: past the initial memory
+  const x = randomArray(rng, n), y = new Float32Array(n);
+  wasm.relu(x, y, n);
+  for (let i = 0; i < n; i += 997) assert.equal(y[i], x[i] > 0 ? x[i] : 0);
+  assert.equal(y[n - 1], x[n - 1] > 0 ? x[n - 1] : 0);
+  const [m, nn, k] = [300, 200, 500];
+  const a = randomArray(rng, m * k), b = randomArray(rng, k * nn), c = new Float32Array(m * nn), ref = new Float32Array(m * nn);
+  wasm.gemm(false, true, m, nn, k, 1, a, b, 0, c);
+  jsBackend.gemm(false, true, m, nn, k, 1, a, b, 0, ref);
+  assertClose(c, ref, GEMM_RTOL, 'gemm after growth');
+  const small = new Float32Array([1, -1, 2]), out = new Float32Array(3);
+  wasm.relu(small, out, 3);
+  assert.deepEqual([...out], [1, 0, 2]);
+});
+
+test(`wasm (${V}): gemm rejects operands shorter than the call needs`, () => {
+  assert.throws(() => wasm.gemm(false, false, 2, 2, 2, 1, new Float32Array(3), new Float32Array(4), 0, new Float32Array(4)), RangeError);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Everything else, against jsBackend
+
+/** Elementwise sizes: empty tail, every residue mod 4, and a large one. */
+const COUNTS = [1, 2, 3, 4, 5, 7, 64, 1001, 32768];
+
+test(`wasm (${V}): relu, reluBackward and mul equal js exactly`, () => {
+  const rng = new Rng(21);
+  for (const n of COUNTS) {
+    const x = randomArray(rng, n, 3), dy = randomArray(rng, n, 2);
+    if (n > 4) { x[0] = 0; x[1] = -0; x[2] = 1e-30; x[3] = -1e-30; }
+    const y = guarded(new Float32Array(n)), yRef = new Float32Array(n);
+    wasm.relu(x, y, n); jsBackend.relu(x, yRef, n);
+    assert.deepEqual([...y.subarray(0, n)], [...yRef], `relu n=${n}`);
+    checkGuard(y, n, 'relu');
+    const dx = guarded(new Float32Array(n)), dxRef = new Float32Array(n);
+    wasm.reluBackward(yRef, dy, dx, n); jsBackend.reluBackward(yRef, dy, dxRef, n);
+    assert.deepEqual([...dx.subarray(0, n)], [...dxRef], `reluBackward n=${n}`);
+    checkGuard(dx, n, 'reluBackward');
+    const p = guarded(new Float32Array(n)), pRef = new Float32Array(n);
+    wasm.mul(x, dy, p, n); jsBackend.mul(x, dy, pRef, n);
+    assert.deepEqual([...p.subarray(0, n)], [...pRef], `mul n=${n}`);
+    checkGuard(p, n, 'mul');
+  }
+  // In place, as callers may use them.
+  const a = randomArray(rng, 9), b = randomArray(rng, 9), expected = a.map((v, i) => Math.fround(v * b[i]));
+  wasm.mul(a, b, a, 9);
+  assert.deepEqual([...a], [...expected]);
+});
+
+test(`wasm (${V}): tanh and tanhBackward within float32 rounding of js`, () => {
+  const rng = new Rng(22);
+  for (const n of COUNTS) {
+    const x = randomArray(rng, n, 4);
+    if (n > 8) { x[0] = 0; x[1] = 20; x[2] = -20; x[3] = 0.625; x[4] = -0.6249; x[5] = 1e-20; x[6] = 100; x[7] = -1e-3; }
+    const y = guarded(new Float32Array(n)), yRef = new Float32Array(n);
+    wasm.tanh(x, y, n); jsBackend.tanh(x, yRef, n);
+    for (let i = 0; i < n; i++) {
+      assert.ok(Math.abs(y[i] - yRef[i]) <= 2.5e-7 * Math.abs(yRef[i]), `tanh(${x[i]}) = ${y[i]}, js ${yRef[i]}`);
+    }
+    if (n > 8) { assert.equal(y[1], 1); assert.equal(y[2], -1); assert.equal(y[0], 0); }
+    checkGuard(y, n, 'tanh');
+    const dy = randomArray(rng, n, 3);
+    const dx = guarded(new Float32Array(n)), dxRef = new Float32Array(n);
+    wasm.tanhBackward(yRef, dy, dx, n); jsBackend.tanhBackward(yRef, dy, dxRef, n);
+    assertClose(dx.subarray(0, n), dxRef, 1e-6, `tanhBackward n=${n}`);
+    checkGuard(dx, n, 'tanhBackward');
+  }
+});
+
+test(`wasm (${V}): gelu and geluBackward within 1e-6 of js (relative in the negative tail)`, () => {
+  const xs: number[] = [];
+  for (let x = -14; x <= 10; x += 0.03125) xs.push(x);
+  xs.push(0, -0, 0.7071, -0.3, 1e-4, -1e-4, 30, -30, Infinity);
+  const x = new Float32Array(xs), n = x.length;
+  const y = guarded(new Float32Array(n)), yRef = new Float32Array(n);
+  wasm.gelu(x, y, n); jsBackend.gelu(x, yRef, n);
+  for (let i = 0; i < n; i++) {
+    const d = Math.abs(y[i] - yRef[i]);
+    assert.ok(d <= 1e-6 || y[i] === yRef[i], `gelu(${x[i]}) = ${y[i]}, js ${yRef[i]}`);
+    // The tail is tiny but still resolved: relative to its own size (while float32 is normal).
+    if (x[i] < -0.5 && Math.abs(yRef[i]) > 1e-37) assert.ok(d <= 1e-6 * Math.abs(yRef[i]), `gelu(${x[i]}) = ${y[i]}, js ${yRef[i]} (relative)`);
+  }
+  checkGuard(y, n, 'gelu');
+  const rng = new Rng(23);
+  const dy = randomArray(rng, n, 2);
+  const dx = guarded(new Float32Array(n - 1)), dxRef = new Float32Array(n - 1);
+  const finite = x.subarray(0, n - 1); // GELU'(∞)·dy: both give dy, but keep the oracle's input finite
+  wasm.geluBackward(finite, dy, dx, n - 1); jsBackend.geluBackward(finite, dy, dxRef, n - 1);
+  for (let i = 0; i < n - 1; i++) {
+    assert.ok(Math.abs(dx[i] - dxRef[i]) <= 1e-6 * Math.max(1, Math.abs(dxRef[i])), `geluBackward at ${x[i]}: ${dx[i]}, js ${dxRef[i]}`);
+  }
+  checkGuard(dx, n - 1, 'geluBackward');
+});
+
+test(`wasm (${V}): addRowVector equals js exactly, sumRowsInto within 1e-7`, () => {
+  const rng = new Rng(24);
+  for (const [rows, cols] of [[1, 1], [7, 5], [3, 4], [128, 10], [33, 257], [128, 256], [1, 1000]]) {
+    const y0 = randomArray(rng, rows * cols), bias = randomArray(rng, cols);
+    const y = guarded(y0), yRef = y0.slice();
+    wasm.addRowVector(y, bias, rows, cols); jsBackend.addRowVector(yRef, bias, rows, cols);
+    assert.deepEqual([...y.subarray(0, rows * cols)], [...yRef], `addRowVector ${rows}×${cols}`);
+    checkGuard(y, rows * cols, 'addRowVector');
+    const out0 = randomArray(rng, cols);
+    const out = guarded(out0), outRef = out0.slice();
+    for (let twice = 0; twice < 2; twice++) { // accumulates, does not overwrite
+      wasm.sumRowsInto(y0, rows, cols, out); jsBackend.sumRowsInto(y0, rows, cols, outRef);
+    }
+    assertClose(out.subarray(0, cols), outRef, 1e-7, `sumRowsInto ${rows}×${cols}`);
+    checkGuard(out, cols, 'sumRowsInto');
+  }
+});
+
+test(`wasm (${V}): softmaxCrossEntropy within 1e-6 of js`, () => {
+  const rng = new Rng(25);
+  for (const [rows, cols] of [[1, 1], [1, 3], [13, 7], [128, 10], [5, 4], [31, 33]]) {
+    for (const spread of [1, 6, 40]) {
+      const logits = randomArray(rng, rows * cols, spread);
+      const labels = new Int32Array(rows).map(() => rng.int(cols));
+      const dl = guarded(new Float32Array(rows * cols).fill(NaN)), dlRef = new Float32Array(rows * cols);
+      const total = wasm.softmaxCrossEntropy(logits, labels, rows, cols, dl, 1 / rows);
+      const ref = jsBackend.softmaxCrossEntropy(logits, labels, rows, cols, dlRef, 1 / rows);
+      assert.ok(Math.abs(total - ref) <= 1e-6 * Math.max(1, ref), `CE ${rows}×${cols} spread ${spread}: ${total}, js ${ref}`);
+      assertClose(dl.subarray(0, rows * cols), dlRef, 1e-6, `dlogits ${rows}×${cols} spread ${spread}`);
+      checkGuard(dl, rows * cols, 'softmaxCrossEntropy');
+    }
+  }
+  // Stable with logits of ±1e4 (the js test's rows), and NaN logits give a NaN loss.
+  const logits = new Float32Array([1e4, -1e4, 0, 1e4 - 5, -1e4, -1e4, -1e4, -1e4, 1e4, 1e4, 1e4, 1e4]);
+  const labels = new Int32Array([1, 2, 0]);
+  const dl = new Float32Array(12), dlRef = new Float32Array(12);
+  const ce = wasm.softmaxCrossEntropy(logits, labels, 3, 4, dl, 1);
+  const ceRef = jsBackend.softmaxCrossEntropy(logits, labels, 3, 4, dlRef, 1);
+  assert.ok(Number.isFinite(ce) && Math.abs(ce - ceRef) <= 1e-6 * ceRef, `CE with ±1e4: ${ce}, js ${ceRef}`);
+  assertClose(dl, dlRef, 1e-6, 'dlogits with ±1e4');
+  const bad = new Float32Array([0, NaN, 1, 2]);
+  assert.ok(Number.isNaN(wasm.softmaxCrossEntropy(bad, new Int32Array([0]), 1, 4, new Float32Array(4), 1)), 'NaN logits must give a NaN loss');
+});
+
+test(`wasm (${V}): sumSquares accumulates in float64 like js`, () => {
+  const rng = new Rng(26);
+  for (const n of COUNTS) {
+    const x = randomArray(rng, n, 5);
+    const s = wasm.sumSquares(x, n), ref = jsBackend.sumSquares(x, n);
+    assert.ok(Math.abs(s - ref) <= 1e-12 * ref, `sumSquares n=${n}: ${s}, js ${ref}`);
+  }
+  const x = randomArray(rng, 100);
+  assert.equal(wasm.sumSquares(x.subarray(3), 10), jsBackend.sumSquares(x.subarray(3), 10));
+  const big = new Float32Array(1001).fill(1);
+  big[0] = 4096; // 4096² = 2^24: in float32 the 1000 ones would be lost
+  assert.equal(wasm.sumSquares(big, big.length), 16777216 + 1000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Training parity with PyTorch (as test/train/torch-parity.test.ts, on the wasm backend)
+
+interface TorchFixture {
+  model: { sizes: number[] };
+  params_init: Record<string, { data: number[] }>;
+  batches: { x: number[]; y: number[] }[];
+  steps: { loss: number; params: Record<string, { data: number[] }> }[];
+}
+
+test(`wasm (${V}): PyTorch parity, momentum_wd (6 steps within 1e-5)`, () => {
+  const fx: TorchFixture = JSON.parse(readFileSync(new URL('../fixtures/torch/momentum_wd.json', import.meta.url), 'utf8'));
+  const [input, h1, h2, classes] = fx.model.sizes;
+  const config: TrainConfig = {
+    model: { inputSize: input, classes, layers: [
+      { type: 'dense', units: h1 }, { type: 'relu' }, { type: 'dense', units: h2 }, { type: 'relu' }, { type: 'dense', units: classes }] },
+    optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
+    batchSize: 5, epochs: 1, seed: 0,
+    regularization: [termFromGiven(parseCoefficient('pytorch-sgd:weight_decay=0.01', 'seed', 'test'), {}, 'framework')],
+  };
+  const x = new Float32Array(fx.batches.flatMap((b) => b.x)), y = new Int32Array(fx.batches.flatMap((b) => b.y));
+  const trainer = new Trainer(config, wasm, createDataset(x, y, [input], classes));
+  for (const p of trainer.model.params) p.value.set(fx.params_init[p.name].data);
+  fx.batches.forEach((batch, k) => {
+    const { dataLoss } = trainer.trainStep(new Float32Array(batch.x), new Int32Array(batch.y), batch.y.length);
+    assert.ok(Math.abs(dataLoss - fx.steps[k].loss) <= 1e-5 * Math.abs(fx.steps[k].loss), `loss at step ${k}: ${dataLoss} vs ${fx.steps[k].loss}`);
+    for (const p of trainer.model.params) {
+      const d = difference(p.value, fx.steps[k].params[p.name].data);
+      assert.ok(d.maxRel <= 1e-5, `${p.name} after step ${k + 1}: relative difference ${d.maxRel.toExponential(2)}`);
+    }
+  });
+});
+
+test(`wasm (${V}): an MLP training step matches js (784-64-10, B = 32, 3 steps)`, () => {
+  const rng = new Rng(27);
+  const count = 96;
+  const images = new Float32Array(count * 784).map(() => rng.uniform());
+  const labels = new Int32Array(count).map(() => rng.int(10));
+  const config: TrainConfig = {
+    model: { inputSize: 784, classes: 10, layers: [{ type: 'dense', units: 64 }, { type: 'tanh' }, { type: 'dense', units: 10 }] },
+    optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
+    batchSize: 32, epochs: 1, seed: 5, regularization: [],
+  };
+  const data = createDataset(images, labels, [784], 10);
+  const trainers = [new Trainer(config, wasm, data), new Trainer(config, jsBackend, data)];
+  for (let s = 0; s < 3; s++) {
+    const x = images.subarray(s * 32 * 784, (s + 1) * 32 * 784), y = labels.subarray(s * 32, (s + 1) * 32);
+    const [lw, lj] = trainers.map((t) => t.trainStep(x, y, 32).dataLoss);
+    assert.ok(Math.abs(lw - lj) <= 1e-5 * lj, `loss at step ${s}: wasm ${lw}, js ${lj}`);
+  }
+  trainers[0].model.params.forEach((p, i) => assertClose(p.value, trainers[1].model.params[i].value, 1e-5, p.name));
+});
+
+// ---------------------------------------------------------------------------------------------
+// The build's modules and the loader
+
+const embedded = await import('../../src/kernels/wasm/kernels-wasm.js');
+const bytesOf = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
+
+test('wasm modules: SIMD128 validates and compiles here; relaxed-SIMD bytes are produced and well-formed', async () => {
+  const simd = bytesOf(embedded.SIMD_WASM_BASE64), relaxed = bytesOf(embedded.RELAXED_WASM_BASE64);
+  for (const bytes of [simd, relaxed]) assert.deepEqual([...bytes.subarray(0, 8)], [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0], 'wasm magic + version 1');
+  assert.ok(WebAssembly.validate(simd), 'the SIMD128 module validates');
+  await WebAssembly.compile(simd);
+  // wabt re-reads the relaxed module with the relaxed-SIMD feature: well-formed and valid.
+  const wabt = await (createRequire(import.meta.url)('wabt') as typeof import('wabt'))();
+  const module = wabt.readWasm(relaxed, { simd: true, relaxed_simd: true });
+  module.validate();
+  assert.match(module.toText({}), /f32x4\.relaxed_madd/);
+  module.destroy();
+  const plain = wabt.readWasm(simd, { simd: true, relaxed_simd: false });
+  assert.ok(!/\.relaxed_/.test(plain.toText({})), 'the SIMD128 module uses no relaxed instruction');
+  plain.destroy();
+  if (WebAssembly.validate(relaxed)) {
+    await WebAssembly.compile(relaxed);
+    const b = await loadWasmBackend();
+    assert.equal(b.variant, 'relaxed-simd', 'auto picks relaxed SIMD where it validates');
+  } else {
+    assert.equal((await loadWasmBackend()).variant, 'simd128', 'auto falls back to SIMD128');
+    await assert.rejects(loadWasmBackend({ variant: 'relaxed-simd' }), /relaxed SIMD/);
+  }
+});
+
+const CHILD = process.env.RIDGELINE_WASM_VARIANT !== undefined;
+test('wasm (relaxed-simd): this file passes in a child Node with --experimental-wasm-relaxed-simd',
+  { skip: CHILD || WebAssembly.validate(bytesOf(embedded.RELAXED_WASM_BASE64)) ? 'relaxed SIMD is the variant under test here' : false },
+  () => {
+    const file = new URL(import.meta.url).pathname;
+    // Without NODE_TEST_CONTEXT the child reports in TAP on its stdout rather than to this runner.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', '--test', '--test-reporter=tap', file], {
+      env: { ...env, RIDGELINE_WASM_VARIANT: 'relaxed-simd' }, encoding: 'utf8', timeout: 300_000,
+    });
+    const summary = (r.stdout ?? '').split('\n').filter((l) => /^# (tests|pass|fail)/.test(l)).join(', ');
+    assert.equal(r.status, 0, `child run failed (${summary}):\n${(r.stdout ?? '').split('\n').filter((l) => /not ok|Error|expected|actual/.test(l)).slice(0, 30).join('\n')}\n${r.stderr}`);
+    assert.match(r.stdout, /# fail 0/);
+  });
+
+test('wasm loader: select.ts loads it as "wasm"; a runtime without SIMD gets a one-line reason', async () => {
+  const r = await tryLoad('wasm');
+  assert.ok('backend' in r, `wasm did not load: ${'error' in r ? r.error : ''}`);
+  assert.equal(r.backend.name, 'wasm');
+  const validate = WebAssembly.validate;
+  try {
+    WebAssembly.validate = () => false;
+    await assert.rejects(loadWasmBackend(), (e: Error) => /does not support WebAssembly SIMD/.test(e.message) && !e.message.includes('\n'));
+  } finally {
+    WebAssembly.validate = validate;
+  }
+});
+
+test('wasm backend instantiated from given bytes reports the given variant', async () => {
+  const b: Backend = await instantiateWasmBackend(bytesOf(embedded.SIMD_WASM_BASE64), 'simd128');
+  const c = new Float32Array(4);
+  b.gemm(false, false, 2, 2, 1, 1, new Float32Array([1, 2]), new Float32Array([3, 4]), 0, c);
+  assert.deepEqual([...c], [3, 4, 6, 8]);
+});
