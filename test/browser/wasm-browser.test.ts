@@ -1,0 +1,114 @@
+/**
+ * The browser-capable core with the WASM backend, bundled by esbuild and run in headless
+ * Chromium (playwright-core + Debian's chromium): test/browser/entry.ts trains the same
+ * 784-64-10 MLP for 5 steps on the JS reference backend and on the WASM backend, and every
+ * parameter must agree to 1e-5 (norm-wise max|a − b| / max|b|, the tolerance of the other
+ * parity tests). Chromium 156 enables relaxed SIMD by default, so the backend must pick its
+ * relaxed module there, which Node 20 cannot run without a flag: this is that module's check in
+ * the runtime it is built for.
+ *
+ * The bundle is also the layering check: it is built for platform 'browser', so an import of a
+ * Node built-in fails the build, and its text must hold no `node:` import or `process.env`.
+ *
+ * Chromium is required, not optional: without it this test fails and says how to install it.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser } from 'playwright-core';
+import type { BrowserResult } from './entry.js';
+
+const CHROMIUM = '/usr/lib/chromium/chromium';
+const ENTRY = fileURLToPath(new URL('./entry.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const WASM_GENERATED = fileURLToPath(new URL('../../src/kernels/wasm/kernels-wasm.ts', import.meta.url));
+const TOLERANCE = 1e-5;
+const STEPS = 5;
+
+let browser: Browser | undefined;
+let dir: string | undefined;
+after(async () => {
+  await browser?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('WASM backend in headless Chromium: 5 training steps match the JS reference', { timeout: 60_000 }, async () => {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\` (CI installs it); this test does not skip`);
+  assert.ok(existsSync(WASM_GENERATED), `${relative(REPO, WASM_GENERATED)} is missing: run \`npm run build\` first`);
+
+  const bundled = await build({
+    entryPoints: [ENTRY], bundle: true, format: 'iife', platform: 'browser', target: 'chrome120',
+    write: false, metafile: true, logLevel: 'silent', absWorkingDir: REPO,
+  }).catch((e: { errors?: { text: string; location?: { file: string; line: number } | null }[] }) => {
+    const why = (e.errors ?? []).map((m) => `${m.location ? `${m.location.file}:${m.location.line}: ` : ''}${m.text}`).join('\n');
+    assert.fail(`esbuild could not bundle the browser entry (a Node API in the browser-capable core?):\n${why || String(e)}`);
+  });
+  assert.deepEqual(bundled.warnings.map((w) => w.text), [], 'esbuild warnings');
+  const code = bundled.outputFiles[0].text;
+
+  // Layering: nothing from src/node/ or the CLI in the graph, no Node API in the text.
+  const inputs = Object.keys(bundled.metafile.inputs);
+  const nodeOnly = inputs.filter((f) => /(^|\/)src\/(node|cli)\/|(^|\/)src\/node\.ts$|^node:/.test(f));
+  assert.deepEqual(nodeOnly, [], 'the bundle pulls in Node-only modules');
+  for (const pattern of [/require\(\s*["']node:/, /from\s*["']node:/, /import\(\s*["']node:/, /process\.env/]) {
+    const at = code.search(pattern);
+    assert.equal(at, -1, `the bundle contains ${pattern}: …${code.slice(Math.max(0, at - 200), at + 100)}…`);
+  }
+  // The same in the sources of every bundled module, which also covers code that tree shaking
+  // dropped from this bundle but another browser app's bundle would keep.
+  const nodeApi = /\bprocess\.[a-z]|\bBuffer\.|\brequire\(|["']node:[a-z]|\b__(dirname|filename)\b/;
+  const ours = inputs.filter((f) => !f.includes('node_modules/'));
+  const offenders = (await Promise.all(ours.map(async (f) => {
+    const lines = (await readFile(join(REPO, f), 'utf8')).split('\n');
+    return lines.flatMap((line, i) => nodeApi.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : []);
+  }))).flat();
+  assert.deepEqual(offenders, [], 'Node APIs in modules of the browser-capable core');
+
+  dir = await mkdtemp(join(tmpdir(), 'ridgeline-wasm-browser-'));
+  const html = join(dir, 'index.html');
+  // Inline script: keep a literal "</script" in the code from closing the element.
+  const script = code.replace(/<\/(script)/gi, '<\\/$1');
+  await writeFile(html, `<!doctype html>\n<meta charset="utf-8">\n<title>ridgeline wasm</title>\n<script>\n${script}\n</script>\n`);
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const page = await browser.newPage();
+  const consoleErrors: string[] = [], pageErrors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => pageErrors.push(e.stack ?? e.message));
+  await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.__ridgelineBrowserResult !== undefined, null, { timeout: 30_000 });
+  const result = (await page.evaluate(() => window.__ridgelineBrowserResult)) as BrowserResult;
+
+  assert.equal(result.error, undefined, 'the page threw');
+  assert.deepEqual(pageErrors, [], 'page errors');
+  assert.deepEqual(consoleErrors, [], 'console errors or warnings');
+
+  const rows = result.params.map((p) => `| ${p.name} | ${p.size} | ${p.maxAbs.toExponential(2)} | ${p.maxRel.toExponential(2)} |`);
+  console.log(['', `WASM in Chromium (${result.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? result.userAgent}): variant ${result.variant}, ` +
+    `relaxed SIMD validates: ${result.relaxedSimdValidates}, ${STEPS} steps in ${result.millis.toFixed(0)} ms, bundle ${(code.length / 1024).toFixed(0)} KiB`,
+  `data loss per step (reference / wasm): ${result.losses.map(([a, b]) => `${a.toFixed(5)} / ${b.toFixed(5)}`).join(', ')}`,
+  '| parameter | size | max abs. difference | max rel. difference |', '| --- | ---: | ---: | ---: |', ...rows].join('\n'));
+
+  // Relaxed SIMD is on by default in Chromium (156 here), and the backend must then pick it.
+  assert.equal(result.relaxedSimdValidates, true, 'WebAssembly.validate rejects a relaxed-SIMD module in this Chromium');
+  assert.equal(result.variant, 'relaxed-simd', 'the backend did not choose the relaxed-SIMD module although it validates');
+
+  assert.equal(result.initialMaxAbs, 0, 'same seed, different initial weights');
+  assert.equal(result.losses.length, STEPS);
+  for (const [k, [a, b]] of result.losses.entries()) {
+    assert.ok(Number.isFinite(a) && Math.abs(a - b) <= TOLERANCE * Math.abs(a), `data loss at step ${k + 1}: wasm ${b} vs reference ${a}`);
+  }
+  assert.ok(result.losses[STEPS - 1][0] < result.losses[0][0], `the loss did not fall: ${result.losses.map((l) => l[0].toFixed(4)).join(' → ')}`);
+  assert.equal(result.params.length, 4, 'two dense layers: weight and bias each');
+  for (const p of result.params) {
+    assert.ok(p.maxRel <= TOLERANCE, `${p.name} after ${STEPS} steps: relative difference ${p.maxRel.toExponential(2)} > ${TOLERANCE} (max abs ${p.maxAbs.toExponential(2)})`);
+  }
+});
