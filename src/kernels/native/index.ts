@@ -64,15 +64,17 @@ export interface NativeOptions {
 }
 
 /**
- * Two BLAS threads by default. Measured on the 2-core CI machine (AMD EPYC, OpenBLAS 0.3.21
- * Haswell kernels), native/bench.ts, GFLOP/s at 1 → 2 threads:
- *   128×784×256 forward x·Wᵀ (NT)          ~110 → ~190
- *   256×784×128 weight gradient dyᵀ·x (TN)  ~100 → ~170
- *   128×256×256 (NT / NN / TN)              ~95  → ~150
- *   1024³                                   ~120 → ~230
- * and one 784-256-256-10 momentum step at B = 128 went from ~36k to ~51k samples/s.
- * Shapes under OpenBLAS's threading threshold (m·n·k ≤ 2^18, e.g. the 10-class layer) run on
- * one thread whatever this says, so more threads never slow the small GEMMs.
+ * Two BLAS threads by default (capped at the cores available). Measured with native/bench.ts
+ * on the 2-core CI machine (AMD EPYC, OpenBLAS 0.3.21 with its Haswell kernels), best of 5,
+ * GFLOP/s at 1 → 2 threads:
+ *   forward x·W1ᵀ 128×784 · 784×256 (NT)        91 → 144
+ *   weight gradient dyᵀ·x 256×128 · 128×784 (TN) 93 → 160
+ *   128×256×256 (NT, TN, NN)                     92-95 → 136
+ *   1024³                                        92 → 174
+ * Forward + loss + backward of 784-256-256-10 at B = 128: 64k → 92k samples/s. A whole
+ * trainStep gains less (38.0k → 40.5k samples/s, js 2.7k), because ~1.6 ms of its ~3.3 ms is
+ * the optimizer update in TypeScript, which threads do not touch. GEMMs under 4 MFLOP (the
+ * 10-class layer) run on one thread whatever this says: native/ridgeline.c, SMALL_GEMM_FLOPS.
  */
 export const DEFAULT_BLAS_THREADS = 2;
 

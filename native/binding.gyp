@@ -1,0 +1,43 @@
+# The ridgeline native addon: one C file against N-API (NAPI_VERSION 8) and the system CBLAS.
+# Built by scripts/build-native.mjs (npm's bundled node-gyp, --nodedir from the running node).
+#
+# BLAS flags come from `pkg-config openblas` (Debian/Ubuntu: libopenblas-dev), falling back to
+# plain -lopenblas when pkg-config or its .pc file is missing.
+#
+# Code generation is portable on purpose: the addon may be built on one machine and run on
+# another (a CI image, a shared home directory), so no -march=native. On x86-64 we ask for
+# SSE4.2 + POPCNT, i.e. the x86-64-v2 level (every x86-64 CPU since 2009), spelled as -m flags
+# because -march=x86-64-v2 needs GCC >= 11 / clang >= 12. GEMM speed does not depend on this:
+# OpenBLAS picks its kernels (AVX2, AVX-512, ...) at run time. Only our elementwise loops are
+# limited to 128-bit vectors, and they are memory-bound at MLP sizes.
+# -fno-math-errno lets libm calls and sqrt-free loops vectorize; -fopenmp-simd only enables
+# `#pragma omp simd` (no OpenMP runtime); -ffp-contract=off keeps each elementwise result
+# rounded the way the reference rounds it (no FMA contraction on arm64 either).
+{
+  "targets": [
+    {
+      "target_name": "ridgeline_native",
+      "sources": ["ridgeline.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": [
+        "-O3", "-fno-math-errno", "-fopenmp-simd", "-ffp-contract=off", "-std=gnu11",
+        "<!@(pkg-config --cflags openblas 2>/dev/null || true)"
+      ],
+      "libraries": ["<!@(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)"],
+      "conditions": [
+        ["target_arch=='x64'", {
+          "cflags": ["-msse4.2", "-mpopcnt", "-mtune=generic"],
+          "xcode_settings": { "OTHER_CFLAGS": ["-msse4.2", "-mpopcnt"] }
+        }],
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "OTHER_CFLAGS": [
+              "-O3", "-fno-math-errno", "-ffp-contract=off",
+              "<!@(pkg-config --cflags openblas 2>/dev/null || true)"
+            ]
+          }
+        }]
+      ]
+    }
+  ]
+}
