@@ -360,37 +360,7 @@ test('native: misuse throws a JS error instead of crashing', () => {
 // ---------------------------------------------------------------------------------------------
 // Training through the native backend
 
-interface Fixture {
-  torch_version: string;
-  model: { sizes: number[] };
-  params_init: Record<string, { data: number[] }>;
-  batches: { x: number[]; y: number[] }[];
-  steps: { loss: number; params: Record<string, { data: number[] }> }[];
-}
-
-test('native: PyTorch parity through a Trainer (momentum_wd: momentum 0.9, weight_decay 0.01, 6 steps) within 1e-5', () => {
-  const b = native();
-  const fx: Fixture = JSON.parse(readFileSync(new URL('../fixtures/torch/momentum_wd.json', import.meta.url), 'utf8'));
-  const [input, h1, h2, classes] = fx.model.sizes;
-  const config: TrainConfig = {
-    model: { inputSize: input, classes, layers: [
-      { type: 'dense', units: h1 }, { type: 'relu' }, { type: 'dense', units: h2 }, { type: 'relu' }, { type: 'dense', units: classes }] },
-    optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
-    batchSize: 5, epochs: 1, seed: 0,
-    regularization: [termFromGiven(parseCoefficient('pytorch-sgd:weight_decay=0.01', 'seed', 'test'), {}, 'framework')],
-  };
-  const x = new Float32Array(fx.batches.flatMap((q) => q.x)), y = new Int32Array(fx.batches.flatMap((q) => q.y));
-  const trainer = new Trainer(config, b, createDataset(x, y, [input], classes));
-  for (const p of trainer.model.params) p.value.set(fx.params_init[p.name].data);
-  fx.batches.forEach((batch, k) => {
-    const { dataLoss } = trainer.trainStep(new Float32Array(batch.x), new Int32Array(batch.y), batch.y.length);
-    assert.ok(Math.abs(dataLoss - fx.steps[k].loss) <= 1e-5 * Math.abs(fx.steps[k].loss), `loss at step ${k}: ${dataLoss} vs ${fx.steps[k].loss}`);
-    for (const p of trainer.model.params) {
-      const d = difference(p.value, fx.steps[k].params[p.name].data);
-      assert.ok(d.maxRel <= 1e-5, `${p.name} after step ${k + 1}: relative difference ${d.maxRel.toExponential(2)} (PyTorch ${fx.torch_version})`);
-    }
-  });
-});
+// PyTorch parity through a Trainer runs on every backend in test/train/torch-parity.test.ts.
 
 // Smooth activations (tanh, GELU) on purpose: with ReLU, a pre-activation within float32
 // rounding of 0 (|z| ~ 1e-7, which random data does produce: seed 2024 has one at sample 108,
