@@ -29,8 +29,6 @@ import { jsBackend } from '../../src/kernels/js/index.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { createDataset } from '../../src/data/dataset.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
-import { parseCoefficient } from '../../src/regularization/conventions.js';
-import { termFromGiven } from '../../src/regularization/plan.js';
 import { assertClose, difference } from '../helpers/close.js';
 
 const HOW_TO_BUILD = 'install libopenblas-dev (apt-get install libopenblas-dev) and run `npm run build:native`';

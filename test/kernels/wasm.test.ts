@@ -26,8 +26,6 @@ import { tryLoad } from '../../src/kernels/select.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { createDataset } from '../../src/data/dataset.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
-import { parseCoefficient } from '../../src/regularization/conventions.js';
-import { termFromGiven } from '../../src/regularization/plan.js';
 import { assertClose, difference } from '../helpers/close.js';
 
 const GEMM_RTOL = 1e-5;
