@@ -76,14 +76,12 @@ function backendInfo(b: Backend): Record<string, unknown> {
   return info;
 }
 
-async function loadBackend(name: string): Promise<Backend> {
+/** The backend, or why it is skipped (it did not load here). */
+async function loadBackend(name: string): Promise<{ backend: Backend } | { skipped: string }> {
   if (name !== 'native' && name !== 'wasm' && name !== 'js') throw new Error(`unknown ridgeline backend '${name}'`);
   const r = await tryLoad(name as BackendName);
-  if ('error' in r) throw new SkipError(r.error);
-  return r.backend;
+  return 'error' in r ? { skipped: r.error } : { backend: r.backend };
 }
-
-class SkipError extends Error {}
 
 function ridgelineTrainer(backend: Backend, data: Batches, batches = data.meta.batches): Trainer {
   const { meta } = data;
@@ -100,13 +98,9 @@ function ridgelineTrainer(backend: Backend, data: Batches, batches = data.meta.b
 
 async function trainRidgeline(backendName: string, dataDir: string): Promise<SystemResult> {
   const name = flags.name ?? `ridgeline-${backendName}`;
-  let backend: Backend;
-  try {
-    backend = await loadBackend(backendName);
-  } catch (e) {
-    if (e instanceof SkipError) return { name, backend: backendName, threads: null, samples_per_s: null, skipped: e.message };
-    throw e;
-  }
+  const loaded = await loadBackend(backendName);
+  if ('skipped' in loaded) return { name, backend: backendName, threads: null, samples_per_s: null, skipped: loaded.skipped };
+  const { backend } = loaded;
   const data = readBatches(dataDir);
   const { batch: B, features: F, batches } = data.meta;
   const trainer = ridgelineTrainer(backend, data);
@@ -193,13 +187,9 @@ async function trainTfjs(which: string, dataDir: string): Promise<SystemResult> 
 
 /** GFLOP/s of backend.gemm at each shape: median of 3 repetitions, each ≥ `seconds` of calls. */
 async function gemm(backendName: string): Promise<unknown> {
-  let backend: Backend;
-  try {
-    backend = await loadBackend(backendName);
-  } catch (e) {
-    if (e instanceof SkipError) return { backend: backendName, skipped: e.message };
-    throw e;
-  }
+  const loaded = await loadBackend(backendName);
+  if ('skipped' in loaded) return { backend: backendName, skipped: loaded.skipped };
+  const { backend } = loaded;
   const seconds = quick ? 0.02 : 0.4;
   const reps = quick ? 1 : 3;
   let seed = 12345;
@@ -240,13 +230,9 @@ async function gemm(backendName: string): Promise<unknown> {
 
 /** Three epochs of trainer.runEpoch over the pre-loaded batches; RSS (after a GC when exposed) after each. */
 async function memory(backendName: string, dataDir: string): Promise<unknown> {
-  let backend: Backend;
-  try {
-    backend = await loadBackend(backendName);
-  } catch (e) {
-    if (e instanceof SkipError) return { backend: backendName, skipped: e.message };
-    throw e;
-  }
+  const loaded = await loadBackend(backendName);
+  if ('skipped' in loaded) return { backend: backendName, skipped: loaded.skipped };
+  const { backend } = loaded;
   const data = readBatches(dataDir);
   const stepsPerEpoch = quick ? 5 : data.meta.batches;
   const trainer = ridgelineTrainer(backend, data, stepsPerEpoch);

@@ -136,19 +136,7 @@ export function scaleByAdam(options: AdamOptions = {}): GradientTransformation<A
  * `add_decayed_weights` inside `adamw`.
  */
 export function addDecayedWeights(decay: Coefficient<DecoupledDecay>): GradientTransformation<NoState> {
-  const coefficient = resolver(decay);
-  return {
-    name: 'add_decayed_weights', children: [],
-    init: () => NO_STATE,
-    update(updates, _state, params, ctx) {
-      for (let i = 0; i < params.length; i++) {
-        const c = coefficient(params[i], ctx);
-        if (c === 0) continue;
-        const u = updates[i], w = params[i].value;
-        for (let j = 0; j < u.length; j++) u[j] += c * w[j];
-      }
-    },
-  };
+  return addScaledWeights('add_decayed_weights', decay, 1);
 }
 
 export interface CountState { count: number }
@@ -172,16 +160,21 @@ export function scaleByLearningRate(spec: ScheduleSpec | number): GradientTransf
  * step shrinks w by the fixed fraction δ (tf-addons `SGDW`/`AdamW`, brain.js `regc`).
  */
 export function addStepDecay(delta: Coefficient<StepDecay>): GradientTransformation<NoState> {
-  const coefficient = resolver(delta);
+  return addScaledWeights('add_step_decay', delta, -1);
+}
+
+/** u ← u + sign·κ_p·w: the loop both decoupled decays share; only their place and sign differ. */
+function addScaledWeights(name: string, coefficient: Coefficient<number>, sign: 1 | -1): GradientTransformation<NoState> {
+  const kappa = resolver(coefficient);
   return {
-    name: 'add_step_decay', children: [],
+    name, children: [],
     init: () => NO_STATE,
     update(updates, _state, params, ctx) {
       for (let i = 0; i < params.length; i++) {
-        const delta = coefficient(params[i], ctx);
-        if (delta === 0) continue;
+        const c = sign * kappa(params[i], ctx);
+        if (c === 0) continue;
         const u = updates[i], w = params[i].value;
-        for (let j = 0; j < u.length; j++) u[j] -= delta * w[j];
+        for (let j = 0; j < u.length; j++) u[j] += c * w[j];
       }
     },
   };
