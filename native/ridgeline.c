@@ -1,8 +1,10 @@
 /*
  * ridgeline_native: the Backend interface of src/kernels/backend.ts as an N-API addon in C.
  * GEMM is the system CBLAS (OpenBLAS: cblas_sgemm, row-major); everything else is plain C
- * loops written so the compiler vectorizes them. The reference is src/kernels/js/index.ts;
- * src/kernels/native/index.ts loads this file and test/kernels/native.test.ts compares them.
+ * loops written so the compiler vectorizes them. The reference is src/kernels/js/index.ts
+ * (convolution, pooling and per-channel kernels: src/kernels/js/spatial.ts);
+ * src/kernels/native/index.ts loads this file and test/kernels/native.test.ts and
+ * test/kernels/spatial.test.ts compare them.
  *
  * Every export is a row of EXPORTS at the bottom (name, function, argument count). The table
  * is also exported as `abi` ({ name: argc }), which the TypeScript loader checks against its
@@ -13,6 +15,13 @@
  * array holds at least the elements the call reads or writes. Wrong count or type throws a
  * TypeError; a size that is negative, fractional or larger than an array throws a RangeError;
  * a label outside [0, cols) throws a RangeError before anything is written.
+ *
+ * Convolution and pooling geometry crosses the boundary as plain numbers (the TypeScript
+ * loader unpacks ConvGeometry/PoolGeometry); kernel and stride must be ≥ 1 and outHeight /
+ * outWidth must equal floor((H + 2·padding − kernel)/stride) + 1 exactly, so every window a
+ * kernel visits lies inside its plane (or the zero padding); otherwise a RangeError. Array
+ * sizes are products of up to six such numbers: they are computed saturating (mul_sat), so an
+ * absurd geometry fails `fits` instead of wrapping around.
  *
  * Typed arrays: napi_get_typedarray_info returns `data` already advanced by the view's
  * byteOffset (Node's documented contract: "adjusted by the byte_offset value so that it
@@ -36,7 +45,7 @@ typedef struct {
   size_t argc;
 } export_t;
 
-#define MAX_ARGS 10
+#define MAX_ARGS 12
 
 /* ---------------------------------------------------------------------------------------- */
 /* Argument checking. Each helper throws and returns false on failure. */
@@ -382,6 +391,675 @@ static napi_value sum_squares(napi_env env, napi_callback_info info) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Convolution, pooling and per-channel kernels (NCHW). The reference is
+ * src/kernels/js/spatial.ts; each kernel below says how it relates to it (bit-identical where
+ * it keeps the reference's order of operations, else within float64 summation-order noise).
+ * Loops run over output columns innermost, so rows are contiguous and the compiler vectorizes
+ * them; positions that would read the zero padding or leave the plane are computed once per
+ * kernel tap (valid_range), never tested per element. */
+
+/* a·b for a, b ≥ 0, saturating at INT64_MAX (then `fits` rejects the call). */
+static int64_t mul_sat(int64_t a, int64_t b) {
+  if (a != 0 && b > INT64_MAX / a) return INT64_MAX;
+  return a * b;
+}
+
+/* floor(a / b) for b > 0 (C's `/` truncates toward zero). */
+static int64_t floor_div(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* The output positions o ∈ [0, n_out) whose input position o·stride + offset lies in
+ * [0, n_in): the half-open range [*lo, *hi) (empty: *lo == *hi). */
+static void valid_range(int64_t n_out, int64_t stride, int64_t offset, int64_t n_in, int64_t *lo, int64_t *hi) {
+  int64_t l = offset >= 0 ? 0 : (-offset + stride - 1) / stride; /* ceil(−offset / stride) */
+  int64_t h = n_in - offset <= 0 ? 0 : (n_in - offset + stride - 1) / stride;
+  if (l > n_out) l = n_out;
+  if (h > n_out) h = n_out;
+  if (h < l) h = l;
+  *lo = l;
+  *hi = h;
+}
+
+/* Checks one axis: kernel ≥ 1, stride ≥ 1, out == floor((in + 2·pad − kernel)/stride) + 1. */
+static bool check_axis(napi_env env, const export_t *ex, const char *axis, int64_t in, int64_t pad,
+                       int64_t kernel, int64_t stride, int64_t out) {
+  char msg[160];
+  if (kernel < 1 || stride < 1) {
+    snprintf(msg, sizeof msg, "kernel and stride must be at least 1, got kernel %lld, stride %lld",
+             (long long)kernel, (long long)stride);
+    throw_range(env, ex, msg);
+    return false;
+  }
+  const int64_t expect = floor_div(in + 2 * pad - kernel, stride) + 1;
+  if (out != expect) {
+    snprintf(msg, sizeof msg, "out%s %lld does not match the geometry: floor((%lld + 2*%lld - %lld)/%lld) + 1 = %lld",
+             axis, (long long)out, (long long)in, (long long)pad, (long long)kernel, (long long)stride, (long long)expect);
+    throw_range(env, ex, msg);
+    return false;
+  }
+  return true;
+}
+
+/* ConvGeometry as 8 numbers from argv[first]: channels, height, width, kernel, stride, padding,
+ * outHeight, outWidth. */
+typedef struct { int64_t C, H, W, k, s, p, OH, OW; } conv_t;
+
+static bool arg_conv(napi_env env, const export_t *ex, napi_value *argv, size_t first, conv_t *g) {
+  int v[8];
+  static const char *names[8] = {"channels", "height", "width", "kernel", "stride", "padding", "outHeight", "outWidth"};
+  for (size_t i = 0; i < 8; i++)
+    if (!arg_size(env, ex, argv, first + i, names[i], &v[i])) return false;
+  *g = (conv_t){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+  return check_axis(env, ex, "Height", g->H, g->p, g->k, g->s, g->OH) &&
+         check_axis(env, ex, "Width", g->W, g->p, g->k, g->s, g->OW);
+}
+
+/* PoolGeometry as 7 numbers from argv[first]: height, width, kernelHeight, kernelWidth, stride,
+ * outHeight, outWidth. Planes over 2^31 − 1 pixels are refused: argmax is an Int32Array. */
+typedef struct { int64_t H, W, kh, kw, s, OH, OW; } pool_t;
+
+static bool arg_pool(napi_env env, const export_t *ex, napi_value *argv, size_t first, pool_t *g) {
+  int v[7];
+  static const char *names[7] = {"height", "width", "kernelHeight", "kernelWidth", "stride", "outHeight", "outWidth"};
+  for (size_t i = 0; i < 7; i++)
+    if (!arg_size(env, ex, argv, first + i, names[i], &v[i])) return false;
+  *g = (pool_t){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+  if (!check_axis(env, ex, "Height", g->H, 0, g->kh, g->s, g->OH) ||
+      !check_axis(env, ex, "Width", g->W, 0, g->kw, g->s, g->OW))
+    return false;
+  if (g->H * g->W > INT32_MAX) {
+    throw_range(env, ex, "a plane of more than 2^31 - 1 pixels does not fit an Int32Array argmax");
+    return false;
+  }
+  return true;
+}
+
+/* GCC turns short copy and zero loops into memcpy/memset calls; im2col's rows are short (14
+ * floats on the 14×14 layer), where the inline vectorized loops measured ~20% faster. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define INLINE_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define INLINE_LOOPS
+#endif
+
+/* One row of im2col: d[ow] = src[ow·stride + off] for ow ∈ [lo, hi), 0 elsewhere in [0, OW). */
+INLINE_LOOPS static inline void unfold_row(float *restrict d, const float *restrict src, int64_t OW, int64_t lo, int64_t hi,
+                              int64_t stride, int64_t off) {
+  for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0;
+  if (stride == 1)
+    for (int64_t ow = lo; ow < hi; ow++) d[ow] = src[ow + off];
+  else
+    for (int64_t ow = lo; ow < hi; ow++) d[ow] = src[ow * stride + off];
+  for (int64_t ow = hi; ow < OW; ow++) d[ow] = 0;
+}
+
+/* cols[(c, i, j), (b, oh, ow)] = x[b, c, oh·s − p + i, ow·s − p + j] (0 in the padding).
+ * Rows of cols are written front to back; for one tap the batch's planes of channel c are the
+ * working set (batch·H·W floats). When the valid part of a tap's rows is one contiguous block
+ * of x (stride 1, outWidth == width, j == padding: the centre column of a "same" convolution,
+ * or any 1×1 convolution without padding) it is copied in one memcpy. Bit-identical (copies). */
+INLINE_LOOPS static napi_value im2col(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *x, *cols;
+  size_t lx, lc;
+  int batch;
+  conv_t g;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "x", &x, &lx) ||
+      !arg_size(env, ex, argv, 1, "batch", &batch) || !arg_conv(env, ex, argv, 2, &g) ||
+      !arg_f32(env, ex, argv, 10, "cols", &cols, &lc) ||
+      !fits(env, ex, "x", lx, mul_sat(mul_sat(batch, g.C), mul_sat(g.H, g.W))) ||
+      !fits(env, ex, "cols", lc, mul_sat(mul_sat(mul_sat(g.C, g.k), g.k), mul_sat(batch, mul_sat(g.OH, g.OW)))))
+    return NULL;
+  const int64_t C = g.C, H = g.H, W = g.W, k = g.k, s = g.s, p = g.p, OH = g.OH, OW = g.OW;
+  const int64_t plane = H * W, out_plane = OH * OW, ncols = (int64_t)batch * out_plane;
+  if (ncols == 0) return NULL;
+  for (int64_t c = 0; c < C; c++) {
+    for (int64_t i = 0; i < k; i++) {
+      int64_t lo_h, hi_h;
+      valid_range(OH, s, i - p, H, &lo_h, &hi_h);
+      for (int64_t j = 0; j < k; j++) {
+        int64_t lo_w, hi_w;
+        valid_range(OW, s, j - p, W, &lo_w, &hi_w);
+        const bool block = s == 1 && j == p && OW == W && lo_w == 0 && hi_w == OW;
+        float *row = cols + ((c * k + i) * k + j) * ncols;
+        for (int64_t b = 0; b < batch; b++) {
+          const float *src = x + ((int64_t)b * C + c) * plane;
+          float *dst = row + b * out_plane;
+          if (lo_h > 0) memset(dst, 0, (size_t)(lo_h * OW) * sizeof(float));
+          if (block) {
+            if (hi_h > lo_h) memcpy(dst + lo_h * OW, src + (lo_h - p + i) * W, (size_t)((hi_h - lo_h) * W) * sizeof(float));
+          } else {
+            for (int64_t oh = lo_h; oh < hi_h; oh++)
+              unfold_row(dst + oh * OW, src + (oh * s - p + i) * W, OW, lo_w, hi_w, s, j - p);
+          }
+          if (hi_h < OH) memset(dst + hi_h * OW, 0, (size_t)((OH - hi_h) * OW) * sizeof(float));
+        }
+      }
+    }
+  }
+  return NULL;
+}
+
+/* The adjoint of im2col: dx = 0, then dx[b, c, h, w] += cols[(c, i, j), (b, oh, ow)] over the
+ * taps that read (h, w). Same loop order as the reference (c, i, j, b, oh, ow); one tap reads
+ * a pixel at most once, so each pixel sums its taps in the reference's (i, j) order with one
+ * float32 rounding per addition, as the reference's `dx[src] += …` does: bit-identical. */
+static napi_value col2im(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *cols, *dx;
+  size_t lc, lx;
+  int batch;
+  conv_t g;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "cols", &cols, &lc) ||
+      !arg_size(env, ex, argv, 1, "batch", &batch) || !arg_conv(env, ex, argv, 2, &g) ||
+      !arg_f32(env, ex, argv, 10, "dx", &dx, &lx) ||
+      !fits(env, ex, "cols", lc, mul_sat(mul_sat(mul_sat(g.C, g.k), g.k), mul_sat(batch, mul_sat(g.OH, g.OW)))) ||
+      !fits(env, ex, "dx", lx, mul_sat(mul_sat(batch, g.C), mul_sat(g.H, g.W))))
+    return NULL;
+  const int64_t C = g.C, H = g.H, W = g.W, k = g.k, s = g.s, p = g.p, OH = g.OH, OW = g.OW;
+  const int64_t plane = H * W, out_plane = OH * OW, ncols = (int64_t)batch * out_plane;
+  if (plane == 0) return NULL;
+  for (int64_t c = 0; c < C; c++) {
+    /* Zero channel c's planes right before its taps accumulate into them (a batch·H·W working
+     * set, still in cache), instead of one pass over all of dx first. */
+    for (int64_t b = 0; b < batch; b++) memset(dx + ((int64_t)b * C + c) * plane, 0, (size_t)plane * sizeof(float));
+    if (ncols == 0) continue;
+    for (int64_t i = 0; i < k; i++) {
+      int64_t lo_h, hi_h;
+      valid_range(OH, s, i - p, H, &lo_h, &hi_h);
+      for (int64_t j = 0; j < k; j++) {
+        int64_t lo_w, hi_w;
+        valid_range(OW, s, j - p, W, &lo_w, &hi_w);
+        const bool block = s == 1 && j == p && OW == W && lo_w == 0 && hi_w == OW;
+        const int64_t off = j - p;
+        const float *row = cols + ((c * k + i) * k + j) * ncols;
+        for (int64_t b = 0; b < batch; b++) {
+          float *restrict dst = dx + ((int64_t)b * C + c) * plane;
+          const float *restrict src = row + b * out_plane;
+          if (block) {
+            if (hi_h == lo_h) continue;
+            float *restrict d = dst + (lo_h - p + i) * W;
+            const float *restrict q = src + lo_h * OW;
+            const int64_t n = (hi_h - lo_h) * W;
+            for (int64_t t = 0; t < n; t++) d[t] += q[t];
+          } else if (s == 1) {
+            for (int64_t oh = lo_h; oh < hi_h; oh++) {
+              float *restrict d = dst + (oh - p + i) * W;
+              const float *restrict q = src + oh * OW;
+              for (int64_t ow = lo_w; ow < hi_w; ow++) d[ow + off] += q[ow];
+            }
+          } else {
+            for (int64_t oh = lo_h; oh < hi_h; oh++) {
+              float *restrict d = dst + (oh * s - p + i) * W;
+              const float *restrict q = src + oh * OW;
+              for (int64_t ow = lo_w; ow < hi_w; ow++) d[ow * s + off] += q[ow];
+            }
+          }
+        }
+      }
+    }
+  }
+  return NULL;
+}
+
+/* out[j, i, :] = x[i, j, :] for x of shape [d0, d1, inner]. Bit-identical (copies). */
+static napi_value swap_axes01(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *x, *out;
+  size_t lx, lo;
+  int d0, d1, inner;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "x", &x, &lx) ||
+      !arg_size(env, ex, argv, 1, "d0", &d0) || !arg_size(env, ex, argv, 2, "d1", &d1) ||
+      !arg_size(env, ex, argv, 3, "inner", &inner) || !arg_f32(env, ex, argv, 4, "out", &out, &lo))
+    return NULL;
+  const int64_t n = mul_sat(mul_sat(d0, d1), inner);
+  if (!fits(env, ex, "x", lx, n) || !fits(env, ex, "out", lo, n)) return NULL;
+  if (n == 0) return NULL;
+  if (inner == 1) { /* a plain transpose */
+    for (int64_t i = 0; i < d0; i++)
+      for (int64_t j = 0; j < d1; j++) out[j * d0 + i] = x[i * d1 + j];
+    return NULL;
+  }
+  for (int64_t i = 0; i < d0; i++)
+    for (int64_t j = 0; j < d1; j++) memcpy(out + (j * d0 + i) * inner, x + (i * d1 + j) * inner, (size_t)inner * sizeof(float));
+  return NULL;
+}
+
+/* Shared argument parsing of the pooling kernels: planes, geometry. */
+#define POOL_SIZES(planes_at, g) \
+  (arg_size(env, ex, argv, planes_at, "planes", &planes) && arg_pool(env, ex, argv, (planes_at) + 1, g))
+
+/* Max over each window; argmax = the winner's index within its plane. The first maximum in
+ * row-major window order wins (later pixels replace it only when strictly greater), and any
+ * NaN replaces it (`v > cur || v != v`, PyTorch's CPU rule), so the last NaN of a window wins
+ * and a NaN is never hidden, exactly as the reference. Generic windows: y's row starts as each window's first pixel and every
+ * further tap (i, j), in row-major order, updates the whole row with branch-free selects
+ * (vectorized over ow). 2×2 windows at stride 2 take all four pixels per output at once.
+ * Bit-identical, argmax included. */
+static napi_value max_pool(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *x, *y;
+  int32_t *argmax;
+  size_t lx, ly, la;
+  int planes;
+  pool_t g;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "x", &x, &lx) || !POOL_SIZES(1, &g) ||
+      !arg_f32(env, ex, argv, 9, "y", &y, &ly) || !arg_i32(env, ex, argv, 10, "argmax", &argmax, &la) ||
+      !fits(env, ex, "x", lx, mul_sat(planes, mul_sat(g.H, g.W))) ||
+      !fits(env, ex, "y", ly, mul_sat(planes, mul_sat(g.OH, g.OW))) ||
+      !fits(env, ex, "argmax", la, mul_sat(planes, mul_sat(g.OH, g.OW))))
+    return NULL;
+  const int64_t H = g.H, W = g.W, kh = g.kh, kw = g.kw, s = g.s, OH = g.OH, OW = g.OW;
+  const int64_t plane = H * W, out_plane = OH * OW;
+  if (out_plane == 0) return NULL;
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const float *src = x + pl * plane;
+    float *yp = y + pl * out_plane;
+    int32_t *ap = argmax + pl * out_plane;
+    if (kh == 2 && kw == 2 && s == 2) {
+      for (int64_t oh = 0; oh < OH; oh++) {
+        const float *restrict r0 = src + 2 * oh * W, *restrict r1 = r0 + W;
+        float *restrict yr = yp + oh * OW;
+        int32_t *restrict ar = ap + oh * OW;
+        const int32_t base = (int32_t)(2 * oh * W), below = (int32_t)W;
+        /* Index selects as masks (GCC will not if-convert `gt ? idx : a` next to a float
+         * compare): twice as fast as the plain select chain, measured. */
+        for (int32_t ow = 0; ow < (int32_t)OW; ow++) {
+          const int32_t at = base + 2 * ow;
+          const float v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+          float m = r0[2 * ow];
+          int32_t a = at, take;
+          take = -(int32_t)((v1 > m) | (v1 != v1));
+          m = take ? v1 : m;
+          a = ((at + 1) & take) | (a & ~take);
+          take = -(int32_t)((v2 > m) | (v2 != v2));
+          m = take ? v2 : m;
+          a = ((at + below) & take) | (a & ~take);
+          take = -(int32_t)((v3 > m) | (v3 != v3));
+          m = take ? v3 : m;
+          a = ((at + below + 1) & take) | (a & ~take);
+          yr[ow] = m;
+          ar[ow] = a;
+        }
+      }
+      continue;
+    }
+    for (int64_t oh = 0; oh < OH; oh++) {
+      float *restrict yr = yp + oh * OW;
+      int32_t *restrict ar = ap + oh * OW;
+      for (int64_t i = 0; i < kh; i++) {
+        for (int64_t j = 0; j < kw; j++) {
+          /* The tap's pixel for output column ow is at + ow·s (< H·W ≤ 2^31 − 1: int32). */
+          const int32_t at = (int32_t)((oh * s + i) * W + j), step = (int32_t)s;
+          const float *restrict r = src + at;
+          if (i == 0 && j == 0) {
+            for (int32_t ow = 0; ow < (int32_t)OW; ow++) {
+              yr[ow] = r[(int64_t)ow * step];
+              ar[ow] = at + ow * step;
+            }
+          } else {
+            for (int32_t ow = 0; ow < (int32_t)OW; ow++) {
+              /* The index select as a mask: GCC will not if-convert `gt ? idx : held` here. */
+              const float v = r[(int64_t)ow * step], cur = yr[ow];
+              const int32_t take = -(int32_t)((v > cur) | (v != v));
+              yr[ow] = take ? v : cur;
+              ar[ow] = ((at + ow * step) & take) | (ar[ow] & ~take);
+            }
+          }
+        }
+      }
+    }
+  }
+  return NULL;
+}
+
+/* dx = 0, then dx[plane p][argmax[o]] += dy[o] in output order (overlapping windows accumulate
+ * in the reference's order: bit-identical, −0 included: 0 + −0 = +0 as in the reference). Every
+ * argmax is checked to lie in [0, H·W) before anything is written. */
+static napi_value max_pool_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *dy, *dx;
+  int32_t *argmax;
+  size_t ldy, la, ldx;
+  int planes;
+  pool_t g;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "dy", &dy, &ldy) ||
+      !arg_i32(env, ex, argv, 1, "argmax", &argmax, &la) || !POOL_SIZES(2, &g) ||
+      !arg_f32(env, ex, argv, 10, "dx", &dx, &ldx) ||
+      !fits(env, ex, "dy", ldy, mul_sat(planes, mul_sat(g.OH, g.OW))) ||
+      !fits(env, ex, "argmax", la, mul_sat(planes, mul_sat(g.OH, g.OW))) ||
+      !fits(env, ex, "dx", ldx, mul_sat(planes, mul_sat(g.H, g.W))))
+    return NULL;
+  const int64_t plane = g.H * g.W, out_plane = g.OH * g.OW, n_out = (int64_t)planes * out_plane;
+  uint32_t top = 0;
+  for (int64_t o = 0; o < n_out; o++) top = (uint32_t)argmax[o] > top ? (uint32_t)argmax[o] : top;
+  if (n_out > 0 && top >= (uint64_t)plane) {
+    for (int64_t o = 0; o < n_out; o++) {
+      if ((uint32_t)argmax[o] >= (uint64_t)plane) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "argmax[%lld] = %d is outside [0, %lld)", (long long)o, argmax[o], (long long)plane);
+        throw_range(env, ex, msg);
+        return NULL;
+      }
+    }
+  }
+  for (int64_t pl = 0; pl < planes; pl++) {
+    float *d = dx + pl * plane;
+    memset(d, 0, (size_t)plane * sizeof(float)); /* plane by plane: zeroed while in cache */
+    const float *g_ = dy + pl * out_plane;
+    const int32_t *a = argmax + pl * out_plane;
+    for (int64_t o = 0; o < out_plane; o++) d[a[o]] += g_[o];
+  }
+  return NULL;
+}
+
+/* Mean over each window. Each output's window is summed in float64 in row-major order from 0,
+ * then divided by kh·kw and rounded once: the reference's arithmetic exactly (bit-identical).
+ * A block of output columns keeps its float64 sums in `acc`, and each tap (i, j) adds one
+ * (strided) row into them, so the inner loop runs over ow; 2×2 windows at stride 2 sum their
+ * four pixels directly. */
+static napi_value avg_pool(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *x, *y;
+  size_t lx, ly;
+  int planes;
+  pool_t g;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "x", &x, &lx) || !POOL_SIZES(1, &g) ||
+      !arg_f32(env, ex, argv, 9, "y", &y, &ly) ||
+      !fits(env, ex, "x", lx, mul_sat(planes, mul_sat(g.H, g.W))) ||
+      !fits(env, ex, "y", ly, mul_sat(planes, mul_sat(g.OH, g.OW))))
+    return NULL;
+  const int64_t W = g.W, kh = g.kh, kw = g.kw, s = g.s, OH = g.OH, OW = g.OW;
+  const int64_t plane = g.H * W, out_plane = OH * OW;
+  const double area = (double)kh * (double)kw;
+  enum { BLOCK = 256 };
+  double acc[BLOCK];
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const float *src = x + pl * plane;
+    float *yp = y + pl * out_plane;
+    if (kh == 2 && kw == 2 && s == 2) { /* the same four float64 additions, in registers */
+      for (int64_t oh = 0; oh < OH; oh++) {
+        const float *restrict r0 = src + 2 * oh * W, *restrict r1 = r0 + W;
+        float *restrict yr = yp + oh * OW;
+        for (int64_t ow = 0; ow < OW; ow++)
+          yr[ow] = (float)(((((double)r0[2 * ow] + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1]) / area);
+      }
+      continue;
+    }
+    for (int64_t oh = 0; oh < OH; oh++) {
+      for (int64_t ow0 = 0; ow0 < OW; ow0 += BLOCK) {
+        const int64_t w = OW - ow0 < BLOCK ? OW - ow0 : BLOCK;
+        for (int64_t t = 0; t < w; t++) acc[t] = 0;
+        for (int64_t i = 0; i < kh; i++) {
+          const float *r = src + (oh * s + i) * W + ow0 * s;
+          if (w == 1) { /* one window per row (e.g. a global pool): sum the window row directly */
+            double sum = acc[0];
+            for (int64_t j = 0; j < kw; j++) sum += r[j];
+            acc[0] = sum;
+            continue;
+          }
+          for (int64_t j = 0; j < kw; j++) {
+            const float *rj = r + j;
+            if (s == 1)
+              for (int64_t t = 0; t < w; t++) acc[t] += rj[t];
+            else
+              for (int64_t t = 0; t < w; t++) acc[t] += rj[t * s];
+          }
+        }
+        float *yr = yp + oh * OW + ow0;
+        for (int64_t t = 0; t < w; t++) yr[t] = (float)(acc[t] / area);
+      }
+    }
+  }
+  return NULL;
+}
+
+/* dx = 0, then dx[pixel] += dy[o]/(kh·kw) over the windows containing it, each addition in
+ * float64 rounded once to float32 as the reference's `dx[src] += dy[o] / area`. Loop order
+ * (oh, i, ow, j) visits a pixel's windows in the reference's output order (for one pixel, i is
+ * fixed by oh and j by ow): bit-identical. */
+static napi_value avg_pool_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *dy, *dx;
+  size_t ldy, ldx;
+  int planes;
+  pool_t g;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "dy", &dy, &ldy) || !POOL_SIZES(1, &g) ||
+      !arg_f32(env, ex, argv, 9, "dx", &dx, &ldx) ||
+      !fits(env, ex, "dy", ldy, mul_sat(planes, mul_sat(g.OH, g.OW))) ||
+      !fits(env, ex, "dx", ldx, mul_sat(planes, mul_sat(g.H, g.W))))
+    return NULL;
+  const int64_t W = g.W, kh = g.kh, kw = g.kw, s = g.s, OH = g.OH, OW = g.OW;
+  const int64_t plane = g.H * W, out_plane = OH * OW;
+  const double area = (double)kh * (double)kw;
+  for (int64_t pl = 0; pl < planes; pl++) {
+    float *d = dx + pl * plane;
+    memset(d, 0, (size_t)plane * sizeof(float)); /* plane by plane: zeroed while in cache */
+    const float *gp = dy + pl * out_plane;
+    for (int64_t oh = 0; oh < OH; oh++) {
+      const float *gr = gp + oh * OW;
+      for (int64_t i = 0; i < kh; i++) {
+        float *r = d + (oh * s + i) * W;
+        for (int64_t ow = 0; ow < OW; ow++) {
+          const double v = (double)gr[ow] / area;
+          float *rw = r + ow * s;
+          for (int64_t j = 0; j < kw; j++) rw[j] = (float)((double)rw[j] + v);
+        }
+      }
+    }
+  }
+  return NULL;
+}
+
+/* Shared argument parsing of the per-channel kernels: x[n, c, s] and per-channel vectors. */
+#define CHANNEL_SIZES(at) \
+  (arg_size(env, ex, argv, at, "n", &n) && arg_size(env, ex, argv, (at) + 1, "c", &c) && \
+   arg_size(env, ex, argv, (at) + 2, "s", &s))
+#define NCS mul_sat(mul_sat(n, c), s)
+
+/* mean[c] and biased variance[c] over the n·s values of each channel: float64, two passes
+ * (mean, then Σ(x − mean)²), rounded once on store. With s > 1 each contiguous run of s values
+ * is summed with `omp simd` lanes (a different order from the reference: within float64
+ * rounding, ~1e-16 relative); with s == 1 (x is [n, c]) a block of channels accumulates row by
+ * row in the reference's order. */
+static napi_value channel_moments(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *x, *mean, *var;
+  size_t lx, lm, lv;
+  int n, c, s;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "x", &x, &lx) || !CHANNEL_SIZES(1) ||
+      !arg_f32(env, ex, argv, 4, "mean", &mean, &lm) || !arg_f32(env, ex, argv, 5, "variance", &var, &lv) ||
+      !fits(env, ex, "x", lx, NCS) || !fits(env, ex, "mean", lm, c) || !fits(env, ex, "variance", lv, c))
+    return NULL;
+  const double count = (double)n * (double)s;
+  if (s == 1) {
+    enum { BLOCK = 256 };
+    double sum[BLOCK], sq[BLOCK];
+    for (int64_t c0 = 0; c0 < c; c0 += BLOCK) {
+      const int64_t w = c - c0 < BLOCK ? c - c0 : BLOCK;
+      for (int64_t t = 0; t < w; t++) sum[t] = sq[t] = 0;
+      for (int64_t b = 0; b < n; b++) {
+        const float *r = x + b * (int64_t)c + c0;
+        for (int64_t t = 0; t < w; t++) sum[t] += r[t];
+      }
+      for (int64_t t = 0; t < w; t++) sum[t] /= count;
+      for (int64_t b = 0; b < n; b++) {
+        const float *r = x + b * (int64_t)c + c0;
+        for (int64_t t = 0; t < w; t++) {
+          const double d = (double)r[t] - sum[t];
+          sq[t] += d * d;
+        }
+      }
+      for (int64_t t = 0; t < w; t++) {
+        mean[c0 + t] = (float)sum[t];
+        var[c0 + t] = (float)(sq[t] / count);
+      }
+    }
+    return NULL;
+  }
+  for (int64_t ch = 0; ch < c; ch++) {
+    double sum = 0;
+    for (int64_t b = 0; b < n; b++) {
+      const float *r = x + (b * c + ch) * s;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t t = 0; t < s; t++) sum += r[t];
+    }
+    const double mu = sum / count;
+    double sq = 0;
+    for (int64_t b = 0; b < n; b++) {
+      const float *r = x + (b * c + ch) * s;
+#pragma omp simd reduction(+ : sq)
+      for (int64_t t = 0; t < s; t++) {
+        const double d = (double)r[t] - mu;
+        sq += d * d;
+      }
+    }
+    mean[ch] = (float)mu;
+    var[ch] = (float)(sq / count);
+  }
+  return NULL;
+}
+
+/* y = scale[c]·x + shift[c], in float64 and rounded once, as the reference (scale·x is exact in
+ * float64): bit-identical. y may be x (then one pointer is used, so the loop still vectorizes). */
+static napi_value channel_affine(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *x, *scale, *shift, *y;
+  size_t lx, lsc, lsh, ly;
+  int n, c, s;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "x", &x, &lx) || !CHANNEL_SIZES(1) ||
+      !arg_f32(env, ex, argv, 4, "scale", &scale, &lsc) || !arg_f32(env, ex, argv, 5, "shift", &shift, &lsh) ||
+      !arg_f32(env, ex, argv, 6, "y", &y, &ly) || !fits(env, ex, "x", lx, NCS) ||
+      !fits(env, ex, "scale", lsc, c) || !fits(env, ex, "shift", lsh, c) || !fits(env, ex, "y", ly, NCS))
+    return NULL;
+  if (s == 1) {
+    for (int64_t b = 0; b < n; b++) {
+      const float *xr = x + b * (int64_t)c;
+      float *yr = y + b * (int64_t)c;
+      if (xr == yr)
+        for (int64_t ch = 0; ch < c; ch++) yr[ch] = (float)((double)scale[ch] * yr[ch] + shift[ch]);
+      else
+        for (int64_t ch = 0; ch < c; ch++) yr[ch] = (float)((double)scale[ch] * xr[ch] + shift[ch]);
+    }
+    return NULL;
+  }
+  for (int64_t b = 0; b < n; b++) {
+    for (int64_t ch = 0; ch < c; ch++) {
+      const double a = scale[ch], k = shift[ch];
+      const int64_t o = (b * c + ch) * s;
+      if (x == y) {
+        float *restrict r = y + o;
+        for (int64_t t = 0; t < s; t++) r[t] = (float)(a * r[t] + k);
+      } else {
+        const float *restrict xr = x + o;
+        float *restrict yr = y + o;
+        for (int64_t t = 0; t < s; t++) yr[t] = (float)(a * xr[t] + k);
+      }
+    }
+  }
+  return NULL;
+}
+
+/* sumA[c] += Σ a, sumAB[c] += Σ a·b over the n·s values of channel c, in float64 (a·b is exact
+ * there), each output rounded once. Summation order: as channel_moments (s == 1: the
+ * reference's, bit-identical; s > 1: simd lanes, within float64 rounding). a and b may be the
+ * same array. */
+static napi_value channel_sums(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *a, *b, *sa, *sab;
+  size_t la, lb, lsa, lsab;
+  int n, c, s;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "a", &a, &la) ||
+      !arg_f32(env, ex, argv, 1, "b", &b, &lb) || !CHANNEL_SIZES(2) ||
+      !arg_f32(env, ex, argv, 5, "sumA", &sa, &lsa) || !arg_f32(env, ex, argv, 6, "sumAB", &sab, &lsab) ||
+      !fits(env, ex, "a", la, NCS) || !fits(env, ex, "b", lb, NCS) || !fits(env, ex, "sumA", lsa, c) ||
+      !fits(env, ex, "sumAB", lsab, c))
+    return NULL;
+  if (s == 1) {
+    enum { BLOCK = 256 };
+    double accA[BLOCK], accAB[BLOCK];
+    for (int64_t c0 = 0; c0 < c; c0 += BLOCK) {
+      const int64_t w = c - c0 < BLOCK ? c - c0 : BLOCK;
+      for (int64_t t = 0; t < w; t++) accA[t] = accAB[t] = 0;
+      for (int64_t r = 0; r < n; r++) {
+        const float *ar = a + r * (int64_t)c + c0, *br = b + r * (int64_t)c + c0;
+        for (int64_t t = 0; t < w; t++) {
+          accA[t] += ar[t];
+          accAB[t] += (double)ar[t] * br[t];
+        }
+      }
+      for (int64_t t = 0; t < w; t++) {
+        sa[c0 + t] = (float)((double)sa[c0 + t] + accA[t]);
+        sab[c0 + t] = (float)((double)sab[c0 + t] + accAB[t]);
+      }
+    }
+    return NULL;
+  }
+  for (int64_t ch = 0; ch < c; ch++) {
+    double accA = 0, accAB = 0;
+    for (int64_t r = 0; r < n; r++) {
+      const float *ar = a + (r * c + ch) * s, *br = b + (r * c + ch) * s;
+#pragma omp simd reduction(+ : accA, accAB)
+      for (int64_t t = 0; t < s; t++) {
+        accA += ar[t];
+        accAB += (double)ar[t] * br[t];
+      }
+    }
+    sa[ch] = (float)((double)sa[ch] + accA);
+    sab[ch] = (float)((double)sab[ch] + accAB);
+  }
+  return NULL;
+}
+
+/* out = α[c]·a + β[c]·b + γ[c], in float64 in the reference's order, rounded once:
+ * bit-identical. out may be a or b (elementwise, same index). */
+static napi_value channel_combine(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  float *a, *b, *al, *be, *ga, *out;
+  size_t la, lb, lal, lbe, lga, lo;
+  int n, c, s;
+  if (!get_args(env, info, argv, &ex) || !arg_f32(env, ex, argv, 0, "a", &a, &la) ||
+      !arg_f32(env, ex, argv, 1, "b", &b, &lb) || !CHANNEL_SIZES(2) ||
+      !arg_f32(env, ex, argv, 5, "alpha", &al, &lal) || !arg_f32(env, ex, argv, 6, "beta", &be, &lbe) ||
+      !arg_f32(env, ex, argv, 7, "gamma", &ga, &lga) || !arg_f32(env, ex, argv, 8, "out", &out, &lo) ||
+      !fits(env, ex, "a", la, NCS) || !fits(env, ex, "b", lb, NCS) || !fits(env, ex, "alpha", lal, c) ||
+      !fits(env, ex, "beta", lbe, c) || !fits(env, ex, "gamma", lga, c) || !fits(env, ex, "out", lo, NCS))
+    return NULL;
+  if (s == 1) {
+    for (int64_t r = 0; r < n; r++) {
+      const float *ar = a + r * (int64_t)c, *br = b + r * (int64_t)c;
+      float *o = out + r * (int64_t)c;
+      for (int64_t ch = 0; ch < c; ch++)
+        o[ch] = (float)((double)al[ch] * ar[ch] + (double)be[ch] * br[ch] + ga[ch]);
+    }
+    return NULL;
+  }
+  for (int64_t r = 0; r < n; r++) {
+    for (int64_t ch = 0; ch < c; ch++) {
+      const double p = al[ch], q = be[ch], k = ga[ch];
+      const int64_t off = (r * c + ch) * s;
+      const float *ar = a + off, *br = b + off;
+      float *o = out + off;
+      for (int64_t t = 0; t < s; t++) o[t] = (float)(p * ar[t] + q * br[t] + k);
+    }
+  }
+  return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Thread count, set and read from JS. */
 
 static napi_value set_threads(napi_env env, napi_callback_info info) {
@@ -435,6 +1113,17 @@ static const export_t EXPORTS[] = {
   {"mul", mul, 4},
   {"softmaxCrossEntropy", softmax_cross_entropy, 6},
   {"sumSquares", sum_squares, 2},
+  {"im2col", im2col, 11},
+  {"col2im", col2im, 11},
+  {"swapAxes01", swap_axes01, 5},
+  {"maxPool", max_pool, 11},
+  {"maxPoolBackward", max_pool_backward, 11},
+  {"avgPool", avg_pool, 10},
+  {"avgPoolBackward", avg_pool_backward, 10},
+  {"channelMoments", channel_moments, 6},
+  {"channelAffine", channel_affine, 7},
+  {"channelSums", channel_sums, 7},
+  {"channelCombine", channel_combine, 9},
   {"setThreads", set_threads, 1},
   {"getThreads", get_threads, 0},
   {"blasInfo", blas_info, 0},

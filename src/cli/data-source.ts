@@ -4,6 +4,7 @@
  * --test-data names one).
  */
 import { createDataset, type Dataset } from '../data/dataset.js';
+import { ConfigError } from '../errors.js';
 import { loadCsvFile, loadIdxDirectory, resolveDataSource } from '../node/datasets.js';
 
 export interface LoadedData {
@@ -14,16 +15,18 @@ export interface LoadedData {
 
 const isCsv = (p: string) => /\.csv(\.gz)?$/i.test(p);
 
-export async function loadCsvDataset(path: string): Promise<Dataset> {
-  const csv = await loadCsvFile(path, { labelColumn: 'first', header: 'auto' });
-  return createDataset(csv.images, csv.labels!, [csv.features], 10);
+/** `shape` (from --shape) makes rows images, e.g. [1, 28, 28]; rows are flat vectors without it. */
+export async function loadCsvDataset(path: string, shape?: number[]): Promise<Dataset> {
+  const csv = await loadCsvFile(path, { labelColumn: 'first', header: 'auto', shape });
+  return createDataset(csv.images, csv.labels!, shape ?? [csv.features], 10);
 }
 
-export async function loadData(data: string | undefined, testData?: string): Promise<LoadedData> {
+export async function loadData(data: string | undefined, testData?: string, shape?: number[]): Promise<LoadedData> {
   if (data !== undefined && isCsv(data)) {
-    return { train: await loadCsvDataset(data), test: testData ? await loadCsvDataset(testData) : null, label: data };
+    return { train: await loadCsvDataset(data, shape), test: testData ? await loadCsvDataset(testData, shape) : null, label: data };
   }
+  if (shape !== undefined) throw new ConfigError('--shape applies to CSV data; IDX files carry their own shape');
   const source = resolveDataSource(data);
   const { train, test } = await loadIdxDirectory(source.dir);
-  return { train, test: testData ? await loadCsvDataset(testData) : test, label: source.label };
+  return { train, test: testData ? await loadCsvDataset(testData, train.shape.length > 1 ? [...train.shape] : undefined) : test, label: source.label };
 }

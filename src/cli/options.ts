@@ -30,6 +30,16 @@ export const widths = z.string().transform((s, ctx) => {
   return out;
 });
 
+/** "1x28x28" → [1, 28, 28]: the per-example shape of CSV rows. */
+export const exampleShape = z.string().transform((s, ctx) => {
+  const parts = s.toLowerCase().split(/[x×]/).map((p) => p.trim());
+  if (parts.length < 1 || parts.some((p) => !/^\d+$/.test(p) || Number(p) <= 0)) {
+    ctx.addIssue({ code: 'custom', message: `must be positive integers joined by 'x', like 1x28x28, got '${s}'` });
+    return z.NEVER;
+  }
+  return parts.map(Number);
+});
+
 /** Validates commander's raw option record; the key of each issue is the option name. */
 export function validateOptions<S extends z.ZodType>(schema: S, raw: Record<string, unknown>): z.infer<S> {
   const result = schema.safeParse(raw);

@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { splitValidation } from '../data/dataset.js';
 import { ConfigError, DivergenceError } from '../errors.js';
-import { describeSpec, mlpSpec, type Activation } from '../nn/spec.js';
+import { describeSpec, mlpSpec, parseArch, type Activation } from '../nn/spec.js';
 import { OPTIMIZERS, type OptimizerConfig } from '../optim/recipes.js';
 import type { ScheduleSpec } from '../optim/schedule.js';
 import { formatSummary } from '../regularization/summary.js';
@@ -17,12 +17,14 @@ import { loadData } from './data-source.js';
 import { buildRegularization } from './regularization-options.js';
 import { backendOption, resolveBackend } from './backend-option.js';
 import { Log } from './log.js';
-import { fraction, nonNegative, num, positive, positiveInt, validateOptions, widths } from './options.js';
+import { exampleShape, fraction, nonNegative, num, positive, positiveInt, validateOptions, widths } from './options.js';
 
 const schema = z.object({
   data: z.string().optional(),
   testData: z.string().optional(),
   hidden: widths,
+  arch: z.string().min(1).optional(),
+  shape: exampleShape.optional(),
   activation: z.enum(['relu', 'tanh', 'gelu']),
   dropout: fraction,
   epochs: positiveInt,
@@ -61,10 +63,12 @@ const NOT_STORED = new Set(['out', 'resume', 'quiet', 'json', 'backend']);
 
 export function trainCommand(): Command {
   return new Command('train')
-    .description('train an MLP classifier on E = mean CE + λ_E·Σw² (embedded Fashion-MNIST sample by default)')
+    .description('train a classifier (an MLP, or any --arch) on E = mean CE + λ_E·Σw² (embedded Fashion-MNIST sample by default)')
     .option('--data <dir|file.csv>', "IDX directory, 'fashion-mnist' (the Debian copy) or a CSV file; default: the embedded sample")
     .option('--test-data <file.csv>', 'a labelled CSV test set (with --data FILE.csv)')
-    .option('--hidden <widths>', 'hidden layer widths, comma-separated', '256,256')
+    .option('--shape <CxHxW>', 'with CSV data: the shape of each row, e.g. 1x28x28 (rows are flat vectors without it)')
+    .option('--hidden <widths>', 'MLP shorthand: hidden layer widths, comma-separated', '256,256')
+    .option('--arch <spec>', "the network, layer by layer, e.g. 'conv:32x3p1,bn,relu,pool:2,conv:64x3p1,bn,relu,pool:2,flatten,dense:128,relu,dense:10' (see README: Model spec); replaces --hidden/--activation/--dropout")
     .addOption(new Option('--activation <name>', 'hidden activation').choices(['relu', 'tanh', 'gelu']).default('relu'))
     .option('--dropout <p>', 'dropout rate after each hidden activation', '0')
     .option('--epochs <n>', 'epochs to train', '5')
@@ -107,9 +111,13 @@ async function runTrain(cmd: Command): Promise<void> {
   const log = new Log({ quiet: !!opts.quiet, json: !!opts.json });
   const out = opts.out ?? opts.resume;
 
-  const data = await loadData(opts.data, opts.testData);
+  if (opts.arch !== undefined) {
+    const clash = ['hidden', 'activation', 'dropout'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
+    if (clash.length > 0) throw new ConfigError(`--arch describes the whole network; drop ${clash.map((k) => `--${k}`).join(', ')} (write them into the spec)`);
+  }
+  const data = await loadData(opts.data, opts.testData, opts.shape);
   const { train, validation } = splitValidation(data.train, opts.validation, opts.seed);
-  const { config, notes } = trainConfig(opts, train.features, train.classes, train.count);
+  const { config, notes } = trainConfig(opts, train.shape, train.classes, train.count);
   const backend = await resolveBackend(opts.backend, log);
   const trainer = new Trainer(config, backend, train, validation);
   if (resumed) trainer.restore(resumed.state, resumed.path);
@@ -183,7 +191,7 @@ async function runTrain(cmd: Command): Promise<void> {
   }
 }
 
-function trainConfig(o: Options, features: number, classes: number, trainCount: number): { config: TrainConfig; notes: string[] } {
+function trainConfig(o: Options, shape: readonly number[], classes: number, trainCount: number): { config: TrainConfig; notes: string[] } {
   const stepsPerEpoch = Math.ceil(trainCount / o.batch);
   let schedule: ScheduleSpec;
   switch (o.schedule) {
@@ -192,7 +200,8 @@ function trainConfig(o: Options, features: number, classes: number, trainCount: 
     case 'cosine': schedule = { type: 'cosine', lr: o.lr, steps: o.epochs * stepsPerEpoch, minLr: o.minLr }; break;
   }
   if (o.warmupSteps > 0) schedule = { type: 'warmup', steps: o.warmupSteps, then: schedule };
-  const model = mlpSpec(features, o.hidden, classes, o.activation as Activation, o.dropout);
+  const features = shape.reduce((a, b) => a * b, 1);
+  const model = o.arch !== undefined ? archFor(o.arch, shape, classes) : mlpSpec(features, o.hidden, classes, o.activation as Activation, o.dropout);
   const reg = buildRegularization(
     { l2: o.l2, decay: o.decay, decayParams: o.decayParams, decayMult: o.decayMult, widthMult: o.widthMult, optimizer: o.optimizer },
     { spec: model, trainCount, batch: o.batch, lr: o.lr, epochs: o.epochs });
@@ -205,6 +214,19 @@ function trainConfig(o: Options, features: number, classes: number, trainCount: 
     config: { model, optimizer, regularization: reg.terms, batchSize: o.batch, epochs: o.epochs, seed: o.seed },
     notes: reg.notes,
   };
+}
+
+/** parseArch, with a hint when image layers meet flat (CSV) rows. */
+function archFor(arch: string, shape: readonly number[], classes: number) {
+  try {
+    return parseArch(arch, shape, classes);
+  } catch (e) {
+    if (e instanceof ConfigError && shape.length === 1 && /needs a C×H×W input/.test(e.message)) {
+      throw new ConfigError(`${e.message}
+the data's rows are flat vectors of ${shape[0]}; for CSV images give --shape, e.g. --shape 1x28x28`);
+    }
+    throw e;
+  }
 }
 
 /** Raw option strings as given, saved in the checkpoint so --resume needs no repetition. */

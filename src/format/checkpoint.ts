@@ -1,6 +1,6 @@
 /**
- * The checkpoint file: a safetensors file holding the trainer's whole state — parameters
- * ("param/<name>"), optimizer state ("opt/<path>"), and in `__metadata__` the epoch, step,
+ * The checkpoint file: a safetensors file holding the trainer's whole state — parameters and
+ * buffers such as BatchNorm's running statistics ("param/<name>"), optimizer state ("opt/<path>"), and in `__metadata__` the epoch, step,
  * RNG states, optimizer scalars, metrics history and the run's config — so `--resume`
  * continues bit-identically after a kill.
  */

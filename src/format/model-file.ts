@@ -1,11 +1,11 @@
 /**
- * The model file: safetensors holding every parameter (F32, PyTorch layout, names like
- * "dense1.weight") and, in `__metadata__`, the architecture and the training config as JSON
+ * The model file: safetensors holding every parameter and buffer (F32, PyTorch layout and
+ * state_dict names: "dense1.weight", "conv1.weight" [F, C, k, k], "bn1.running_mean") and, in `__metadata__`, the architecture and the training config as JSON
  * strings. Any safetensors reader (Python's `safetensors`, Hugging Face tools) can load the
  * weights; ridgeline rebuilds the model from the architecture.
  */
 import { DataError } from '../errors.js';
-import type { Param } from '../tensor/param.js';
+import type { Buffer } from '../tensor/param.js';
 import { validateSpec, type ModelSpec } from '../nn/spec.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
@@ -18,8 +18,9 @@ export interface ModelFile {
   metadata: Record<string, string>;
 }
 
-export function encodeModel(spec: ModelSpec, params: readonly Param[], extra: Record<string, string> = {}): Uint8Array {
-  const tensors: NamedTensor[] = params.map((p) => ({ name: p.name, dtype: 'F32', shape: [...p.shape], data: p.value }));
+/** `tensors`: a model's parameters and buffers (Sequential.tensors). */
+export function encodeModel(spec: ModelSpec, modelTensors: readonly Buffer[], extra: Record<string, string> = {}): Uint8Array {
+  const tensors: NamedTensor[] = modelTensors.map((p) => ({ name: p.name, dtype: 'F32', shape: [...p.shape], data: p.value }));
   return encodeSafetensors(tensors, { ...extra, format: MODEL_FORMAT, architecture: JSON.stringify(spec) });
 }
 
@@ -41,8 +42,8 @@ export function decodeModel(bytes: Uint8Array, what: string): ModelFile {
   return { spec, tensors, metadata };
 }
 
-/** Copies file tensors into a freshly built model, checking names and shapes both ways. */
-export function loadParams(params: readonly Param[], tensors: Map<string, NamedTensor>, what: string): void {
+/** Copies file tensors into a freshly built model's parameters and buffers, checking names and shapes both ways. */
+export function loadTensors(params: readonly Buffer[], tensors: Map<string, NamedTensor>, what: string): void {
   for (const p of params) {
     const t = tensors.get(p.name);
     if (!t) throw new DataError(`${what} has no tensor ${p.name} (its architecture needs it)`);

@@ -52,4 +52,64 @@ export interface Backend {
   ): number;
   /** Σ x[i]² in float64. */
   sumSquares(x: Float32Array, n: number): number;
+
+  // ---- convolution and pooling (NCHW; `geometry` describes one image plane) -------------
+
+  /**
+   * Unfolds `batch` images x[batch, C, H, W] into cols[C·k·k, batch·outH·outW]: row (c, i, j)
+   * holds, for every output position of every image, the input pixel under kernel tap (i, j)
+   * of channel c (0 in the zero padding). Then conv = W[F, C·k·k] · cols, one GEMM per layer.
+   */
+  im2col(x: Float32Array, batch: number, g: ConvGeometry, cols: Float32Array): void;
+  /** The adjoint of im2col: dx[batch, C, H, W] = Σ of cols' entries over the taps that read each pixel (overwrites dx). */
+  col2im(cols: Float32Array, batch: number, g: ConvGeometry, dx: Float32Array): void;
+  /** out[j, i, :] = x[i, j, :] for x of shape [d0, d1, inner]: [F, batch, HW] ↔ [batch, F, HW]. */
+  swapAxes01(x: Float32Array, d0: number, d1: number, inner: number, out: Float32Array): void;
+
+  /**
+   * Max over each window of `planes` H×W planes; argmax[o] records the input index (within its
+   * plane) of each output. Ties go to the first in row-major window order; a NaN wins (PyTorch).
+   */
+  maxPool(x: Float32Array, planes: number, g: PoolGeometry, y: Float32Array, argmax: Int32Array): void;
+  /** dx = 0, then dx[argmax] += dy per output (overlapping windows accumulate). */
+  maxPoolBackward(dy: Float32Array, argmax: Int32Array, planes: number, g: PoolGeometry, dx: Float32Array): void;
+  /** Mean over each window (no padding, so every window has k·k pixels). */
+  avgPool(x: Float32Array, planes: number, g: PoolGeometry, y: Float32Array): void;
+  /** dx = 0, then each output's dy/(kh·kw) spread over its window. */
+  avgPoolBackward(dy: Float32Array, planes: number, g: PoolGeometry, dx: Float32Array): void;
+
+  // ---- per-channel reductions and maps over x[n, c, s] (BatchNorm, LayerNorm, conv bias) ---
+
+  /** mean[c] and biased variance[c] over the n·s values of each channel (float64, two-pass). */
+  channelMoments(x: Float32Array, n: number, c: number, s: number, mean: Float32Array, variance: Float32Array): void;
+  /** y = scale[c]·x + shift[c] (y may be x). */
+  channelAffine(x: Float32Array, n: number, c: number, s: number, scale: Float32Array, shift: Float32Array, y: Float32Array): void;
+  /** sumA[c] += Σ a; sumAB[c] += Σ a·b (float64 sums): a norm layer's and a conv bias' gradients. */
+  channelSums(a: Float32Array, b: Float32Array, n: number, c: number, s: number, sumA: Float32Array, sumAB: Float32Array): void;
+  /** out = α[c]·a + β[c]·b + γ[c]: a norm layer's input gradient in one pass. */
+  channelCombine(a: Float32Array, b: Float32Array, n: number, c: number, s: number,
+    alpha: Float32Array, beta: Float32Array, gamma: Float32Array, out: Float32Array): void;
+}
+
+/** One convolution's geometry: C×H×W in, F×outH×outW out, a k×k kernel (filters F live in the layer). */
+export interface ConvGeometry {
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
+}
+
+/** One pooling's geometry over an H×W plane: a kh×kw window moved by `stride`, no padding. */
+export interface PoolGeometry {
+  readonly height: number;
+  readonly width: number;
+  readonly kernelHeight: number;
+  readonly kernelWidth: number;
+  readonly stride: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
 }

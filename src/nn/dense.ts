@@ -14,7 +14,7 @@ export class Dense implements Layer {
   private x: Float32Array = NO_GRAD; // the last forward input, [batch, in]
 
   constructor(readonly name: string, readonly inputSize: number, readonly outputSize: number, private readonly ctx: LayerContext) {
-    this.weight = createParam(`${name}.weight`, [outputSize, inputSize], 'weight');
+    this.weight = createParam(`${name}.weight`, [outputSize, inputSize], 'dense-weight');
     this.bias = createParam(`${name}.bias`, [outputSize], 'bias');
     this.params = [this.weight, this.bias];
     this.y = new Activations(ctx.maxBatch, outputSize);

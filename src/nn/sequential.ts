@@ -1,16 +1,23 @@
 /**
- * A Sequential model: layers applied in order, parameters named by layer ("dense1.weight").
- * Built from a ModelSpec; the same spec and seed give bit-identical initial weights.
+ * A Sequential model: layers applied in order, parameters named by layer ("conv1.weight",
+ * "bn1.running_mean"). Built from a ModelSpec; the same spec and seed give bit-identical
+ * initial weights.
  */
 import type { Backend } from '../kernels/backend.js';
 import { initialize, type InitName } from '../tensor/init.js';
-import type { Param } from '../tensor/param.js';
+import type { Buffer, Param } from '../tensor/param.js';
 import { Rng } from '../tensor/rng.js';
 import { GELU, ReLU, Tanh } from './activations.js';
+import { AvgPool2d } from './avgpool2d.js';
+import { BatchNorm } from './batchnorm.js';
+import { Conv2d } from './conv2d.js';
 import { Dense } from './dense.js';
 import { Dropout } from './dropout.js';
+import { Flatten } from './flatten.js';
 import type { Layer, LayerContext } from './layer.js';
-import { validateSpec, type LayerSpec, type ModelSpec } from './spec.js';
+import { LayerNorm } from './layernorm.js';
+import { MaxPool2d } from './maxpool2d.js';
+import { BATCHNORM_DEFAULTS, LAYERNORM_DEFAULTS, LAYER_PREFIX, layerShapes, validateSpec, type LayerSpec, type ModelSpec } from './spec.js';
 
 export interface BuildOptions {
   backend: Backend;
@@ -23,28 +30,26 @@ export interface BuildOptions {
 export class Sequential {
   readonly layers: readonly Layer[];
   readonly params: readonly Param[];
+  /** Saved, not trained: BatchNorm running statistics. */
+  readonly buffers: readonly Buffer[];
   /** Dropout masks; its state is saved in checkpoints so a resumed run draws the same masks. */
   readonly dropoutRng: Rng;
 
   constructor(readonly spec: ModelSpec, readonly options: BuildOptions) {
     validateSpec(spec);
+    const shapes = layerShapes(spec);
     const ctx: LayerContext = { backend: options.backend, maxBatch: options.maxBatch };
     this.dropoutRng = Rng.derive(options.seed, 'dropout');
     const counts = new Map<string, number>();
-    const nameFor = (type: string) => {
-      const n = (counts.get(type) ?? 0) + 1;
-      counts.set(type, n);
-      return `${type}${n}`;
+    const nameFor = (type: LayerSpec['type']) => {
+      const prefix = LAYER_PREFIX[type];
+      const n = (counts.get(prefix) ?? 0) + 1;
+      counts.set(prefix, n);
+      return `${prefix}${n}`;
     };
-    const layers: Layer[] = [];
-    let width = spec.inputSize;
-    for (const l of spec.layers) {
-      const layer = createLayer(l, nameFor(l.type), width, ctx, this.dropoutRng);
-      layers.push(layer);
-      width = layer.outputSize;
-    }
-    this.layers = layers;
-    this.params = layers.flatMap((l) => l.params);
+    this.layers = spec.layers.map((l, i) => createLayer(l, nameFor(l.type), shapes[i], ctx, this.dropoutRng));
+    this.params = this.layers.flatMap((l) => l.params);
+    this.buffers = this.layers.flatMap((l) => l.buffers ?? []);
     this.initialize(Rng.derive(options.seed, 'init'));
   }
 
@@ -52,15 +57,28 @@ export class Sequential {
     return this.params.reduce((s, p) => s + p.value.length, 0);
   }
 
-  /** He for layers feeding ReLU/GELU, Glorot otherwise (tanh, and the logits layer); zero biases. */
+  /** Parameters and buffers: everything a model file or checkpoint holds. */
+  get tensors(): readonly Buffer[] {
+    return [...this.params, ...this.buffers];
+  }
+
+  /**
+   * He for weights whose output next meets ReLU/GELU (through BN, pooling or dropout), Glorot
+   * otherwise (tanh, and the logits layer); zero biases; norm gains 1 and shifts 0. Weights
+   * draw from one stream in layer order, so an MLP's initial weights are unchanged by the
+   * other layer types existing.
+   */
   private initialize(rng: Rng): void {
     this.spec.layers.forEach((l, i) => {
-      if (l.type !== 'dense') return;
-      const layer = this.layers[i] as Dense;
-      const next = this.spec.layers.slice(i + 1).find((s) => s.type !== 'dropout');
+      const layer = this.layers[i];
+      if (layer instanceof BatchNorm || layer instanceof LayerNorm) layer.reset();
+      if (l.type !== 'dense' && l.type !== 'conv2d') return;
+      const next = this.spec.layers.slice(i + 1).find((s) => !PASS_THROUGH.has(s.type));
       const init: InitName = l.init ?? (next && (next.type === 'relu' || next.type === 'gelu') ? 'he' : 'glorot');
-      initialize(init, layer.weight.value, layer.inputSize, layer.outputSize, rng);
-      layer.bias.value.fill(0);
+      const [fanIn, fanOut] = layer instanceof Conv2d ? layer.fans : [layer.inputSize, layer.outputSize];
+      const { weight, bias } = layer as Dense | Conv2d;
+      initialize(init, weight.value, fanIn, fanOut, rng);
+      bias.value.fill(0);
     });
   }
 
@@ -88,12 +106,23 @@ export class Sequential {
   }
 }
 
-function createLayer(spec: LayerSpec, name: string, width: number, ctx: LayerContext, dropoutRng: Rng): Layer {
+/** Layers between a weight and its activation that do not change which initializer fits. */
+const PASS_THROUGH = new Set<LayerSpec['type']>(['dropout', 'batchnorm', 'layernorm', 'maxpool2d', 'avgpool2d', 'flatten']);
+
+function createLayer(spec: LayerSpec, name: string, input: number[], ctx: LayerContext, dropoutRng: Rng): Layer {
+  const size = input.reduce((a, b) => a * b, 1);
   switch (spec.type) {
-    case 'dense': return new Dense(name, width, spec.units, ctx);
-    case 'relu': return new ReLU(name, width, ctx);
-    case 'tanh': return new Tanh(name, width, ctx);
-    case 'gelu': return new GELU(name, width, ctx);
-    case 'dropout': return new Dropout(name, width, spec.rate, dropoutRng, ctx);
+    case 'dense': return new Dense(name, size, spec.units, ctx);
+    case 'conv2d': return new Conv2d(name, input, spec.filters, spec.kernel, spec.stride ?? 1, spec.padding ?? 0, ctx);
+    case 'maxpool2d': return new MaxPool2d(name, input, spec.size, spec.stride ?? spec.size, ctx);
+    case 'avgpool2d': return new AvgPool2d(name, input, spec.size, spec.stride ?? spec.size, ctx);
+    case 'globalavgpool': return new AvgPool2d(name, input, 'global', 1, ctx);
+    case 'flatten': return new Flatten(name, size);
+    case 'batchnorm': return new BatchNorm(name, input, spec.momentum ?? BATCHNORM_DEFAULTS.momentum, spec.eps ?? BATCHNORM_DEFAULTS.eps, ctx);
+    case 'layernorm': return new LayerNorm(name, input, spec.eps ?? LAYERNORM_DEFAULTS.eps, ctx);
+    case 'relu': return new ReLU(name, size, ctx);
+    case 'tanh': return new Tanh(name, size, ctx);
+    case 'gelu': return new GELU(name, size, ctx);
+    case 'dropout': return new Dropout(name, size, spec.rate, dropoutRng, ctx);
   }
 }

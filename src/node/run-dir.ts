@@ -11,7 +11,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../format/checkpoint.js';
-import { decodeModel, encodeModel, loadParams } from '../format/model-file.js';
+import { decodeModel, encodeModel, loadTensors } from '../format/model-file.js';
 import type { Backend } from '../kernels/backend.js';
 import { Sequential } from '../nn/sequential.js';
 import type { EpochMetrics, Trainer, TrainerState } from '../train/trainer.js';
@@ -34,7 +34,7 @@ export async function ensureRunDir(dir: string): Promise<void> {
 export async function saveEpoch(dir: string, trainer: Trainer, runConfig: unknown, modelMetadata: Record<string, string>): Promise<void> {
   const state = trainer.state();
   await atomicWriteFile(join(dir, METRICS_FILE), formatMetrics(state.history));
-  await atomicWriteFile(join(dir, MODEL_FILE), encodeModel(trainer.model.spec, trainer.model.params, {
+  await atomicWriteFile(join(dir, MODEL_FILE), encodeModel(trainer.model.spec, trainer.model.tensors, {
     ...modelMetadata, epoch: String(state.epoch),
   }));
   // The checkpoint goes last: a resume never starts from a state newer than the files above.
@@ -69,7 +69,7 @@ export async function loadCheckpoint(dir: string): Promise<{ state: TrainerState
 export async function loadModel(path: string, backend: Backend, maxBatch?: number): Promise<{ model: Sequential; metadata: Record<string, string> }> {
   const file = decodeModel(await readFileBytes(path, path), path);
   const model = new Sequential(file.spec, { backend, maxBatch: maxBatch ?? trainingBatch(file.metadata) ?? 256, seed: 0 });
-  loadParams(model.params, file.tensors, path);
+  loadTensors(model.tensors, file.tensors, path);
   return { model, metadata: file.metadata };
 }
 

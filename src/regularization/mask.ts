@@ -1,22 +1,24 @@
 /**
  * Which parameters a penalty or decay touches. Masks are functions of (name, shape, kind),
  * evaluated once when an optimizer is initialized, printed at the start of training and saved
- * with the run. The seed objective penalizes weights, not biases: the default selects tensors
- * of rank ≥ 2.
+ * with the run. The seed objective penalizes weights, not biases: the default selects dense
+ * weights and conv kernels by their kind (not by rank: a LayerNorm gain over C×H×W has rank 3
+ * and is not a weight).
  */
 import { ConfigError } from '../errors.js';
-import type { Param } from '../tensor/param.js';
+import { isWeightKind, type Param } from '../tensor/param.js';
 
 export type ParamMask = (p: Pick<Param, 'name' | 'shape' | 'kind'>) => boolean;
 
 /**
- * 'weights' (rank ≥ 2: the seed and scikit-learn/ConvNetJS default), 'all' (PyTorch, Keras
+ * 'weights' (dense weights and conv kernels: the seed and scikit-learn/ConvNetJS default; not
+ * biases, not normalization gains and shifts), 'all' (PyTorch, Keras
  * optimizers, optax), or a comma-separated list of name globs ("dense1.weight,dense2.*").
  */
 export type DecaySelection = 'weights' | 'all' | string;
 
 export function decayMask(selection: DecaySelection = 'weights'): ParamMask {
-  if (selection === 'weights') return (p) => p.shape.length >= 2;
+  if (selection === 'weights') return (p) => isWeightKind(p.kind);
   if (selection === 'all') return () => true;
   const patterns = selection.split(',').map((s) => s.trim()).filter(Boolean);
   if (patterns.length === 0) throw new ConfigError(`empty parameter selection '${selection}'`);

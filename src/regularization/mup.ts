@@ -7,6 +7,7 @@
  * applied here.)
  */
 import { ConfigError } from '../errors.js';
+import { isWeightKind, type ParamKind } from '../tensor/param.js';
 
 export interface MupAdjustment {
   /** Parameter name → learning-rate multiplier (1/m for matrix-like). */
@@ -18,11 +19,13 @@ export interface MupAdjustment {
 
 /**
  * In an MLP every weight but the first (input features → hidden) and the last (hidden →
- * classes) maps hidden to hidden: those are the matrix-like ones. `shapes` are in layer order.
+ * classes) maps hidden to hidden: those are the matrix-like ones. In a CNN the same holds for
+ * conv kernels (fan-in C·k² and fan-out both grow with the channel count). `shapes` are in
+ * layer order.
  */
-export function mupAdjustment(shapes: readonly { name: string; shape: readonly number[] }[], m: number): MupAdjustment {
+export function mupAdjustment(shapes: readonly { name: string; shape: readonly number[]; kind: ParamKind }[], m: number): MupAdjustment {
   if (!(Number.isFinite(m) && m > 0)) throw new ConfigError(`muP needs a positive width multiplier (--width-mult), got ${m}`);
-  const weights = shapes.filter((p) => p.shape.length >= 2);
+  const weights = shapes.filter((p) => isWeightKind(p.kind));
   const matrixLike = weights.slice(1, -1).map((p) => p.name);
   return {
     lrScale: Object.fromEntries(matrixLike.map((n) => [n, 1 / m])),

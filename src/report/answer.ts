@@ -5,6 +5,7 @@
  */
 import type { ContextKey } from '../regularization/conventions.js';
 import type { AxisAnalysis, Movement, ScaleOptimum } from '../study/analysis.js';
+import { CATEGORICAL_AXES } from '../study/config.js';
 import {
   axisValue, canonicalSymbol, conventionLabel, conventionOf, edgeSide, edgeStatus, fmtCoef, fmtSe, fmtSigned, fmtSlope,
 } from './format.js';
@@ -148,7 +149,7 @@ export function answerFor(a: AxisAnalysis): Answer {
   }
   if (a.movements.length === 0) {
     const list = listJoin(a.optima.map((o) => [`${axisValue(a, o.value)}: ${canonicalSymbol(o.kind)} = ${fmtCoef(o.optimum)} (± ${fmtSe(o.seLog2)} octaves)${o.atEdge ? ' at the grid edge' : ''}`]));
-    const why = a.axis === 'optimizer'
+    const why = CATEGORICAL_AXES.includes(a.axis)
       ? `The ${a.axis} axis is categorical, so there is no doubling to fit a movement to.`
       : a.optima.length < 2
         ? `Only one value of ${a.axis} has results; a transfer needs at least two.`

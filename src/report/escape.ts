@@ -45,6 +45,9 @@ export function markdownCode(value: unknown, inTable = false): string {
  * One CSV field (RFC 4180): quoted when it holds a comma, a quote, a line break, or leading or
  * trailing space, with inner quotes doubled. null/undefined are empty; numbers are written in
  * full precision (Infinity and NaN as `inf`, `-inf`, `nan`, which pandas and R read).
+ * A text field that a spreadsheet would run as a formula (it starts with =, +, -, @, a tab or
+ * a carriage return: a study named `=HYPERLINK(…)`) gets a leading apostrophe, OWASP's
+ * advice for CSV injection; numbers are never text here, so `-0.5` is unaffected.
  */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
@@ -53,7 +56,8 @@ export function csvField(value: unknown): string {
     if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
     return String(value);
   }
-  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const raw = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

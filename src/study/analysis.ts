@@ -10,6 +10,7 @@ import { CONVENTIONS, type Convention, type ConventionContext } from '../regular
 import { Rng } from '../tensor/rng.js';
 import type { TrialResult } from './run-trial.js';
 import type { Trial } from './trials.js';
+import { CATEGORICAL_AXES } from './config.js';
 
 export interface CurvePoint {
   coefficient: number;
@@ -77,7 +78,7 @@ function analyzeStudy(study: string, results: readonly TrialResult[]): AxisAnaly
   const optima = [...byValue.values()].map((rs) => optimumAt(rs)).sort(compareValues);
   const coefficients = [...new Set(results.map((r) => r.trial.coefficient))].sort((a, b) => a - b);
   const gridStep = coefficients.length > 1 ? Math.log2(coefficients[1] / coefficients[0]) : 1;
-  const numeric = axis !== 'optimizer' && optima.length >= 2 && optima.every((o) => o.kind === optima[0].kind);
+  const numeric = !CATEGORICAL_AXES.includes(axis) && optima.length >= 2 && optima.every((o) => o.kind === optima[0].kind);
   const movements = numeric ? conventionsFor(optima[0].kind).map((c) => movementOf(c, optima, gridStep)) : [];
   return { study, axis, optima, movements, gridStep };
 }

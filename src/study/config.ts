@@ -6,7 +6,11 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
-export const AXES = ['width', 'depth', 'batch', 'data', 'lr', 'optimizer'] as const;
+export const AXES = ['width', 'depth', 'batch', 'data', 'lr', 'optimizer', 'norm'] as const;
+/** Axes whose values are names, not numbers: no doubling to fit a movement to. */
+export const CATEGORICAL_AXES: readonly Axis[] = ['optimizer', 'norm'];
+export const NORMS = ['none', 'batchnorm', 'layernorm'] as const;
+export type Norm = (typeof NORMS)[number];
 export type Axis = (typeof AXES)[number];
 
 const positiveInt = z.number().int().positive();
@@ -21,8 +25,11 @@ export const studySchema = z.object({
   name: z.string().min(1).max(100),
   /** What varies; every other setting stays at `base`. */
   axis: z.enum(AXES),
-  /** The axis' values: widths, depths, batch sizes, training-set sizes, learning rates, optimizer names. */
-  values: z.array(z.union([z.number().positive(), z.enum(['sgd', 'momentum', 'adam', 'adamw'])])).min(1),
+  /**
+   * The axis' values: widths, depths, batch sizes, training-set sizes, learning rates,
+   * optimizer names, or normalization after each hidden dense layer ('none', 'batchnorm', 'layernorm').
+   */
+  values: z.array(z.union([z.number().positive(), z.string()])).min(1),
   /** The grid of the seed objective's λ_E (coupled), log-spaced from min to max. */
   lambda: grid,
   /** The grid of AdamW's decoupled c (δ = η·c per step), used by AdamW trials. */
@@ -60,10 +67,11 @@ export function parseStudyConfig(json: unknown, what: string): StudyConfig {
 }
 
 function validateAxisValues(c: StudyConfig, what: string): void {
-  const categorical = c.axis === 'optimizer';
+  const names: Partial<Record<Axis, readonly string[]>> = { optimizer: ['sgd', 'momentum', 'adam', 'adamw'], norm: NORMS };
+  const known = names[c.axis];
   c.values.forEach((v, i) => {
-    if (categorical !== (typeof v === 'string')) {
-      throw new ConfigError(`${what}: values.${i}: axis '${c.axis}' takes ${categorical ? 'optimizer names' : 'numbers'}, got ${JSON.stringify(v)}`);
+    if (known ? !(typeof v === 'string' && known.includes(v)) : typeof v === 'string') {
+      throw new ConfigError(`${what}: values.${i}: axis '${c.axis}' takes ${known ? `one of ${known.join(', ')}` : 'numbers'}, got ${JSON.stringify(v)}`);
     }
     if (['width', 'depth', 'batch', 'data'].includes(c.axis) && !Number.isInteger(v)) {
       throw new ConfigError(`${what}: values.${i}: axis '${c.axis}' takes integers, got ${v}`);
@@ -102,8 +110,11 @@ export function preset(name: string, full: boolean): StudyConfig[] {
     data: () => [make('data', full ? [3750, 7500, 15000, 30000, 50000] : [450, 900, 1800, 3500])],
     lr: () => [make('lr', [0.0125, 0.025, 0.05, 0.1])],
     optimizer: () => [make('optimizer', ['sgd', 'momentum', 'adam', 'adamw'])],
+    // With BN after a layer its weights' scale no longer matters to the loss: λ acts on the
+    // effective learning rate instead of capacity, so the optimum should move.
+    norm: () => [make('norm', ['none', 'batchnorm', 'layernorm'])],
   };
-  if (name === 'all') return AXES.flatMap((a) => presets[a === 'data' ? 'data' : a]());
+  if (name === 'all') return AXES.flatMap((a) => presets[a]());
   const p = presets[name];
   if (!p) throw new ConfigError(`unknown preset '${name}' (known: ${[...Object.keys(presets), 'all'].join(', ')})`);
   return p();

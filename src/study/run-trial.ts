@@ -49,7 +49,7 @@ export async function runTrial(trial: Trial, data: StudyData, backend: Backend):
   const epochs = trial.epochs ?? Math.ceil((trial.steps ?? 1) / stepsPerEpoch);
   const coefficient = trial.kind === 'decoupled' ? `pytorch-adamw:weight_decay=${trial.coefficient}` : `seed:lambda=${trial.coefficient}`;
   const trainer = new Trainer({
-    model: mlpSpec(train.features, trial.hidden, train.classes),
+    model: mlpSpec(train.features, trial.hidden, train.classes, 'relu', 0, trial.norm),
     optimizer: { name: trial.optimizer, schedule: { type: 'constant', lr: trial.lr }, momentum: trial.momentum },
     regularization: [regularizationTerm(coefficient, {}, 'weights')],
     batchSize: trial.batch, epochs, seed: trial.seed,

@@ -32,6 +32,8 @@ export interface Trial {
   steps?: number;
   /** Names the data, so the same config on other data is another trial. */
   data: string;
+  /** Normalization after each hidden dense layer; absent means none (so older trial ids stay valid). */
+  norm?: 'batchnorm' | 'layernorm';
 }
 
 export function expandTrials(c: StudyConfig, data: string): Trial[] {
@@ -54,9 +56,9 @@ export function expandTrials(c: StudyConfig, data: string): Trial[] {
 }
 
 /** The base settings with the axis applied at `value`. */
-function settingsAt(c: StudyConfig, value: number | string): Pick<Trial, 'hidden' | 'optimizer' | 'lr' | 'momentum' | 'batch' | 'trainSize' | 'validation'> {
+function settingsAt(c: StudyConfig, value: number | string): Pick<Trial, 'hidden' | 'optimizer' | 'lr' | 'momentum' | 'batch' | 'trainSize' | 'validation' | 'norm'> {
   const b = c.base;
-  const s = { hidden: [...b.hidden], optimizer: b.optimizer, lr: b.lr, momentum: b.momentum, batch: b.batch, trainSize: b.trainSize, validation: b.validation };
+  const s: ReturnType<typeof settingsAt> = { hidden: [...b.hidden], optimizer: b.optimizer, lr: b.lr, momentum: b.momentum, batch: b.batch, trainSize: b.trainSize, validation: b.validation };
   switch (c.axis) {
     case 'width': s.hidden = b.hidden.map(() => value as number); break;
     case 'depth': s.hidden = Array.from({ length: value as number }, () => b.hidden[0]); break;
@@ -66,6 +68,9 @@ function settingsAt(c: StudyConfig, value: number | string): Pick<Trial, 'hidden
     case 'optimizer':
       s.optimizer = value as Trial['optimizer'];
       if (s.optimizer === 'adam' || s.optimizer === 'adamw') s.lr = b.adamLr;
+      break;
+    case 'norm':
+      if (value !== 'none') s.norm = value as NonNullable<Trial['norm']>;
       break;
   }
   return s;

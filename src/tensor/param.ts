@@ -3,7 +3,13 @@
  * fixed when the model is built; parameters, gradients, optimizer state, decay masks and
  * checkpoint entries are all keyed by them.
  */
-export type ParamKind = 'weight' | 'bias';
+/**
+ * What a parameter is, which decay defaults and framework conventions select by: the seed
+ * objective penalizes dense weights and conv kernels, not biases or normalization gains/shifts.
+ */
+export type ParamKind = 'dense-weight' | 'conv-kernel' | 'bias' | 'norm-gain' | 'norm-shift';
+
+export const isWeightKind = (kind: ParamKind) => kind === 'dense-weight' || kind === 'conv-kernel';
 
 export interface Param {
   readonly name: string;
@@ -12,6 +18,16 @@ export interface Param {
   readonly value: Float32Array;
   /** Accumulated by backward; zeroed in one place (Model.zeroGrad) before each step. */
   readonly grad: Float32Array;
+}
+
+/**
+ * State a layer keeps that is not trained (BatchNorm's running statistics). Saved in model
+ * files and checkpoints under its name, as PyTorch saves buffers in a state_dict.
+ */
+export interface Buffer {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly value: Float32Array;
 }
 
 export function createParam(name: string, shape: readonly number[], kind: ParamKind): Param {

@@ -13,7 +13,7 @@ import { DivergenceError, ConfigError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
 import { SoftmaxCrossEntropy } from '../loss/softmax-cross-entropy.js';
 import { Sequential } from '../nn/sequential.js';
-import type { ModelSpec } from '../nn/spec.js';
+import { formatShape, inputShapeOf, layerShapes, type ModelSpec } from '../nn/spec.js';
 import type { OptimizerConfig } from '../optim/recipes.js';
 import { createSchedule, peakLearningRate } from '../optim/schedule.js';
 import { flattenState, restoreState, type FlatState } from '../optim/state.js';
@@ -22,7 +22,7 @@ import { decayMask, selectParams } from '../regularization/mask.js';
 import { squaredNorm } from '../regularization/penalty.js';
 import { validatePlan, type RegTerm } from '../regularization/plan.js';
 import { summarizeRegularization, type DecayGroup } from '../regularization/summary.js';
-import type { Param } from '../tensor/param.js';
+import { isWeightKind, type Param } from '../tensor/param.js';
 import { Rng, type RngState } from '../tensor/rng.js';
 import { argmaxRow, evaluate, type Evaluation } from './evaluate.js';
 import { buildUpdate, Penalty } from './objective.js';
@@ -62,6 +62,7 @@ export interface EpochMetrics {
 export interface TrainerState {
   epoch: number;
   step: number;
+  /** Parameters and buffers (BatchNorm running statistics), by name. */
   params: Map<string, Float32Array>;
   optimizer: FlatState;
   rng: { shuffle: RngState; dropout: RngState };
@@ -117,6 +118,14 @@ export class Trainer {
     if (train.features !== config.model.inputSize) {
       throw new ConfigError(`the model expects ${config.model.inputSize} features per example, the data has ${train.features}`);
     }
+    const modelShape = inputShapeOf(config.model);
+    if (modelShape.length > 1 && modelShape.join('x') !== train.shape.join('x')) {
+      throw new ConfigError(`the model expects ${formatShape(modelShape)} examples, the data's are ${formatShape(train.shape)}${train.shape.length === 1 ? ' (for CSV images give --shape, e.g. --shape 1x28x28)' : ''}`);
+    }
+    if (train.count % config.batchSize === 1 && config.model.layers.some((l) => l.type === 'batchnorm') &&
+      layerShapes(config.model).some((s, i) => s.length === 1 && config.model.layers[i]?.type === 'batchnorm')) {
+      throw new ConfigError(`the last batch of each epoch would hold one example (${train.count} rows, batch ${config.batchSize}), and batch normalization over flat features needs at least two; change the batch size or the number of rows`);
+    }
     if (train.classes !== config.model.classes) {
       throw new ConfigError(`the model has ${config.model.classes} classes, the data has ${train.classes}`);
     }
@@ -129,7 +138,7 @@ export class Trainer {
     }
     const masks = config.regularization.map((t) => decayMask(t.decayParams));
     config.regularization.forEach((t, i) => selectParams(this.model.params, masks[i], t.decayParams)); // a selection that matches nothing is an error
-    this.decayed = this.model.params.filter((p) => masks.length === 0 ? p.shape.length >= 2 : masks.some((m) => m(p)));
+    this.decayed = this.model.params.filter((p) => masks.length === 0 ? isWeightKind(p.kind) : masks.some((m) => m(p)));
     this.penalty = new Penalty(config.regularization, this.model.params, backend);
     // Coupled terms come before the moments (where PyTorch puts SGD's and Adam's
     // `weight_decay`), decoupled ones after them: see buildUpdate.
@@ -248,7 +257,7 @@ export class Trainer {
     const opt = flattenState(this.optState);
     return {
       epoch: this.epoch, step: this.step,
-      params: new Map(this.model.params.map((p) => [p.name, p.value.slice()])),
+      params: new Map(this.model.tensors.map((p) => [p.name, p.value.slice()])),
       optimizer: { tensors: new Map([...opt.tensors].map(([k, v]) => [k, v.slice()])), scalars: { ...opt.scalars } },
       rng: { shuffle: this.shuffleRng.state(), dropout: this.model.dropoutRng.state() },
       history: this.history.map((h) => ({ ...h })),
@@ -257,7 +266,7 @@ export class Trainer {
 
   /** Restores a snapshot taken from a trainer with the same config. */
   restore(state: TrainerState, what = 'checkpoint'): void {
-    for (const p of this.model.params) {
+    for (const p of this.model.tensors) {
       const v = state.params.get(p.name);
       if (!v) throw new ConfigError(`${what} has no parameter ${p.name}`);
       if (v.length !== p.value.length) throw new ConfigError(`${what}: parameter ${p.name} has ${v.length} values, the model needs ${p.value.length}`);

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeSafetensors, type NamedTensor } from '../../src/format/safetensors.js';
-import { mlpSpec } from '../../src/nn/spec.js';
+import { mlpSpec, parseArch, type ModelSpec } from '../../src/nn/spec.js';
 import {
   assertUserError, describeResult, makeIdxDir, makeTempDir, randomCsv, removeDir, runCli, seededBytes,
   type IdxCorruption,
@@ -23,7 +23,7 @@ let goodModel: string;
 const zeros = (name: string, shape: number[]): NamedTensor =>
   ({ name, dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
 
-function modelFile(spec: ReturnType<typeof mlpSpec>, shapes: Record<string, number[]>): Uint8Array {
+function modelFile(spec: ModelSpec, shapes: Record<string, number[]>): Uint8Array {
   return encodeSafetensors(Object.entries(shapes).map(([name, shape]) => zeros(name, shape)),
     { format: 'ridgeline-model/1', architecture: JSON.stringify(spec) });
 }
@@ -185,6 +185,50 @@ describe('ridgeline CLI on bad input', { concurrency: true }, () => {
       await writeFile(csv, randomCsv(12, 100));
       const r = await runCli(['evaluate', '--model', goodModel, '--data', csv]);
       assertUserError(r, { code: 2, message: [/784/, /100/, /features/] });
+    });
+  });
+
+  describe('model spec (--arch) and image shape errors', { concurrency: true }, () => {
+    // Arguments are built when a test runs: goodData is set in before().
+    const arch = (spec: string, ...more: string[]) => () => ['train', '--data', goodData, '--epochs', '1', '--arch', spec, ...more];
+    const archCases: [string, () => string[], (string | RegExp)[]][] = [
+      ['an unknown layer names the token and where it is', arch('conv:4x3,foo:3,flatten,dense:10'),
+        ['--arch', /token 2\b/, "'foo:3'", /unknown layer 'foo'/, /known: dense, conv/, /\n\s+\^{5}/]],
+      ['a malformed conv token shows the expected form', arch('conv:4,flatten,dense:10'), ["'conv:4'", /conv:FILTERSxKERNEL/]],
+      ['a kernel larger than its input prints the shapes through the network', arch('conv:4x3,pool:2,conv:8x15,flatten,dense:10'),
+        [/layer 3 \(conv:8x15\)/, /window 15×15 is larger than its input 13×13/, /input\s+1×28×28/, /conv:4x3\s+4×26×26/, /pool:2\s+4×13×13/, /conv:8x15\s+✗/]],
+      ['a conv after flatten needs an image', arch('flatten,conv:4x3,flatten,dense:10'), [/conv needs a C×H×W input, got 784/]],
+      ['a last dense layer with the wrong width', arch('conv:4x3,flatten,dense:5'), [/last dense layer has 5 units/, /10 classes/]],
+      ['a spec that does not end in dense', arch('conv:4x3,flatten,dense:10,relu'), [/last layer must be dense/]],
+      ['--arch with --hidden', arch('flatten,dense:10', '--hidden', '8'), ['--arch', /--hidden/]],
+      ['--shape with IDX data', arch('flatten,dense:10', '--shape', '1x28x28'), ['--shape', /CSV/]],
+      ['a bad --shape', arch('flatten,dense:10', '--shape', '1x0x28'), ['--shape', /positive integers/]],
+    ];
+    for (const [name, args, message] of archCases) {
+      it(name, async () => assertUserError(await runCli(args()), { code: 2, message }));
+    }
+
+    it('a conv spec on flat CSV rows suggests --shape; a --shape of the wrong size is refused', async () => {
+      const csv = join(tmp, 'images.csv');
+      await writeFile(csv, randomCsv(12));
+      const flat = await runCli(['train', '--data', csv, '--epochs', '1', '--arch', 'conv:4x3,flatten,dense:10']);
+      assertUserError(flat, { code: 2, message: [/needs a C×H×W input, got 784/, /--shape/] });
+      const wrong = await runCli(['train', '--data', csv, '--epochs', '1', '--shape', '2x28x28', '--arch', 'conv:4x3,flatten,dense:10']);
+      assertUserError(wrong, { code: 2, message: [csv, /2, 28, 28/, /1568/, /785|784/] });
+      const ok = await runCli(['train', '--data', csv, '--epochs', '1', '--quiet', '--validation', '2', '--shape', '1x28x28', '--arch', 'conv:2x5s3,flatten,dense:10']);
+      assert.equal(ok.code, 0, describeResult(ok));
+    });
+
+    it('evaluate a CNN model whose conv kernel has another channel count than its architecture', async () => {
+      const file = join(tmp, 'cnn-channels.safetensors');
+      const spec = parseArch('conv:4x3,relu,conv:8x3,flatten,dense:10', [1, 28, 28], 10);
+      // conv2 reads 4 channels; the file's kernel was saved for 3.
+      await writeFile(file, modelFile(spec, {
+        'conv1.weight': [4, 1, 3, 3], 'conv1.bias': [4], 'conv2.weight': [8, 3, 3, 3], 'conv2.bias': [8],
+        'dense1.weight': [10, 8 * 24 * 24], 'dense1.bias': [10],
+      }));
+      const r = await runCli(['evaluate', '--model', file, '--data', goodData]);
+      assertUserError(r, { code: 2, message: [file, 'conv2.weight', '[8,3,3,3]', '[8,4,3,3]'] });
     });
   });
 

@@ -172,6 +172,40 @@ describe('ridgeline CLI end to end', { concurrency: true }, () => {
     });
   });
 
+  describe('a CNN with BatchNorm (--arch)', { concurrency: true }, () => {
+    // Small enough to train in seconds on the sample; BN's running statistics live in the
+    // model file and the checkpoint, so resume and evaluate depend on them being saved.
+    const cnn = ['train', '--arch', 'conv:4x5s2,bn,relu,pool:2,flatten,dropout:0.1,dense:10', '--seed', '2', '--quiet'];
+    let full: string, split: string;
+    before(async () => {
+      full = join(tmp, 'cnn-full');
+      split = join(tmp, 'cnn-split');
+      await Promise.all([
+        runCli([...cnn, '--epochs', '3', '--out', full]).then(assertSuccess),
+        runCli([...cnn, '--epochs', '2', '--out', split]).then(assertSuccess),
+      ]);
+    });
+
+    it('2 epochs, then --resume --epochs 3, gives the 3-epoch model byte for byte (running statistics included)', async () => {
+      assertSuccess(await runCli(['train', '--resume', split, '--epochs', '3', '--quiet']));
+      const [a, b] = await Promise.all([full, split].map((d) => readFile(join(d, 'model.safetensors'))));
+      assert.ok(a.equals(b), 'the resumed CNN differs from the uninterrupted one');
+      const header = JSON.parse(a.subarray(8, 8 + Number(a.readBigUInt64LE(0))).toString('utf8')) as Record<string, { shape?: number[] }>;
+      assert.deepEqual(header['bn1.running_var'].shape, [4], 'the model file holds BN running statistics');
+      assert.deepEqual(header['conv1.weight'].shape, [4, 1, 5, 5], 'conv kernels in PyTorch layout');
+    });
+
+    it('evaluate on the saved CNN reproduces result.json (evaluation mode uses the running statistics)', async () => {
+      const result = JSON.parse(await readFile(join(full, 'result.json'), 'utf8')) as { test_accuracy: number; test_loss: number };
+      assert.ok(result.test_accuracy > 0.5, `the CNN learns: ${result.test_accuracy}`);
+      const r = await runCli(['evaluate', '--model', join(full, 'model.safetensors'), '--json']);
+      assertSuccess(r);
+      const printed = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { accuracy: number; loss: number };
+      assert.equal(printed.accuracy, result.test_accuracy);
+      assert.equal(printed.loss, result.test_loss);
+    });
+  });
+
   describe('kill -9 and --resume', { concurrency: true }, () => {
     const run = ['--hidden', '128', '--epochs', '6', '--seed', '3'];
     let reference: string;

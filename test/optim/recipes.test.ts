@@ -59,7 +59,7 @@ test('createOptimizer slots: coupled before the moments, decoupled after, lr-ind
 });
 
 function params(): Param[] {
-  const w = createParam('dense1.weight', [1, 2], 'weight');
+  const w = createParam('dense1.weight', [1, 2], 'dense-weight');
   w.value.set([2, -1]);
   const b = createParam('dense1.bias', [1], 'bias');
   b.value.set([3]);
@@ -148,14 +148,14 @@ test('Trainer SGD step: w ← w − η·(∂CE/∂w + 2λ_E·w) on weights, b �
   const { dataLoss, penalty } = trainer.trainStep(data.images, data.labels, 4);
   assert.ok(Math.abs(dataLoss - loss) < 1e-12, `data loss ${dataLoss} vs ${loss}`);
   let sumSq = 0;
-  for (const p of ref.params) if (p.kind === 'weight') for (const v of p.value) sumSq += v * v;
+  for (const p of ref.params) if (p.kind === 'dense-weight') for (const v of p.value) sumSq += v * v;
   assert.ok(Math.abs(penalty - l2 * sumSq) < 1e-9 * l2 * sumSq, `penalty ${penalty} vs λΣw² ${l2 * sumSq}`);
   trainer.model.params.forEach((p, k) => {
     const r = ref.params[k];
-    const expected = Array.from(r.value, (w, i) => w - lr * (r.grad[i] + (r.kind === 'weight' ? 2 * l2 * w : 0)));
+    const expected = Array.from(r.value, (w, i) => w - lr * (r.grad[i] + (r.kind === 'dense-weight' ? 2 * l2 * w : 0)));
     assertClose(p.value, expected, 1e-6, `${p.name} after one step`);
     // The decay is visible: without the L2 term the weights would differ.
-    if (p.kind === 'weight') {
+    if (p.kind === 'dense-weight') {
       const noDecay = Array.from(r.value, (w, i) => w - lr * r.grad[i]);
       assert.ok(p.value.some((v, i) => Math.abs(v - noDecay[i]) > 1e-4), `${p.name} is decayed`);
     }

@@ -18,7 +18,7 @@ import { decoupledDecay, l2Coefficient, stepDecay } from '../../src/regularizati
 
 /** One parameter "w" of the given values (a rank-1 tensor; masks are not involved). */
 function param(values: number[], name = 'w', shape: number[] = [values.length]): Param {
-  const p = createParam(name, shape, shape.length >= 2 ? 'weight' : 'bias');
+  const p = createParam(name, shape, shape.length >= 2 ? 'dense-weight' : 'bias');
   p.value.set(values);
   return p;
 }
@@ -191,7 +191,7 @@ test('addStepDecay subtracts δ·w', () => {
 // Combinators
 
 function layerParams(): Param[] {
-  const w = createParam('dense1.weight', [2, 2], 'weight');
+  const w = createParam('dense1.weight', [2, 2], 'dense-weight');
   w.value.set([1, 2, 3, 4]);
   const b = createParam('dense1.bias', [2], 'bias');
   b.value.set([10, 20]);
@@ -300,7 +300,7 @@ test('restoreState into another optimizer’s state, or a different model, throw
   assert.throws(() => restoreState(momentumState, flattenState(adamState)), DataError);
   assert.throws(() => restoreState(adamState, flattenState(momentumState)), DataError);
   // Same optimizer, different tensor size.
-  const other = [createParam('dense1.weight', [3, 2], 'weight'), createParam('dense1.bias', [2], 'bias')];
+  const other = [createParam('dense1.weight', [3, 2], 'dense-weight'), createParam('dense1.bias', [2], 'bias')];
   const bigger = chain(scaleByAdam(), scaleByLearningRate(0.1)).init(other);
   assert.throws(() => restoreState(adamState, flattenState(bigger)), DataError);
   // A missing scalar.

@@ -8,22 +8,25 @@ import { Sequential } from '../../src/nn/sequential.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
 
 const PARAMS: Param[] = [
-  createParam('dense1.weight', [5, 6], 'weight'),
+  createParam('dense1.weight', [5, 6], 'dense-weight'),
   createParam('dense1.bias', [5], 'bias'),
-  createParam('dense2.weight', [3, 5], 'weight'),
+  createParam('dense2.weight', [3, 5], 'dense-weight'),
   createParam('dense2.bias', [3], 'bias'),
-  createParam('dense10.weight', [3, 3], 'weight'),
+  createParam('dense10.weight', [3, 3], 'dense-weight'),
 ];
 
 const selected = (selection?: string) => PARAMS.filter(decayMask(selection)).map((p) => p.name);
 
-test("default mask selects rank ≥ 2 tensors only (same as 'weights')", () => {
+test("default mask selects dense weights and conv kernels only (same as 'weights')", () => {
   assert.deepEqual(selected(), ['dense1.weight', 'dense2.weight', 'dense10.weight']);
   assert.deepEqual(selected('weights'), ['dense1.weight', 'dense2.weight', 'dense10.weight']);
-  // By shape, not by kind or name: a rank-1 tensor called "weight" is not selected.
-  const odd = createParam('scale.weight', [4], 'weight');
-  assert.equal(decayMask()(odd), false);
-  assert.equal(decayMask()(createParam('x.bias', [2, 2], 'bias')), true);
+  // By kind, not by rank or name: a LayerNorm gain over C×H×W has rank 3 and is not decayed;
+  // a conv kernel is.
+  assert.equal(decayMask()(createParam('ln1.weight', [4, 3, 3], 'norm-gain')), false);
+  assert.equal(decayMask()(createParam('bn1.bias', [4], 'norm-shift')), false);
+  assert.equal(decayMask()(createParam('x.bias', [2, 2], 'bias')), false);
+  assert.equal(decayMask()(createParam('conv1.weight', [8, 1, 3, 3], 'conv-kernel')), true);
+  assert.equal(decayMask()(createParam('v', [4], 'dense-weight')), true);
 });
 
 test("'all' selects every tensor", () => {

@@ -16,7 +16,7 @@ import { jsBackend } from '../../src/kernels/js/index.js';
 import { ConfigError } from '../../src/errors.js';
 
 const given = (text: string) => parseCoefficient(text, 'seed', 'test');
-const w = (name: string, rows: number, cols: number) => createParam(name, [rows, cols], 'weight');
+const w = (name: string, rows: number, cols: number) => createParam(name, [rows, cols], 'dense-weight');
 
 test('sklearn-mlp alpha: λ_E = alpha/(2·B_step), so a last batch of 8 gets twice the λ of a batch of 16', () => {
   const term = termFromGiven(given('sklearn-mlp:alpha=0.05'), { batch: 16 }, 'weights');

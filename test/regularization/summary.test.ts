@@ -14,9 +14,9 @@ import { createParam, type Param } from '../../src/tensor/param.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
 
 function params(): Param[] {
-  const w1 = createParam('dense1.weight', [3, 4], 'weight');
+  const w1 = createParam('dense1.weight', [3, 4], 'dense-weight');
   const b1 = createParam('dense1.bias', [3], 'bias');
-  const w2 = createParam('dense2.weight', [2, 3], 'weight');
+  const w2 = createParam('dense2.weight', [2, 3], 'dense-weight');
   const b2 = createParam('dense2.bias', [2], 'bias');
   return [w1, b1, w2, b2];
 }

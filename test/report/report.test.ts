@@ -177,6 +177,12 @@ test('csv: RFC 4180 quoting, numbers in full precision, and a round trip of ever
   assert.equal(csvField(Infinity), 'inf');
   assert.equal(csvField([64, 64]), '"[64,64]"');
   assert.equal(csvRow(['x', 1, true]), 'x,1,true');
+  // Formula injection: text a spreadsheet would evaluate is neutralized; numbers are not text.
+  assert.equal(csvField('=HYPERLINK("http://x","y")'), `"'=HYPERLINK(""http://x"",""y"")"`);
+  assert.equal(csvField('+1'), "'+1");
+  assert.equal(csvField('-cmd'), "'-cmd");
+  assert.equal(csvField('@SUM(A1)'), "'@SUM(A1)");
+  assert.equal(csvField(-0.5), '-0.5');
 
   const name = 'wide, "quoted"\nstudy';
   const config = { ...widthConfig(name, [16, 32]), base: { ...widthConfig().base, hidden: [64, 64] } };

@@ -26,6 +26,21 @@ test('trial ids: stable, distinct per config, independent of key order', () => {
   assert.match(trials[0].id, /^[0-9a-f]{16}$/);
 });
 
+test('the norm axis: trials carry batchnorm/layernorm, none leaves the trial (and its id) as before', async () => {
+  const norm = preset('norm', false)[0];
+  assert.deepEqual(norm.values, ['none', 'batchnorm', 'layernorm']);
+  const trials = expandTrials(norm, 'sample');
+  assert.deepEqual([...new Set(trials.map((t) => t.norm ?? 'none'))], ['none', 'batchnorm', 'layernorm']);
+  const plain = trials.find((t) => t.value === 'none')!;
+  assert.ok(!('norm' in plain), 'no norm field when there is no normalization');
+  // The same settings as a width study's base point, up to the study name and axis fields.
+  const { mlpSpec } = await import('../../src/nn/spec.js');
+  const bn = mlpSpec(784, [64], 10, 'relu', 0, 'batchnorm');
+  assert.deepEqual(bn.layers.map((l) => l.type), ['dense', 'batchnorm', 'relu', 'dense']);
+  assert.throws(() => parseStudyConfig({ ...norm, values: ['groupnorm'] }, 'x.json'), /values\.0: axis 'norm' takes one of none, batchnorm, layernorm/);
+  assert.throws(() => parseStudyConfig({ ...norm, values: [64] }, 'x.json'), /axis 'norm' takes one of/);
+});
+
 test('shards partition the grid exactly: disjoint, and their union is every trial', () => {
   const trials = expandTrials(config(), 'sample');
   for (const n of [1, 3, 16, 100]) {

@@ -169,7 +169,7 @@ test('new Sequential(spec, {seed: 7}) twice gives bit-identical weights; seed 8 
     assert.deepEqual(bits(p.value), bits(b.params[k].value), `${p.name}: same seed`);
   });
   for (const [k, p] of a.params.entries()) {
-    if (p.kind !== 'weight') continue;
+    if (p.kind !== 'dense-weight') continue;
     const diff = p.value.filter((v, i) => v !== c.params[k].value[i]).length;
     assert.ok(diff > 0.9 * p.value.length, `${p.name}: seed 8 changes ${diff} of ${p.value.length} weights`);
   }

@@ -7,13 +7,15 @@
  * Matches the reference backend (kernels/js) to float32 rounding: GEMM accumulates in float32
  * inside OpenBLAS (the reference in float64), so products differ by ~1e-7..1e-6 relative
  * (test/kernels/native.test.ts bounds them at 1e-5 norm-wise); bias sums, softmax-CE and Σx²
- * run in float64 as the reference does.
+ * run in float64 as the reference does. The convolution, pooling and per-channel kernels
+ * (reference: kernels/js/spatial.ts) are bit-identical to it except the per-channel float64
+ * sums over runs of s > 1 values, which differ in summation order only.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Backend } from '../backend.js';
+import type { Backend, ConvGeometry, PoolGeometry } from '../backend.js';
 
 /**
  * The addon's ABI, declared once: export name → argument count. The C side exports the same
@@ -33,13 +35,41 @@ export const NATIVE_ABI = {
   mul: 4,
   softmaxCrossEntropy: 6,
   sumSquares: 2,
+  // Geometry crosses as numbers: ConvGeometry is channels, height, width, kernel, stride,
+  // padding, outHeight, outWidth (8); PoolGeometry is height, width, kernelHeight, kernelWidth,
+  // stride, outHeight, outWidth (7). The wrappers in loadNativeBackend unpack them.
+  im2col: 11,
+  col2im: 11,
+  swapAxes01: 5,
+  maxPool: 11,
+  maxPoolBackward: 11,
+  avgPool: 10,
+  avgPoolBackward: 10,
+  channelMoments: 6,
+  channelAffine: 7,
+  channelSums: 7,
+  channelCombine: 9,
   setThreads: 1,
   getThreads: 0,
   blasInfo: 0,
 } as const;
 
-type Kernels = Omit<Backend, 'name'>;
+/** The kernels whose geometry argument the addon takes as separate numbers. */
+type GeometryKernels = 'im2col' | 'col2im' | 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward';
+type Kernels = Omit<Backend, 'name' | GeometryKernels>;
 interface Addon extends Kernels {
+  im2col(x: Float32Array, batch: number, channels: number, height: number, width: number, kernel: number,
+    stride: number, padding: number, outHeight: number, outWidth: number, cols: Float32Array): void;
+  col2im(cols: Float32Array, batch: number, channels: number, height: number, width: number, kernel: number,
+    stride: number, padding: number, outHeight: number, outWidth: number, dx: Float32Array): void;
+  maxPool(x: Float32Array, planes: number, height: number, width: number, kernelHeight: number, kernelWidth: number,
+    stride: number, outHeight: number, outWidth: number, y: Float32Array, argmax: Int32Array): void;
+  maxPoolBackward(dy: Float32Array, argmax: Int32Array, planes: number, height: number, width: number,
+    kernelHeight: number, kernelWidth: number, stride: number, outHeight: number, outWidth: number, dx: Float32Array): void;
+  avgPool(x: Float32Array, planes: number, height: number, width: number, kernelHeight: number, kernelWidth: number,
+    stride: number, outHeight: number, outWidth: number, y: Float32Array): void;
+  avgPoolBackward(dy: Float32Array, planes: number, height: number, width: number, kernelHeight: number,
+    kernelWidth: number, stride: number, outHeight: number, outWidth: number, dx: Float32Array): void;
   setThreads(threads: number): void;
   getThreads(): number;
   blasInfo(): string;
@@ -119,7 +149,8 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
     blas: addon.blasInfo().trim(),
     blasThreads: () => addon.getThreads(),
     setBlasThreads: (threads) => addon.setThreads(checkThreads(threads)),
-    // The kernels are the addon's functions themselves: no wrapper between a call and C.
+    // The kernels are the addon's functions themselves (no wrapper between a call and C), except
+    // the six that take a geometry object, which pass its fields as numbers.
     gemm: addon.gemm,
     addRowVector: addon.addRowVector,
     sumRowsInto: addon.sumRowsInto,
@@ -132,5 +163,33 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
     mul: addon.mul,
     softmaxCrossEntropy: addon.softmaxCrossEntropy,
     sumSquares: addon.sumSquares,
+    ...geometryKernels(addon),
+    swapAxes01: addon.swapAxes01,
+    channelMoments: addon.channelMoments,
+    channelAffine: addon.channelAffine,
+    channelSums: addon.channelSums,
+    channelCombine: addon.channelCombine,
+  };
+}
+
+/**
+ * The Backend's geometry kernels over the addon's flat ones: each wrapper only reads the
+ * geometry's fields into arguments (nothing is allocated per call; C checks every number).
+ */
+function geometryKernels(addon: Addon): Pick<Backend, GeometryKernels> {
+  const { im2col, col2im, maxPool, maxPoolBackward, avgPool, avgPoolBackward } = addon;
+  return {
+    im2col: (x: Float32Array, batch: number, g: ConvGeometry, cols: Float32Array) =>
+      im2col(x, batch, g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth, cols),
+    col2im: (cols: Float32Array, batch: number, g: ConvGeometry, dx: Float32Array) =>
+      col2im(cols, batch, g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth, dx),
+    maxPool: (x: Float32Array, planes: number, g: PoolGeometry, y: Float32Array, argmax: Int32Array) =>
+      maxPool(x, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, y, argmax),
+    maxPoolBackward: (dy: Float32Array, argmax: Int32Array, planes: number, g: PoolGeometry, dx: Float32Array) =>
+      maxPoolBackward(dy, argmax, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, dx),
+    avgPool: (x: Float32Array, planes: number, g: PoolGeometry, y: Float32Array) =>
+      avgPool(x, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, y),
+    avgPoolBackward: (dy: Float32Array, planes: number, g: PoolGeometry, dx: Float32Array) =>
+      avgPoolBackward(dy, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, dx),
   };
 }

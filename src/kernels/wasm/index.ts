@@ -28,6 +28,7 @@
  *     float64 here too.
  */
 import type { Backend } from '../backend.js';
+import { jsSpatialKernels } from '../js/spatial.js';
 
 export type WasmVariant = 'relaxed-simd' | 'simd128';
 
@@ -219,5 +220,9 @@ function createBackend(ex: KernelExports, variant: WasmVariant): WasmBackend {
       put(x, n, DATA);
       return ex.sum_squares(DATA, n);
     },
+
+    // Convolution, pooling and per-channel kernels are the reference loops for now: each is
+    // one memory-bound pass, where copying into wasm memory would cost as much as the work.
+    ...jsSpatialKernels,
   };
 }
