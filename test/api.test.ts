@@ -1,7 +1,7 @@
 /** The README's library example, run as written (one epoch instead of five). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Trainer, mlpSpec, jsBackend, regularizationTerm, splitValidation } from '../src/index.js';
+import { Trainer, mlpSpec, parseArch, jsBackend, regularizationTerm, splitValidation } from '../src/index.js';
 import { loadIdxDirectory, resolveDataSource } from '../src/node.js';
 
 test('README library example', async () => {
@@ -18,4 +18,16 @@ test('README library example', async () => {
   assert.deepEqual(epochs, [1]);
   assert.ok(Math.abs(trainer.regularizationSummary()[0].lambdaE! - 1e-4) < 1e-18);
   assert.ok(trainer.evaluate(testSet).accuracy > 0.6);
+});
+
+test('README library example: a CNN spec is another model', async () => {
+  const { train } = await loadIdxDirectory(resolveDataSource(undefined).dir);
+  const spec = parseArch('conv:32x3p1,bn,relu,pool:2,flatten,dense:10', [1, 28, 28], 10);
+  assert.deepEqual(spec.layers[0], { type: 'conv2d', filters: 32, kernel: 3, padding: 1 });
+  const trainer = new Trainer({
+    model: spec, optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
+    regularization: [regularizationTerm('seed:lambda=1e-4', {})], batchSize: 64, epochs: 1, seed: 1,
+  }, jsBackend, train);
+  const { dataLoss } = trainer.trainStep(train.images.subarray(0, 64 * 784), train.labels.subarray(0, 64), 64);
+  assert.ok(Number.isFinite(dataLoss) && dataLoss > 1 && dataLoss < 4, `first-step loss ${dataLoss}`);
 });

@@ -5,7 +5,7 @@
  * weights; ridgeline rebuilds the model from the architecture.
  */
 import { DataError } from '../errors.js';
-import type { Buffer } from '../tensor/param.js';
+import type { ModelBuffer } from '../tensor/param.js';
 import { validateSpec, type ModelSpec } from '../nn/spec.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
@@ -19,7 +19,7 @@ export interface ModelFile {
 }
 
 /** `tensors`: a model's parameters and buffers (Sequential.tensors). */
-export function encodeModel(spec: ModelSpec, modelTensors: readonly Buffer[], extra: Record<string, string> = {}): Uint8Array {
+export function encodeModel(spec: ModelSpec, modelTensors: readonly ModelBuffer[], extra: Record<string, string> = {}): Uint8Array {
   const tensors: NamedTensor[] = modelTensors.map((p) => ({ name: p.name, dtype: 'F32', shape: [...p.shape], data: p.value }));
   return encodeSafetensors(tensors, { ...extra, format: MODEL_FORMAT, architecture: JSON.stringify(spec) });
 }
@@ -43,7 +43,7 @@ export function decodeModel(bytes: Uint8Array, what: string): ModelFile {
 }
 
 /** Copies file tensors into a freshly built model's parameters and buffers, checking names and shapes both ways. */
-export function loadTensors(params: readonly Buffer[], tensors: Map<string, NamedTensor>, what: string): void {
+export function loadTensors(params: readonly ModelBuffer[], tensors: Map<string, NamedTensor>, what: string): void {
   for (const p of params) {
     const t = tensors.get(p.name);
     if (!t) throw new DataError(`${what} has no tensor ${p.name} (its architecture needs it)`);

@@ -2,5 +2,5 @@
  * kernels/: the numeric seam (see backend.ts) and its implementations. Knows nothing of
  * layers or training; imports nothing from the rest of ridgeline.
  */
-export type { Backend } from './backend.js';
+export type { Backend, ConvGeometry, PoolGeometry } from './backend.js';
 export { jsBackend } from './js/index.js';

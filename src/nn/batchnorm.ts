@@ -9,16 +9,16 @@
  * raises the effective learning rate η/‖w‖² (van Laarhoven 2017; Zhang et al. 2019).
  */
 import { BATCHNORM_DEFAULTS } from './spec.js';
-import { createParam, type Buffer, type Param } from '../tensor/param.js';
+import { createParam, type ModelBuffer, type Param } from '../tensor/param.js';
 import { Activations, NO_GRAD, type Layer, type LayerContext } from './layer.js';
 
 export class BatchNorm implements Layer {
   readonly params: readonly Param[];
-  readonly buffers: readonly Buffer[];
+  readonly buffers: readonly ModelBuffer[];
   readonly gain: Param;  // γ [C]
   readonly shift: Param; // β [C]
-  readonly runningMean: Buffer; // [C]
-  readonly runningVar: Buffer;  // [C]
+  readonly runningMean: ModelBuffer; // [C]
+  readonly runningVar: ModelBuffer;  // [C]
   readonly inputSize: number;
   readonly outputSize: number;
   private readonly channels: number;

@@ -4,7 +4,7 @@
  * the same memory, so the training loop allocates nothing.
  */
 import type { Backend } from '../kernels/backend.js';
-import type { Buffer, Param } from '../tensor/param.js';
+import type { ModelBuffer, Param } from '../tensor/param.js';
 
 export interface Layer {
   /** Stable name, the prefix of its parameters' names ("dense1"). */
@@ -13,7 +13,7 @@ export interface Layer {
   readonly outputSize: number;
   readonly params: readonly Param[];
   /** State that is saved but not trained (BatchNorm's running statistics); absent when none. */
-  readonly buffers?: readonly Buffer[];
+  readonly buffers?: readonly ModelBuffer[];
   /** x: batch × inputSize. Returns batch × outputSize (a view of the layer's own buffer). */
   forward(x: Float32Array, batch: number, training: boolean): Float32Array;
   /**

@@ -5,7 +5,7 @@
  */
 import type { Backend } from '../kernels/backend.js';
 import { initialize, type InitName } from '../tensor/init.js';
-import type { Buffer, Param } from '../tensor/param.js';
+import type { ModelBuffer, Param } from '../tensor/param.js';
 import { Rng } from '../tensor/rng.js';
 import { GELU, ReLU, Tanh } from './activations.js';
 import { AvgPool2d } from './avgpool2d.js';
@@ -31,7 +31,7 @@ export class Sequential {
   readonly layers: readonly Layer[];
   readonly params: readonly Param[];
   /** Saved, not trained: BatchNorm running statistics. */
-  readonly buffers: readonly Buffer[];
+  readonly buffers: readonly ModelBuffer[];
   /** Dropout masks; its state is saved in checkpoints so a resumed run draws the same masks. */
   readonly dropoutRng: Rng;
 
@@ -58,7 +58,7 @@ export class Sequential {
   }
 
   /** Parameters and buffers: everything a model file or checkpoint holds. */
-  get tensors(): readonly Buffer[] {
+  get tensors(): readonly ModelBuffer[] {
     return [...this.params, ...this.buffers];
   }
 

@@ -24,7 +24,7 @@ export interface Param {
  * State a layer keeps that is not trained (BatchNorm's running statistics). Saved in model
  * files and checkpoints under its name, as PyTorch saves buffers in a state_dict.
  */
-export interface Buffer {
+export interface ModelBuffer {
   readonly name: string;
   readonly shape: readonly number[];
   readonly value: Float32Array;
