@@ -175,7 +175,7 @@ export function curvePlot(a: AxisAnalysis, metric: 'ce' | 'accuracy'): string {
   const diverged = a.optima.flatMap((o) => o.curve.filter((p) => !Number.isFinite(p.meanValCe)).map((p) => `${o.value}@${p.coefficient}`));
   return renderFramed({
     title,
-    subtitle: `${isCe ? 'Mean over seeds (small dots: single seeds); lower is better.' : 'Mean over seeds; higher is better.'} Big dot: the fitted optimum of the CE curve${diverged.length ? `; ${diverged.length} point(s) where a seed diverged are left out` : ''}.`,
+    subtitle: `Mean over seeds (small dots: seeds); ${isCe ? 'lower' : 'higher'} is better. Big dot: fitted CE optimum${diverged.length ? `; ${diverged.length} diverged point(s) left out` : ''}.`,
     legendTitle: `${a.axis}:`,
     legend: [
       ...domain.map((label, i) => ({ label, color: colors[i], mark: 'line' as const })),
