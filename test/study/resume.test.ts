@@ -90,6 +90,24 @@ test('shards through the CLI, then merge: each trial exactly once', async () => 
   assert.deepEqual(ids, expected);
 });
 
+test('--jobs 2: two shard processes, merged; a rerun after a partial unsharded run repeats nothing', async () => {
+  const dir = join(tmp, 'jobs');
+  // Half the grid unsharded first (another shard layout), then --jobs must finish only the rest.
+  assertSuccess(await runCli(['study', '--config', configPath, '--out', dir, '--shard', '1/2', '--quiet', '--backend', 'js'], { timeoutMs: 120_000 }));
+  const before = readStore(join(dir, 'results.shard-1-of-2.jsonl')).results.length;
+  const r = await runCli(['study', '--config', configPath, '--out', dir, '--jobs', '2', '--backend', 'js'], { timeoutMs: 180_000 });
+  assertSuccess(r);
+  assert.match(r.stderr, new RegExp(`${before} already done, ${TOTAL - before} to run`));
+  assert.match(r.stderr, /2 jobs/);
+  assert.match(r.stderr, new RegExp(`${TOTAL} trials \\(0 of ${TOTAL} still missing\\)`));
+  const all = readStore(join(dir, 'results.jsonl')).results;
+  assert.equal(all.length, TOTAL);
+  assert.equal(new Set(all.map((x) => x.id)).size, TOTAL);
+  // Shard 1 ran once: its own store still holds exactly the trials of the first run.
+  assert.equal(readStore(join(dir, 'results.shard-1-of-2.jsonl')).results.length, before);
+  assertUserError(await runCli(['study', '--config', configPath, '--out', dir, '--jobs', '2', '--shard', '1/2']), { code: 2, message: ['--jobs', '--shard'] });
+});
+
 test('a bad config names the field; a different study in the same directory is refused', async () => {
   const bad = join(tmp, 'bad.json');
   await writeFile(bad, JSON.stringify({ ...CONFIG, base: { ...CONFIG.base, lr: -1 } }));
