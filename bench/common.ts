@@ -1,11 +1,14 @@
 /**
- * What every benchmark process shares: the workload (one MLP, one optimizer, one penalty, one
- * batch size), the batch file the orchestrator writes and every worker (Node or Python) reads,
- * and the timing loop. Kept free of framework imports so each worker loads only its own system.
+ * What every benchmark process shares: the workloads (an MLP and the README's CNN, one
+ * optimizer, one penalty, one batch size), the batch file the orchestrator writes and every
+ * worker (Node or Python) reads, and the timing loop. Kept free of framework imports so each
+ * worker loads only its own system; the one ridgeline module here is the `--arch` parser
+ * (src/nn/spec.ts: pure shape arithmetic, no kernels), so the CNN has one definition.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { layerShapes, paramShapes, parseArch, type ModelSpec } from '../src/nn/spec.js';
 
 /** The repository root (bench/ → ..). */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -27,6 +30,66 @@ export const WORKLOAD = {
   momentum: 0.9,
   lambdaE: 1e-4,
 } as const;
+
+/** The workloads `--workload` chooses between; `mlp` is WORKLOAD above, `cnn` is CNN_WORKLOAD. */
+export const WORKLOAD_NAMES = ['mlp', 'cnn'] as const;
+export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
+
+/**
+ * The README's CNN recipe model (README "Quick start": `ridgeline train --data fashion-mnist
+ * --arch …`), without its dropout, in ridgeline's `--arch` syntax over NCHW 1×28×28 images.
+ * Every system builds the CNN from this one string: ridgeline through parseArch, TF.js from
+ * the parsed spec (bench/worker.ts tfjsLayers), PyTorch from the parsed spec that run.ts writes
+ * next to the batches (bench/torch_step.py build_from_spec); each checks its trainable
+ * parameter count against CNN_PARAMS.
+ */
+export const CNN_ARCH = 'conv:32x3p1,bn,relu,pool:2,conv:64x3p1,bn,relu,pool:2,flatten,dense:128,relu,dense:10';
+
+/**
+ * The CNN workload: CNN_ARCH on 1×28×28 images (the MLP's batches, each row read as one
+ * channel of 28×28), 10 classes; the same loss, penalty (λ_E on conv kernels and dense
+ * weights, ridgeline's default decay selection; not on biases or BN γ/β), optimizer, lr and
+ * batch as WORKLOAD.
+ */
+export const CNN_WORKLOAD = {
+  arch: CNN_ARCH,
+  inputShape: [1, 28, 28] as readonly [number, number, number],
+  classes: 10,
+  batch: WORKLOAD.batch,
+  lr: WORKLOAD.lr,
+  momentum: WORKLOAD.momentum,
+  lambdaE: WORKLOAD.lambdaE,
+} as const;
+
+export const cnnSpec = (): ModelSpec => parseArch(CNN_ARCH, CNN_WORKLOAD.inputShape, CNN_WORKLOAD.classes);
+
+/**
+ * Trainable parameters of CNN_ARCH as ridgeline counts them (weights, biases, BN γ and β;
+ * not BN's running statistics): 421,834 = 421,642 in the conv and dense layers + 192 BN γ/β.
+ */
+export const CNN_PARAMS = paramShapes(cnnSpec()).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+
+/**
+ * Multiply-accumulates of one example's forward pass in the conv and dense layers (BN, ReLU,
+ * pooling and the loss are elementwise and not counted).
+ */
+export function forwardMacs(spec: ModelSpec): number {
+  const shapes = layerShapes(spec);
+  let macs = 0;
+  spec.layers.forEach((l, i) => {
+    const inSize = shapes[i].reduce((a, b) => a * b, 1), out = shapes[i + 1];
+    if (l.type === 'dense') macs += inSize * l.units;
+    else if (l.type === 'conv2d') macs += out[0] * out[1] * out[2] * shapes[i][0] * l.kernel * l.kernel;
+  });
+  return macs;
+}
+
+/**
+ * FLOPs of one example's training step, the usual estimate: forward 2·MACs, backward twice
+ * the forward (input and weight gradients), so 3·2·MACs. It slightly overcounts: the first
+ * layer computes no input gradient.
+ */
+export const trainFlopsPerSample = (spec: ModelSpec) => 3 * 2 * forwardMacs(spec);
 
 export interface BatchMeta {
   batches: number;
@@ -75,6 +138,38 @@ export const TIMING: Record<'full' | 'quick', TimingOptions> = {
   full: { warmupSteps: 15, seconds: 2.5, repetitions: 3 },
   quick: { warmupSteps: 3, seconds: 0.2, repetitions: 3 },
 };
+
+/**
+ * How long a system takes per CNN step decides its timing: `normal`, or `slow` for
+ * ridgeline-js (TypeScript conv loops, seconds per step), or `slowest` for tfjs-cpu (its
+ * conv gradients are plain JavaScript loops too, but minutes per step on this machine).
+ */
+export type CnnPace = 'normal' | 'slow' | 'slowest';
+
+/**
+ * The CNN step costs ~16× the MLP's FLOPs (25 vs 1.6 MFLOP per example). `normal`: five
+ * warm-up steps, three repetitions of ≥ 2.5 s. `slow`: two warm-up steps, three repetitions of
+ * ≥ 5 s (often one step each). `slowest`: one warm-up step and a single timed step. `quick`
+ * (the smoke test): one warm-up step and two repetitions; `quickSlowest`: one timed step, no
+ * warm-up.
+ */
+export const CNN_TIMING: Record<CnnPace, TimingOptions> & { quick: TimingOptions; quickSlowest: TimingOptions } = {
+  normal: { warmupSteps: 5, seconds: 2.5, repetitions: 3 },
+  slow: { warmupSteps: 2, seconds: 5, repetitions: 3 },
+  slowest: { warmupSteps: 1, seconds: 0, repetitions: 1 },
+  quick: { warmupSteps: 1, seconds: 0.2, repetitions: 2 },
+  quickSlowest: { warmupSteps: 0, seconds: 0, repetitions: 1 },
+};
+
+/** The timing a system gets for a workload (the pace only matters for the CNN). */
+export function timingFor(workload: WorkloadName, quick: boolean, pace: CnnPace = 'normal'): TimingOptions {
+  if (workload === 'mlp') return quick ? TIMING.quick : TIMING.full;
+  if (quick) return pace === 'slowest' ? CNN_TIMING.quickSlowest : CNN_TIMING.quick;
+  return CNN_TIMING[pace];
+}
+
+/** As command-line flags for a worker (bench/worker.ts and bench/torch_step.py take the same three). */
+export const timingArgs = (t: TimingOptions) => ['--warmup', String(t.warmupSteps), '--seconds', String(t.seconds), '--repetitions', String(t.repetitions)];
 
 export interface Repetition {
   steps: number;
@@ -150,6 +245,8 @@ export const rusageMaxRssMb = () => process.resourceUsage().maxRSS / 1024;
 /** One training system's result, as a worker prints it (the last line of its stdout). */
 export interface SystemResult {
   name: string;
+  /** 'mlp' or 'cnn' (absent in reports from before the CNN workload: the MLP). */
+  workload?: WorkloadName;
   /** The kernel backend: 'js', 'wasm', 'native' (ridgeline); 'cpu', 'wasm' (TF.js); 'cpu' (PyTorch). */
   backend: string;
   threads: number | null;

@@ -1,14 +1,21 @@
 #!/usr/bin/python3
-"""PyTorch side of `npm run bench`: the same MLP, optimizer, penalty and batches as ridgeline.
+"""PyTorch side of `npm run bench`: the same model, optimizer, penalty and batches as ridgeline.
 
-Run by bench/run.ts as `/usr/bin/python3 bench/torch_step.py --data DIR --threads N [--quick]`
-(Debian's python3-torch; the python3 first on PATH may lack torch). DIR holds x.bin (float32
-LE), y.bin (int32 LE) and meta.json written by run.ts. Prints one JSON object on the last line
-of stdout (nothing else is printed there).
+Run by bench/run.ts as `/usr/bin/python3 bench/torch_step.py --data DIR --threads N
+[--workload mlp|cnn] [--warmup N --seconds S --repetitions R | --quick]` (Debian's
+python3-torch; the python3 first on PATH may lack torch). DIR holds x.bin (float32 LE), y.bin
+(int32 LE) and meta.json written by run.ts, and for the CNN cnn-spec.json: ridgeline's parsed
+`--arch` spec of bench/common.ts CNN_ARCH with its parameter count. Prints one JSON object on
+the last line of stdout (nothing else is printed there).
 
-Workload: Linear(784,256)-ReLU-Linear(256,256)-ReLU-Linear(256,10), F.cross_entropy (mean),
-SGD(lr=0.05, momentum=0.9) with weight_decay=2e-4 on a param group of the weights only (biases
-0): the gradient of lambda_E * sum(w^2) with lambda_E = 1e-4 is 2e-4 * w, so this is ridgeline's
+Workload mlp: Linear(784,256)-ReLU-Linear(256,256)-ReLU-Linear(256,10).
+Workload cnn: the spec's layers as torch.nn modules (build_from_spec), NCHW [B,1,28,28]:
+Conv2d(1,32,3,padding=1)-BatchNorm2d(32)-ReLU-MaxPool2d(2)-Conv2d(32,64,3,padding=1)-
+BatchNorm2d(64)-ReLU-MaxPool2d(2)-Flatten-Linear(3136,128)-ReLU-Linear(128,10); the script
+checks its parameter count against ridgeline's.
+Both: F.cross_entropy (mean), SGD(lr=0.05, momentum=0.9) with weight_decay=2e-4 on a param
+group of the Conv2d and Linear weights only (biases and BN gamma/beta 0): the gradient of
+lambda_E * sum(w^2) with lambda_E = 1e-4 is 2e-4 * w, so this is ridgeline's
 `seed:lambda=1e-4` and TF.js's l2(1e-4) on the kernels.
 
 Threads: the spawner sets OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS to N before
@@ -24,6 +31,7 @@ import statistics
 import sys
 import time
 
+# Defaults when run by hand; run.ts passes --warmup/--seconds/--repetitions (common.ts timingFor).
 TIMING = {
     "full": {"warmup_steps": 15, "seconds": 2.5, "repetitions": 3},
     "quick": {"warmup_steps": 3, "seconds": 0.2, "repetitions": 3},
@@ -61,11 +69,51 @@ def loaded_blas():
     return sorted(libs)
 
 
+def build_from_spec(torch, spec):
+    """torch.nn.Sequential for a ridgeline ModelSpec (the subset the bench's CNN uses)."""
+    nn = torch.nn
+    shape = list(spec.get("inputShape") or [spec["inputSize"]])
+    mods = []
+    for l in spec["layers"]:
+        t = l["type"]
+        if t == "conv2d":
+            k, s, p = l["kernel"], l.get("stride", 1), l.get("padding", 0)
+            mods.append(nn.Conv2d(shape[0], l["filters"], k, stride=s, padding=p))
+            shape = [l["filters"], (shape[1] + 2 * p - k) // s + 1, (shape[2] + 2 * p - k) // s + 1]
+        elif t == "batchnorm":
+            kw = {"momentum": l.get("momentum", 0.1), "eps": l.get("eps", 1e-5)}
+            mods.append(nn.BatchNorm2d(shape[0], **kw) if len(shape) == 3 else nn.BatchNorm1d(shape[0], **kw))
+        elif t == "relu":
+            mods.append(nn.ReLU())
+        elif t == "maxpool2d":
+            k = l["size"]
+            s = l.get("stride", k)
+            mods.append(nn.MaxPool2d(k, stride=s))
+            shape = [shape[0], (shape[1] - k) // s + 1, (shape[2] - k) // s + 1]
+        elif t in ("flatten", "dense"):
+            if len(shape) > 1:  # ridgeline's dense flattens a C x H x W input itself
+                mods.append(nn.Flatten())
+                n = 1
+                for d in shape:
+                    n *= d
+                shape = [n]
+            if t == "dense":
+                mods.append(nn.Linear(shape[0], l["units"]))
+                shape = [l["units"]]
+        else:
+            raise ValueError(f"the PyTorch bench builder has no mapping for layer type {t!r}")
+    return nn.Sequential(*mods)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--workload", choices=["mlp", "cnn"], default="mlp")
+    ap.add_argument("--warmup", type=int)
+    ap.add_argument("--seconds", type=float)
+    ap.add_argument("--repetitions", type=int)
     ap.add_argument("--name", help="system name to report (default pytorch-<threads>t)")
     args = ap.parse_args()
     name = args.name or f"pytorch-{args.threads}t"
@@ -75,31 +123,49 @@ def main():
         import torch
         import torch.nn.functional as F
     except ImportError as e:
-        print(json.dumps({"name": name, "backend": "cpu", "threads": args.threads, "samples_per_s": None,
+        print(json.dumps({"name": name, "workload": args.workload, "backend": "cpu", "threads": args.threads, "samples_per_s": None,
                           "skipped": f"{sys.executable} cannot import torch/numpy: {e}"}))
         return
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    timing = TIMING["quick" if args.quick else "full"]
+    timing = dict(TIMING["quick" if args.quick else "full"])
+    for key, value in (("warmup_steps", args.warmup), ("seconds", args.seconds), ("repetitions", args.repetitions)):
+        if value is not None:
+            timing[key] = value
 
     with open(os.path.join(args.data, "meta.json")) as f:
         meta = json.load(f)
     nb, B, feat = meta["batches"], meta["batch"], meta["features"]
     x = np.fromfile(os.path.join(args.data, "x.bin"), dtype="<f4").reshape(nb, B, feat)
     y = np.fromfile(os.path.join(args.data, "y.bin"), dtype="<i4").reshape(nb, B).astype(np.int64)
+    details = {}
+    if args.workload == "cnn":
+        with open(os.path.join(args.data, "cnn-spec.json")) as f:
+            cnn = json.load(f)
+        x = x.reshape(nb, B, *cnn["spec"]["inputShape"])  # NCHW [B, 1, 28, 28]
+        model = build_from_spec(torch, cnn["spec"])
+        params = sum(p.numel() for p in model.parameters())
+        if params != cnn["params"]:
+            print(json.dumps({"error": f"the PyTorch CNN has {params} parameters, ridgeline's {cnn['arch']} has {cnn['params']}"}))
+            sys.exit(1)
+        details.update({"arch": cnn["arch"], "trainable_params": params, "modules": [repr(m) for m in model]})
+    else:
+        model = torch.nn.Sequential(
+            torch.nn.Linear(feat, 256), torch.nn.ReLU(),
+            torch.nn.Linear(256, 256), torch.nn.ReLU(),
+            torch.nn.Linear(256, meta["classes"]),
+        )
     xs = [torch.from_numpy(np.ascontiguousarray(x[i])) for i in range(nb)]
     ys = [torch.from_numpy(np.ascontiguousarray(y[i])) for i in range(nb)]
 
-    model = torch.nn.Sequential(
-        torch.nn.Linear(feat, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, meta["classes"]),
-    )
-    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
-    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
+    # Decayed: the Conv2d and Linear weights (ridgeline's default selection: conv kernels and
+    # dense weights); everything else (biases, BatchNorm gamma/beta) has weight_decay 0.
+    weights = [m.weight for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    decayed_ids = {id(w) for w in weights}
+    others = [p for p in model.parameters() if id(p) not in decayed_ids]
     opt = torch.optim.SGD(
-        [{"params": weights, "weight_decay": 2e-4}, {"params": biases, "weight_decay": 0.0}],
+        [{"params": weights, "weight_decay": 2e-4}, {"params": others, "weight_decay": 0.0}],
         lr=0.05, momentum=0.9,
     )
 
@@ -139,6 +205,7 @@ def main():
 
     print(json.dumps({
         "name": name,
+        "workload": args.workload,
         "backend": "cpu",
         "threads": torch.get_num_threads(),
         "samples_per_s": sps,
@@ -149,6 +216,7 @@ def main():
         "rusage_max_rss_mb": rusage_max_rss_mb(),
         "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
         "details": {
+            **details,
             "python": sys.executable,
             "torch_num_threads": torch.get_num_threads(),
             "torch_num_interop_threads": torch.get_num_interop_threads(),

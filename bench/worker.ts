@@ -2,11 +2,13 @@
  * One benchmark task in its own process, spawned by bench/run.ts (one at a time), so TF.js's
  * global backend state, WASM memories and native thread pools never meet another system:
  *
- *   node --import tsx bench/worker.ts train ridgeline <native|wasm|js> <batch dir> [--quick] [--name N]
- *   node --import tsx bench/worker.ts train tfjs <cpu|wasm>             <batch dir> [--quick]
+ *   node --import tsx bench/worker.ts train ridgeline <native|wasm|js> <batch dir> [--workload mlp|cnn] [--quick] [--name N]
+ *   node --import tsx bench/worker.ts train tfjs <cpu|wasm>             <batch dir> [--workload mlp|cnn] [--quick]
  *   node --import tsx bench/worker.ts gemm <native|wasm|js>                         [--quick]
  *   node --expose-gc --import tsx bench/worker.ts memory <native|wasm|js> <batch dir> [--quick]
  *
+ * `train` also takes `--warmup N --seconds S --repetitions R` (run.ts passes them, from
+ * common.ts timingFor); without them the workload's full or `--quick` timing applies.
  * The result is one JSON object on the last line of stdout; everything else goes to stderr.
  */
 import { availableParallelism } from 'node:os';
@@ -17,13 +19,15 @@ import { parseArgs } from 'node:util';
 import type { Backend } from '../src/kernels/backend.js';
 import { tryLoad, type BackendName } from '../src/kernels/select.js';
 import { createDataset } from '../src/data/dataset.js';
-import { mlpSpec } from '../src/nn/spec.js';
+import { mlpSpec, paramShapes, type LayerSpec, type ModelSpec } from '../src/nn/spec.js';
 import { regularizationTerm } from '../src/regularization/plan.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import {
-  REPO_ROOT, gemmShapes, median, peakRssMb, rusageMaxRssMb, readBatches, shapeLabel, timeSteps, TIMING, WORKLOAD,
-  type Batches, type SystemResult,
+  CNN_ARCH, CNN_PARAMS, CNN_WORKLOAD, REPO_ROOT, WORKLOAD, WORKLOAD_NAMES, cnnSpec, gemmShapes, median, peakRssMb,
+  rusageMaxRssMb, readBatches, shapeLabel, timeSteps, timingFor,
+  type Batches, type SystemResult, type TimingOptions, type WorkloadName,
 } from './common.js';
+import { FILTER_GRAD_SHIM, registerWasmFilterGrad } from './tfjs_wasm_filter_grad.js';
 
 // Libraries (TF.js in particular) may print to stdout; only the result line goes there.
 console.log = console.error;
@@ -42,11 +46,21 @@ const ridgelineVersion = () => (JSON.parse(readFileSync(join(REPO_ROOT, 'package
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
-  options: { quick: { type: 'boolean', default: false }, name: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false }, name: { type: 'string' }, workload: { type: 'string', default: 'mlp' },
+    warmup: { type: 'string' }, seconds: { type: 'string' }, repetitions: { type: 'string' },
+  },
 });
 const [task, ...rest] = positionals;
 const quick = flags.quick;
-const timing = quick ? TIMING.quick : TIMING.full;
+if (!(WORKLOAD_NAMES as readonly string[]).includes(flags.workload)) throw new Error(`unknown workload '${flags.workload}' (${WORKLOAD_NAMES.join(', ')})`);
+const workload = flags.workload as WorkloadName;
+const timing: TimingOptions = {
+  ...timingFor(workload, quick),
+  ...(flags.warmup !== undefined ? { warmupSteps: Number(flags.warmup) } : {}),
+  ...(flags.seconds !== undefined ? { seconds: Number(flags.seconds) } : {}),
+  ...(flags.repetitions !== undefined ? { repetitions: Number(flags.repetitions) } : {}),
+};
 
 function emit(result: unknown): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -83,27 +97,35 @@ async function loadBackend(name: string): Promise<{ backend: Backend } | { skipp
   return 'error' in r ? { skipped: r.error } : { backend: r.backend };
 }
 
-function ridgelineTrainer(backend: Backend, data: Batches, batches = data.meta.batches): Trainer {
+/** The MLP, or the CNN parsed from CNN_ARCH (examples then read as 1×28×28 NCHW images). */
+function ridgelineTrainer(backend: Backend, data: Batches, batches = data.meta.batches, which: WorkloadName = 'mlp'): Trainer {
   const { meta } = data;
+  const cnn = which === 'cnn';
+  if (cnn && (meta.features !== CNN_WORKLOAD.inputShape.reduce((a, b) => a * b, 1) || meta.classes !== CNN_WORKLOAD.classes)) {
+    throw new Error(`the CNN workload needs ${CNN_WORKLOAD.inputShape.join('×')} images in ${CNN_WORKLOAD.classes} classes; the batches have ${meta.features} features, ${meta.classes} classes`);
+  }
   const config: TrainConfig = {
-    model: mlpSpec(WORKLOAD.sizes[0], WORKLOAD.sizes.slice(1, -1), WORKLOAD.sizes[3], 'relu'),
+    model: cnn ? cnnSpec() : mlpSpec(WORKLOAD.sizes[0], WORKLOAD.sizes.slice(1, -1), WORKLOAD.sizes[3], 'relu'),
     optimizer: { name: 'momentum', schedule: { type: 'constant', lr: WORKLOAD.lr }, momentum: WORKLOAD.momentum },
     regularization: [regularizationTerm(`seed:lambda=${WORKLOAD.lambdaE}`)],
     batchSize: meta.batch, epochs: 3, seed: 0,
   };
   const n = batches * meta.batch;
-  const dataset = createDataset(data.x.subarray(0, n * meta.features), data.y.subarray(0, n), [meta.features], meta.classes);
+  const shape = cnn ? [...CNN_WORKLOAD.inputShape] : [meta.features];
+  const dataset = createDataset(data.x.subarray(0, n * meta.features), data.y.subarray(0, n), shape, meta.classes);
   return new Trainer(config, backend, dataset);
 }
 
 async function trainRidgeline(backendName: string, dataDir: string): Promise<SystemResult> {
   const name = flags.name ?? `ridgeline-${backendName}`;
   const loaded = await loadBackend(backendName);
-  if ('skipped' in loaded) return { name, backend: backendName, threads: null, samples_per_s: null, skipped: loaded.skipped };
+  if ('skipped' in loaded) return { name, workload, backend: backendName, threads: null, samples_per_s: null, skipped: loaded.skipped };
   const { backend } = loaded;
   const data = readBatches(dataDir);
   const { batch: B, features: F, batches } = data.meta;
-  const trainer = ridgelineTrainer(backend, data);
+  const trainer = ridgelineTrainer(backend, data, batches, workload);
+  const params = trainer.model.paramCount;
+  if (workload === 'cnn' && params !== CNN_PARAMS) throw new Error(`ridgeline's CNN has ${params} parameters, paramShapes says ${CNN_PARAMS}`);
   const xs = Array.from({ length: batches }, (_, i) => data.x.subarray(i * B * F, (i + 1) * B * F));
   const ys = Array.from({ length: batches }, (_, i) => data.y.subarray(i * B, (i + 1) * B));
   let lastLoss = NaN;
@@ -112,11 +134,71 @@ async function trainRidgeline(backendName: string, dataDir: string): Promise<Sys
     lastLoss = dataLoss + penalty;
   }, B, timing);
   return {
-    name, backend: backend.name, threads: backendThreads(backend), samples_per_s: t.samples_per_s, timing: t,
+    name, workload, backend: backend.name, threads: backendThreads(backend), samples_per_s: t.samples_per_s, timing: t,
     last_loss: lastLoss, peak_rss_mb: peakRssMb(), rusage_max_rss_mb: rusageMaxRssMb(),
     versions: { ridgeline: ridgelineVersion(), node: process.versions.node },
-    details: { ...backendInfo(backend), chain: trainer.chainNames(), regularization: trainer.config.regularization.map((r) => r.given) },
+    details: {
+      ...backendInfo(backend), chain: trainer.chainNames(), regularization: trainer.config.regularization.map((r) => r.given),
+      ...(workload === 'cnn' ? { arch: CNN_ARCH, trainable_params: params, decayed: trainer.decayed.map((p) => p.name) } : {}),
+    },
   };
+}
+
+type Tf = typeof import('@tensorflow/tfjs');
+
+/**
+ * A ridgeline ModelSpec of image layers as TF.js layers, NHWC (TF.js's conv2d and pooling have
+ * no channels-first kernels on cpu and wasm): the input is [H, W, C]; `conv:FxKpP` is conv2d
+ * with padding 'same' when stride 1 and 2P = K − 1, 'valid' when P = 0, else zeroPadding2d
+ * then 'valid'; `bn` is batchNormalization over the last axis with Keras momentum = 1 − PyTorch
+ * momentum; a ReLU right after a dense or conv layer is that layer's activation (as a Keras
+ * model is written), elsewhere an activation layer. The L2 kernel regularizer goes on every
+ * conv and dense kernel (the weights ridgeline decays by default). Flatten of NHWC orders the
+ * features H, W, C, not C, H, W: the same work, a different permutation of dense1's inputs.
+ */
+function tfjsLayers(tf: Tf, spec: ModelSpec, lambdaE: number): import('@tensorflow/tfjs').layers.Layer[] {
+  const [c, h, w] = spec.inputShape ?? [spec.inputSize];
+  const inputShape = spec.inputShape ? [h, w, c] : [spec.inputSize];
+  const l2 = () => tf.regularizers.l2({ l2: lambdaE });
+  const out: import('@tensorflow/tfjs').layers.Layer[] = [];
+  const first = () => (out.length === 0 ? { inputShape } : {});
+  const layers = spec.layers;
+  for (let i = 0; i < layers.length; i++) {
+    const l: LayerSpec = layers[i];
+    const fuse = (l.type === 'dense' || l.type === 'conv2d') && layers[i + 1]?.type === 'relu';
+    const activation = fuse ? 'relu' as const : 'linear' as const;
+    switch (l.type) {
+      case 'dense':
+        out.push(tf.layers.dense({ ...first(), units: l.units, activation, kernelRegularizer: l2() }));
+        break;
+      case 'conv2d': {
+        const stride = l.stride ?? 1, pad = l.padding ?? 0;
+        const same = stride === 1 && 2 * pad === l.kernel - 1;
+        if (!same && pad > 0) out.push(tf.layers.zeroPadding2d({ ...first(), padding: pad }));
+        out.push(tf.layers.conv2d({
+          ...first(), filters: l.filters, kernelSize: l.kernel, strides: stride, padding: same ? 'same' : 'valid',
+          activation, kernelRegularizer: l2(),
+        }));
+        break;
+      }
+      case 'batchnorm':
+        out.push(tf.layers.batchNormalization({ ...first(), axis: -1, momentum: 1 - (l.momentum ?? 0.1), epsilon: l.eps ?? 1e-5 }));
+        break;
+      case 'relu':
+        out.push(tf.layers.activation({ ...first(), activation: 'relu' }));
+        break;
+      case 'maxpool2d':
+        out.push(tf.layers.maxPooling2d({ ...first(), poolSize: l.size, strides: l.stride ?? l.size }));
+        break;
+      case 'flatten':
+        out.push(tf.layers.flatten({ ...first() }));
+        break;
+      default:
+        throw new Error(`the TF.js bench builder has no mapping for layer type '${l.type}'`);
+    }
+    if (fuse) i++; // the relu went into this layer
+  }
+  return out;
 }
 
 async function trainTfjs(which: string, dataDir: string): Promise<SystemResult> {
@@ -133,7 +215,7 @@ async function trainTfjs(which: string, dataDir: string): Promise<SystemResult> 
   }
   tf.enableProdMode();
   if (!(await tf.setBackend(which))) {
-    return { name, backend: which, threads: null, samples_per_s: null, skipped: `tf.setBackend('${which}') failed` };
+    return { name, workload, backend: which, threads: null, samples_per_s: null, skipped: `tf.setBackend('${which}') failed` };
   }
   await tf.ready();
   if (which === 'wasm') {
@@ -150,19 +232,36 @@ async function trainTfjs(which: string, dataDir: string): Promise<SystemResult> 
   const { batch: B, features: F, classes: C, batches } = data.meta;
   const [, h1, h2, out] = WORKLOAD.sizes;
   const l2 = () => tf.regularizers.l2({ l2: WORKLOAD.lambdaE });
+  const cnn = workload === 'cnn';
+  // tfjs-backend-wasm 4.22 cannot train a conv layer (no Conv2DBackpropFilter kernel): register
+  // the bench's, built from wasm's own kernels, and say so in the report.
+  if (cnn && which === 'wasm' && registerWasmFilterGrad(tf)) details.conv2d_backprop_filter = FILTER_GRAD_SHIM;
   const model = tf.sequential({
-    layers: [
+    layers: cnn ? tfjsLayers(tf, cnnSpec(), CNN_WORKLOAD.lambdaE) : [
       tf.layers.dense({ units: h1, activation: 'relu', inputShape: [F], kernelRegularizer: l2() }),
       tf.layers.dense({ units: h2, activation: 'relu', kernelRegularizer: l2() }),
       tf.layers.dense({ units: out, activation: 'linear', kernelRegularizer: l2() }),
     ],
   });
+  if (cnn) {
+    // The same network as ridgeline's: trainable parameters (kernels, biases, BN γ/β) must match.
+    const trainable = model.trainableWeights.reduce((s, v) => s + v.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+    if (trainable !== CNN_PARAMS) throw new Error(`the TF.js CNN has ${trainable} trainable parameters, ridgeline's ${CNN_ARCH} has ${CNN_PARAMS}`);
+    details.arch = CNN_ARCH;
+    details.trainable_params = trainable;
+    details.layout = 'NHWC input [B, 28, 28, 1]';
+    details.layers = model.layers.map((l) => l.getClassName() + (l.getConfig().activation && l.getConfig().activation !== 'linear' ? `(${String(l.getConfig().activation)})` : ''));
+  }
   // Mean softmax CE on the logits (SUM_BY_NONZERO_WEIGHTS without weights is the mean).
   model.compile({
     optimizer: tf.train.momentum(WORKLOAD.lr, WORKLOAD.momentum),
     loss: (yTrue: import('@tensorflow/tfjs').Tensor, yPred: import('@tensorflow/tfjs').Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
   });
-  const xs = Array.from({ length: batches }, (_, i) => tf.tensor2d(data.x.subarray(i * B * F, (i + 1) * B * F), [B, F]));
+  // The CNN reads each 784-value row as a 28×28×1 NHWC image: with one channel NHWC and NCHW are the same bytes.
+  const [ch, hh, ww] = CNN_WORKLOAD.inputShape;
+  const xs = Array.from({ length: batches }, (_, i) => cnn
+    ? tf.tensor4d(data.x.subarray(i * B * F, (i + 1) * B * F), [B, hh, ww, ch])
+    : tf.tensor2d(data.x.subarray(i * B * F, (i + 1) * B * F), [B, F]));
   const ys = Array.from({ length: batches }, (_, i) => {
     const oneHot = new Float32Array(B * C);
     for (let r = 0; r < B; r++) oneHot[r * C + data.y[i * B + r]] = 1;
@@ -180,7 +279,7 @@ async function trainTfjs(which: string, dataDir: string): Promise<SystemResult> 
   const versions: Record<string, string> = { tfjs: tf.version.tfjs, node: process.versions.node };
   if (which === 'wasm') versions['tfjs-backend-wasm'] = packageVersion('@tensorflow/tfjs-backend-wasm');
   return {
-    name, backend: tf.getBackend(), threads, samples_per_s: t.samples_per_s, timing: t, last_loss: lastLoss,
+    name, workload, backend: tf.getBackend(), threads, samples_per_s: t.samples_per_s, timing: t, last_loss: lastLoss,
     peak_rss_mb: peakRssMb(), rusage_max_rss_mb: rusageMaxRssMb(), versions, details,
   };
 }
