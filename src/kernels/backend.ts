@@ -52,4 +52,16 @@ export interface Backend {
   ): number;
   /** Σ x[i]² in float64. */
   sumSquares(x: Float32Array, n: number): number;
+
+  /**
+   * One optimizer step of one parameter in a single pass over its n elements: runs `program`
+   * (ops of the vocabulary in ./optimizer-ops.ts, built by optim/fused.ts from the transform
+   * chain) on u, then w ← w + u. `u` holds the gradient on entry and the applied update on
+   * return; `state` lists the ops' buffers (momentum, Adam's m and v) in program order and is
+   * updated in place. Each op computes in float64 and rounds to float32 where it stores, so
+   * every backend gives the bit-identical result of the TypeScript transforms. The arrays must
+   * not overlap; a malformed program (unknown opcode, wrong number of state buffers) throws
+   * before anything is written.
+   */
+  optimizerStep(w: Float32Array, u: Float32Array, n: number, program: Float64Array, state: readonly Float32Array[]): void;
 }

@@ -5,6 +5,7 @@
  * BLAS. It is never optimized past readability (llm.c keeps its naive matmul the same way).
  */
 import type { Backend } from '../backend.js';
+import { optimizerStep } from './optimizer-step.js';
 
 export function createJsBackend(): Backend {
   return {
@@ -111,6 +112,8 @@ export function createJsBackend(): Backend {
       for (let i = 0; i < n; i++) s += x[i] * x[i];
       return s;
     },
+
+    optimizerStep,
   };
 }
 

@@ -33,6 +33,7 @@ export const NATIVE_ABI = {
   mul: 4,
   softmaxCrossEntropy: 6,
   sumSquares: 2,
+  optimizerStep: 5,
   setThreads: 1,
   getThreads: 0,
   blasInfo: 0,
@@ -132,5 +133,6 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
     mul: addon.mul,
     softmaxCrossEntropy: addon.softmaxCrossEntropy,
     sumSquares: addon.sumSquares,
+    optimizerStep: addon.optimizerStep,
   };
 }
