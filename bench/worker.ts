@@ -115,7 +115,7 @@ async function trainRidgeline(backendName: string, dataDir: string): Promise<Sys
     name, backend: backend.name, threads: backendThreads(backend), samples_per_s: t.samples_per_s, timing: t,
     last_loss: lastLoss, peak_rss_mb: peakRssMb(), rusage_max_rss_mb: rusageMaxRssMb(),
     versions: { ridgeline: ridgelineVersion(), node: process.versions.node },
-    details: { ...backendInfo(backend), chain: trainer.chainNames(), regularization: trainer.config.regularization.map((r) => r.given) },
+    details: { ...backendInfo(backend), chain: trainer.chainNames(), fused_optimizer: trainer.updater.fused, regularization: trainer.config.regularization.map((r) => r.given) },
   };
 }
 
