@@ -13,8 +13,8 @@
  * reads and rounds once to float32 where it stores (u, and its state buffers), in exactly the
  * order written below. That is what the TypeScript transforms do when they store into their
  * Float32Arrays, so the fused step and the transform-by-transform step give bit-identical
- * parameters and state, whichever backend runs it; a run may switch path or backend at a
- * checkpoint and continue exactly.
+ * parameters and state, whichever backend runs it; a checkpoint written by one path continues
+ * exactly on the other.
  */
 
 /** Float64 slots per op: the opcode, then up to seven arguments (Adam uses all seven). */
