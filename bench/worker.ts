@@ -138,7 +138,7 @@ async function trainRidgeline(backendName: string, dataDir: string): Promise<Sys
     last_loss: lastLoss, peak_rss_mb: peakRssMb(), rusage_max_rss_mb: rusageMaxRssMb(),
     versions: { ridgeline: ridgelineVersion(), node: process.versions.node },
     details: {
-      ...backendInfo(backend), chain: trainer.chainNames(), regularization: trainer.config.regularization.map((r) => r.given),
+      ...backendInfo(backend), chain: trainer.chainNames(), fused_optimizer: trainer.updater.fused, regularization: trainer.config.regularization.map((r) => r.given),
       ...(workload === 'cnn' ? { arch: CNN_ARCH, trainable_params: params, decayed: trainer.decayed.map((p) => p.name) } : {}),
     },
   };

@@ -14,6 +14,9 @@
  * rows are packed back to back (bias add, softmax) never write past a row.
  */
 
+import { optimizerStep } from './optimizer.js';
+import { add, f32, get, i32, mul, set, shuffle, splat } from './wat.js';
+
 export type Variant = 'simd' | 'relaxed';
 
 export interface KernelOptions {
@@ -35,17 +38,6 @@ export interface KernelOptions {
  * registers with no spills.
  */
 export const DEFAULT_OPTIONS: Omit<KernelOptions, 'variant'> = { mr: 4, nr: 8, unroll: 1, kc: 256, mc: 128, nc: 2048 };
-
-const f32 = (x: number) => `(f32.const ${x === Infinity ? 'inf' : x === -Infinity ? '-inf' : Number.isInteger(x) ? x.toFixed(1) : x})`;
-const splat = (x: number) => `(f32x4.splat ${f32(x)})`;
-const get = (name: string) => `(local.get $${name})`;
-const set = (name: string, value: string) => `(local.set $${name} ${value})`;
-const i32 = (x: number) => `(i32.const ${x})`;
-const add = (a: string, b: string) => `(i32.add ${a} ${b})`;
-const mul = (a: string, b: string) => `(i32.mul ${a} ${b})`;
-/** Byte shuffle selecting f32 lanes: indices 0-3 from the first operand, 4-7 from the second. */
-const shuffle = (lanes: number[], a: string, b: string) =>
-  `(i8x16.shuffle ${lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]).join(' ')} ${a} ${b})`;
 
 export function generateWat(o: KernelOptions): string {
   if (o.nr % 4 !== 0) throw new Error(`NR must be a multiple of 4, got ${o.nr}`);
@@ -73,6 +65,7 @@ ${elementwise()}
 ${mathFunctions()}
 ${reductions()}
 ${softmaxCrossEntropy()}
+${optimizerStep()}
 )
 `;
 }

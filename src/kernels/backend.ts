@@ -89,6 +89,18 @@ export interface Backend {
   /** out = α[c]·a + β[c]·b + γ[c]: a norm layer's input gradient in one pass. */
   channelCombine(a: Float32Array, b: Float32Array, n: number, c: number, s: number,
     alpha: Float32Array, beta: Float32Array, gamma: Float32Array, out: Float32Array): void;
+
+  /**
+   * One optimizer step of one parameter in a single pass over its n elements: runs `program`
+   * (ops of the vocabulary in ./optimizer-ops.ts, built by optim/fused.ts from the transform
+   * chain) on u, then w ← w + u. `u` holds the gradient on entry and the applied update on
+   * return; `state` lists the ops' buffers (momentum, Adam's m and v) in program order and is
+   * updated in place. Each op computes in float64 and rounds to float32 where it stores, so
+   * every backend gives the bit-identical result of the TypeScript transforms. The arrays must
+   * not overlap; a malformed program (unknown opcode, wrong number of state buffers) throws
+   * before anything is written.
+   */
+  optimizerStep(w: Float32Array, u: Float32Array, n: number, program: Float64Array, state: readonly Float32Array[]): void;
 }
 
 /** One convolution's geometry: C×H×W in, F×outH×outW out, a k×k kernel (filters F live in the layer). */

@@ -4,3 +4,4 @@
  */
 export type { Backend, ConvGeometry, PoolGeometry } from './backend.js';
 export { jsBackend } from './js/index.js';
+export * from './optimizer-ops.js';

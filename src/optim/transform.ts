@@ -7,9 +7,13 @@
  *
  * `updates` arrive holding the gradients, aligned with `params`, and leave holding the
  * amounts to add to the parameters. The sign flips in exactly one place: scaleByLearningRate.
+ *
+ * A transform may also `fuse`: describe the same arithmetic as ops a backend runs in one pass
+ * (optim/fused.ts). `update` stays the reference; `fuse` is an optional second rendering of it.
  */
 import type { Param } from '../tensor/param.js';
 import type { ParamMask } from '../regularization/mask.js';
+import type { FusedOp, FusedStage } from './fused.js';
 
 /** What a transform may need to know about the current step beyond gradients and parameters. */
 export interface StepContext {
@@ -24,6 +28,12 @@ export interface GradientTransformation<S = unknown> {
   readonly children: readonly GradientTransformation<any>[];
   init(params: readonly Param[]): S;
   update(updates: readonly Float32Array[], state: S, params: readonly Param[], ctx?: StepContext): void;
+  /**
+   * Optional: the same arithmetic as `update`, as fused ops over these params and this state
+   * (see optim/fused.ts). Undefined (absent, or a combinator with an undescribed child) means
+   * the step runs through `update`.
+   */
+  fuse?(params: readonly Param[], state: S): FusedStage | undefined;
 }
 
 type StateOf<T> = T extends GradientTransformation<infer S> ? S : never;
@@ -37,6 +47,21 @@ export function chain<T extends readonly GradientTransformation<any>[]>(...trans
     init: (params) => transforms.map((t) => t.init(params)) as ChainState<T>,
     update(updates, state, params, ctx) {
       for (let i = 0; i < transforms.length; i++) transforms[i].update(updates, state[i], params, ctx);
+    },
+    fuse(params, state) {
+      const stages: FusedStage[] = [];
+      for (let i = 0; i < transforms.length; i++) {
+        const stage = transforms[i].fuse?.(params, state[i]);
+        if (!stage) return undefined;
+        stages.push(stage);
+      }
+      // Per parameter, the children's ops in chain order: the chain *is* the program's order.
+      return {
+        ops: params.map((_, p) => stages.flatMap((s) => s.ops[p])),
+        prepare(ctx) {
+          for (let i = 0; i < stages.length; i++) stages[i].prepare(ctx);
+        },
+      };
     },
   };
 }
@@ -74,6 +99,14 @@ export function masked<S>(inner: GradientTransformation<S>, mask: ParamMask): Gr
         subUpdates = indices.map((i) => updates[i]);
       }
       inner.update(subUpdates, state, subParams, ctx);
+    },
+    fuse(params, state) {
+      select(params);
+      const stage = inner.fuse?.(subParams, state);
+      if (!stage) return undefined;
+      const ops: (readonly FusedOp[])[] = params.map(() => []);
+      indices.forEach((i, k) => { ops[i] = stage.ops[k]; });
+      return { ops, prepare: (ctx) => stage.prepare(ctx) };
     },
   };
 }

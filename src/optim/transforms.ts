@@ -1,6 +1,8 @@
 /**
  * The leaf gradient transformations. Each doc comment gives the update rule and the framework
- * behaviour it matches. State vocabulary, mapped once:
+ * behaviour it matches; each `fuse` renders its `update` loop as one op of
+ * kernels/optimizer-ops.ts, with the scalars computed by the same expressions. State vocabulary,
+ * mapped once:
  *
  *   ridgeline        PyTorch                 optax                 tfjs
  *   count            state['step']           count                 iterations
@@ -10,6 +12,8 @@
  */
 import type { Param } from '../tensor/param.js';
 import type { DecoupledDecay, L2Coefficient, StepDecay } from '../regularization/units.js';
+import { encodeAddScaledWeights, encodeAdam, encodeMomentum, encodeScale } from '../kernels/optimizer-ops.js';
+import { fusedOp, type FusedOp } from './fused.js';
 import { createSchedule, type Schedule, type ScheduleSpec } from './schedule.js';
 import { zerosLike, type GradientTransformation, type StepContext } from './transform.js';
 
@@ -50,6 +54,15 @@ export function addL2Gradient(lambda: Coefficient<L2Coefficient>): GradientTrans
         for (let j = 0; j < u.length; j++) u[j] += twice * w[j];
       }
     },
+    fuse(params) {
+      const ops = params.map(() => fusedOp());
+      return {
+        ops: ops.map((op) => [op]),
+        prepare(ctx) {
+          for (let i = 0; i < params.length; i++) encodeAddScaledWeights(ops[i].args, 0, 2 * coefficient(params[i], ctx));
+        },
+      };
+    },
   };
 }
 
@@ -83,6 +96,17 @@ export function traceMomentum(options: MomentumOptions): GradientTransformation<
         }
       }
       state.count++;
+    },
+    fuse(params, state) {
+      const ops = params.map((p) => fusedOp([state.momentum[p.name]]));
+      return {
+        ops: ops.map((op) => [op]),
+        prepare() {
+          const first = state.count === 0;
+          for (const op of ops) encodeMomentum(op.args, 0, mu, keep, nesterov, first);
+          state.count++;
+        },
+      };
     },
   };
 }
@@ -126,6 +150,18 @@ export function scaleByAdam(options: AdamOptions = {}): GradientTransformation<A
         }
       }
     },
+    fuse(params, state) {
+      const ops = params.map((p) => fusedOp([state.m[p.name], state.v[p.name]]));
+      return {
+        ops: ops.map((op) => [op]),
+        prepare() {
+          state.count++;
+          const bc1 = 1 - Math.pow(b1, state.count), sqrtBc2 = Math.sqrt(1 - Math.pow(b2, state.count));
+          const epsHat = uncorrected ? eps / sqrtBc2 : eps;
+          for (const op of ops) encodeAdam(op.args, 0, b1, b2, bc1, sqrtBc2, epsHat);
+        },
+      };
+    },
   };
 }
 
@@ -152,6 +188,17 @@ export function scaleByLearningRate(spec: ScheduleSpec | number): GradientTransf
       for (const u of updates) for (let j = 0; j < u.length; j++) u[j] *= step;
       state.count++;
     },
+    fuse(params, state) {
+      const ops = params.map(() => fusedOp());
+      return {
+        ops: ops.map((op) => [op]),
+        prepare() {
+          const step = -schedule(state.count);
+          for (const op of ops) encodeScale(op.args, 0, step);
+          state.count++;
+        },
+      };
+    },
   };
 }
 
@@ -177,6 +224,15 @@ function addScaledWeights(name: string, coefficient: Coefficient<number>, sign: 
         for (let j = 0; j < u.length; j++) u[j] += c * w[j];
       }
     },
+    fuse(params) {
+      const ops = params.map(() => fusedOp());
+      return {
+        ops: ops.map((op) => [op]),
+        prepare(ctx) {
+          for (let i = 0; i < params.length; i++) encodeAddScaledWeights(ops[i].args, 0, sign * kappa(params[i], ctx));
+        },
+      };
+    },
   };
 }
 
@@ -195,6 +251,17 @@ export function scaleByParam(multipliers: Readonly<Record<string, number>>): Gra
         const u = updates[i];
         for (let j = 0; j < u.length; j++) u[j] *= s;
       }
+    },
+    fuse(params) {
+      // Constant per name, so encoded once here; a multiplier of 1 needs no op at all.
+      const ops: FusedOp[][] = params.map((p) => {
+        const s = multipliers[p.name] ?? 1;
+        if (s === 1) return [];
+        const op = fusedOp();
+        encodeScale(op.args, 0, s);
+        return [op];
+      });
+      return { ops, prepare() {} };
     },
   };
 }

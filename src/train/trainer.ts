@@ -6,7 +6,8 @@
  * One step: gather a batch, forward, fused softmax-CE, backward, then the transform chain
  * [masked(add_l2_gradient), ...optimizer recipe] turns the gradients into updates in place
  * (the grad buffers double as update buffers, so after a step they hold the applied update),
- * and the updates are added to the parameters.
+ * and the updates are added to the parameters. The chain and the addition run as one pass per
+ * parameter on the backend (optim/fused.ts) when every transform describes itself.
  */
 import type { Dataset } from '../data/dataset.js';
 import { DivergenceError, ConfigError } from '../errors.js';
@@ -17,7 +18,8 @@ import { formatShape, inputShapeOf, layerShapes, type ModelSpec } from '../nn/sp
 import type { OptimizerConfig } from '../optim/recipes.js';
 import { createSchedule, peakLearningRate } from '../optim/schedule.js';
 import { flattenState, restoreState, type FlatState } from '../optim/state.js';
-import { applyUpdates, transformNames, type GradientTransformation, type StepContext } from '../optim/transform.js';
+import { Updater } from '../optim/fused.js';
+import { transformNames, type GradientTransformation, type StepContext } from '../optim/transform.js';
 import { decayMask, selectParams } from '../regularization/mask.js';
 import { squaredNorm } from '../regularization/penalty.js';
 import { validatePlan, type RegTerm } from '../regularization/plan.js';
@@ -97,6 +99,8 @@ export class Trainer {
   /** Parameters some term decays (all weights when there is no term), for the weight norm. */
   readonly decayed: readonly Param[];
   readonly transform: GradientTransformation<any>;
+  /** Runs `transform` and w ← w + u each step, fused on the backend when it can be. */
+  readonly updater: Updater;
   readonly stepsPerEpoch: number;
   epoch = 0;
   step = 0;
@@ -144,6 +148,7 @@ export class Trainer {
     // `weight_decay`), decoupled ones after them: see buildUpdate.
     this.transform = buildUpdate(config.optimizer, config.regularization);
     this.optState = this.transform.init(this.model.params);
+    this.updater = new Updater(this.transform, backend);
     this.stepsPerEpoch = Math.ceil(train.count / config.batchSize);
     this.shuffleRng = Rng.derive(config.seed, 'shuffle');
     this.order = new Int32Array(train.count);
@@ -242,8 +247,7 @@ export class Trainer {
     for (let r = 0; r < batch; r++) if (argmaxRow(logits, r, model.spec.classes) === y[r]) hits++;
     model.backward(this.loss.grad(batch), batch);
     this.stepContext.batchSize = batch;
-    this.transform.update(this.updates, this.optState, model.params, this.stepContext);
-    applyUpdates(model.params, this.updates);
+    this.updater.apply(this.updates, this.optState, model.params, this.stepContext);
     this.step++;
     return { dataLoss, penalty, hits };
   }

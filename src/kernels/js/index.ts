@@ -6,6 +6,7 @@
  */
 import type { Backend } from '../backend.js';
 import { jsSpatialKernels } from './spatial.js';
+import { optimizerStep } from './optimizer-step.js';
 
 export function createJsBackend(): Backend {
   return {
@@ -114,6 +115,7 @@ export function createJsBackend(): Backend {
     },
 
     ...jsSpatialKernels,
+    optimizerStep,
   };
 }
 

@@ -49,6 +49,7 @@ export const NATIVE_ABI = {
   channelAffine: 7,
   channelSums: 7,
   channelCombine: 9,
+  optimizerStep: 5,
   setThreads: 1,
   getThreads: 0,
   blasInfo: 0,
@@ -102,8 +103,9 @@ export interface NativeOptions {
  *   128×256×256 (NT, TN, NN)                     92-95 → 136
  *   1024³                                        92 → 174
  * Forward + loss + backward of 784-256-256-10 at B = 128: 64k → 92k samples/s. A whole
- * trainStep gains less (38.0k → 40.5k samples/s, js 2.7k), because ~1.6 ms of its ~3.3 ms is
- * the optimizer update in TypeScript, which threads do not touch. GEMMs under 4 MFLOP (the
+ * trainStep gained less (38.0k → 40.5k samples/s, js 2.7k), because ~1.6 ms of its ~3.3 ms was
+ * then the optimizer update in TypeScript, which threads do not touch (it is now one C pass of
+ * ~0.25 ms, optimizerStep). GEMMs under 4 MFLOP (the
  * 10-class layer) run on one thread whatever this says: native/ridgeline.c, SMALL_GEMM_FLOPS.
  */
 export const DEFAULT_BLAS_THREADS = 2;
@@ -169,6 +171,7 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
     channelAffine: addon.channelAffine,
     channelSums: addon.channelSums,
     channelCombine: addon.channelCombine,
+    optimizerStep: addon.optimizerStep,
   };
 }
 

@@ -26,9 +26,14 @@
  *     Cephes-style float32 polynomials (1–2 ulp; Φ uses the reference's Chebyshev erfc).
  *     Reductions that the reference does in float64 (sumSquares, sumRowsInto, the CE sum) are
  *     float64 here too.
+ *  6. optimizerStep copies w, u and the state buffers in, runs the whole program in one blocked
+ *     pass whose arithmetic is float64 lanes rounded where the reference stores (bit-identical
+ *     to js; wasm/optimizer.ts), and copies them out: six copies of a parameter cost less than
+ *     one of the TypeScript passes they replace.
  */
 import type { Backend } from '../backend.js';
 import { jsSpatialKernels } from '../js/spatial.js';
+import { checkOptimizerProgram, OP_SLOTS } from '../optimizer-ops.js';
 
 export type WasmVariant = 'relaxed-simd' | 'simd128';
 
@@ -59,6 +64,7 @@ interface KernelExports {
   mul(a: number, b: number, out: number, n: number): void;
   softmax_ce(logits: number, labels: number, rows: number, cols: number, dlogits: number, scale: number, work: number): number;
   sum_squares(x: number, n: number): number;
+  optimizer_step(w: number, u: number, n: number, program: number, ops: number, states: number): void;
 }
 
 interface EmbeddedModules { SIMD_WASM_BASE64: string; RELAXED_WASM_BASE64: string }
@@ -110,6 +116,7 @@ function createBackend(ex: KernelExports, variant: WasmVariant): WasmBackend {
   const DATA = WORK + regionBytes(ex.gemm_work_bytes() / 4);
   let f32 = new Float32Array(memory.buffer);
   let i32 = new Int32Array(memory.buffer);
+  let f64 = new Float64Array(memory.buffer);
 
   /** Makes the memory at least `end` bytes; growth detaches the old views, so re-take them. */
   const ensure = (end: number) => {
@@ -117,6 +124,7 @@ function createBackend(ex: KernelExports, variant: WasmVariant): WasmBackend {
     memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
     f32 = new Float32Array(memory.buffer);
     i32 = new Int32Array(memory.buffer);
+    f64 = new Float64Array(memory.buffer);
   };
   const check = (x: ArrayLike<number>, len: number, what: string) => {
     if (x.length < len) throw new RangeError(`wasm backend: ${what} has ${x.length} elements, the call needs ${len}`);
@@ -224,5 +232,26 @@ function createBackend(ex: KernelExports, variant: WasmVariant): WasmBackend {
     // Convolution, pooling and per-channel kernels are the reference loops for now: each is
     // one memory-bound pass, where copying into wasm memory would cost as much as the work.
     ...jsSpatialKernels,
+    optimizerStep(w, u, n, program, state) {
+      checkOptimizerProgram(w, u, n, program, state);
+      if (n === 0) return;
+      // Regions back to back: w, u, each state buffer, then the program (64-byte aligned, so
+      // its float64s are aligned too) and the table of state offsets.
+      const region = regionBytes(n);
+      const stateOff = DATA + 2 * region, progOff = stateOff + state.length * region;
+      const tableOff = progOff + ((program.length * 8 + 63) & ~63);
+      ensure(tableOff + 4 * state.length + 16);
+      put(w, n, DATA);
+      put(u, n, DATA + region);
+      for (let k = 0; k < state.length; k++) {
+        put(state[k], n, stateOff + k * region);
+        i32[(tableOff >> 2) + k] = stateOff + k * region;
+      }
+      f64.set(program, progOff >> 3);
+      ex.optimizer_step(DATA, DATA + region, n, progOff, program.length / OP_SLOTS, tableOff);
+      get(w, n, DATA);
+      get(u, n, DATA + region);
+      for (let k = 0; k < state.length; k++) get(state[k], n, stateOff + k * region);
+    },
   };
 }
