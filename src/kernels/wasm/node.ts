@@ -26,11 +26,16 @@ export function defaultWasmThreads(): number {
  */
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './node-worker.ts' : './node-worker.js', import.meta.url);
 
+/**
+ * No Node options from the parent (execArgv: []): some do not apply to a worker script (e.g.
+ * --input-type with -e), and the ones that matter here are V8 flags, which are process-wide
+ * (--experimental-wasm-relaxed-simd), or are given explicitly (tsx).
+ */
 function startWorker(): Worker {
-  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL);
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { execArgv: [] });
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, execArgv: [] });
 }
 
 /** Spawns one `worker_threads` worker that never keeps the process alive (unref). */
