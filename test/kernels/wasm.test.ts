@@ -32,6 +32,7 @@ import { tryLoad } from '../../src/kernels/select.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { createDataset } from '../../src/data/dataset.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
+import { parseArch } from '../../src/nn/spec.js';
 import { assertClose, difference } from '../helpers/close.js';
 
 const GEMM_RTOL = 1e-5;
@@ -375,6 +376,33 @@ test(`wasm (${V}): 2-thread GEMM equals the 1-thread GEMM bit for bit (all trans
   assert.equal(wasm2.gemmStats!.gemms - before, expectedSplit, 'GEMMs at or above PARALLEL_GEMM_FLOPS are split, smaller ones are not');
   const s = wasm2all.gemmStats!;
   console.log(`# wasm (${V}) threads: the worker computed ${s.chunks - s.callerChunks} of ${s.chunks} GEMM blocks (every-GEMM backend)`);
+});
+
+test(`wasm (${V}): a CNN (conv, BN, pool, dense) trains to the same bits on 1 and 2 threads`, () => {
+  // B = 32: the first conv's im2col GEMM is 16 × 25088 × 9 (7.2 MFLOP, split by the default
+  // backend too), the second's 32 × 6272 × 144.
+  const rng = new Rng(41);
+  const B = 32, count = 2 * B;
+  const images = new Float32Array(count * 784).map(() => rng.uniform());
+  const labels = new Int32Array(count).map(() => rng.int(10));
+  const config: TrainConfig = {
+    model: parseArch('conv:16x3p1,bn,relu,pool:2,conv:32x3p1,relu,pool:2,flatten,dense:10', [1, 28, 28], 10),
+    optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
+    batchSize: B, epochs: 1, seed: 3, regularization: [],
+  };
+  const data = createDataset(images, labels, [1, 28, 28], 10);
+  const before = wasm2.gemmStats!.gemms;
+  const trainers = [wasm1, wasm2, wasm2all].map((b) => new Trainer(config, b, data));
+  for (let s = 0; s < 2; s++) {
+    const x = images.subarray(s * B * 784, (s + 1) * B * 784), y = labels.subarray(s * B, (s + 1) * B);
+    const losses = trainers.map((t) => t.trainStep(x, y, B).dataLoss);
+    assert.ok(Object.is(losses[1], losses[0]) && Object.is(losses[2], losses[0]), `losses at step ${s}: ${losses.join(', ')}`);
+  }
+  assert.ok(wasm2.gemmStats!.gemms > before, 'the default 2-thread backend split some of the conv GEMMs');
+  trainers[0].model.params.forEach((p, i) => {
+    assertSameBits(trainers[1].model.params[i].value, p.value, `${p.name}, 2 threads`);
+    assertSameBits(trainers[2].model.params[i].value, p.value, `${p.name}, 2 threads, every GEMM split`);
+  });
 });
 
 test('wasm threads: the default is min(2, cores) in Node (select.ts), RIDGELINE_WASM_THREADS overrides it, threads: 1 is one thread', async () => {
