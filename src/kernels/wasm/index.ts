@@ -63,7 +63,10 @@ export const PARALLEL_GEMM_FLOPS = 4e6;
 export interface WasmThreadTuning extends ChunkPolicy {
   /** GEMMs below this many flops stay on the calling thread. */
   parallelMinFlops: number;
-  /** µs a worker spins after a GEMM before it sleeps (the next GEMM of a step usually follows). */
+  /**
+   * µs a worker spins after a GEMM before it sleeps (the next GEMM of a step usually follows),
+   * and the caller spins for the workers' last blocks before it blocks in Atomics.wait.
+   */
   spinMicros: number;
 }
 
@@ -218,7 +221,7 @@ export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuff
   } finally {
     clearTimeout(timer);
   }
-  pool = new GemmThreads(memory, ex, workOf(0), workers, o.timeoutMs ?? 10_000, tuning, o.tile);
+  pool = new GemmThreads(memory, ex, workOf(0), workers, o.timeoutMs ?? 10_000, tuning, o.tile, tuning.spinMicros);
   return createBackend(ex, memory, variant, { work: workOf(0), data: dataStart, pool, parallelMinFlops: tuning.parallelMinFlops });
 }
 

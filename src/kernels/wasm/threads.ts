@@ -19,8 +19,8 @@
  *    stale or half-written job. Dynamic claiming also means a descheduled worker (the machine is
  *    shared) only delays the chunk it holds; the caller takes the rest.
  *  - A finished chunk increments DONE (the last one notifies it); the caller waits until
- *    DONE = chunks: `Atomics.wait` where it may block (Node's main thread, workers), a spin on
- *    `Atomics.load` where it may not (a browser's main thread).
+ *    DONE = chunks: a short spin, then `Atomics.wait` where it may block (Node's main thread,
+ *    workers), a spin on `Atomics.load` where it may not (a browser's main thread).
  *  - A worker that throws writes ERROR and its message into the block and notifies DONE; a
  *    worker that dies silently is caught by a timeout on the caller's wait (no progress for
  *    `timeoutMs`). Either way the call throws and the backend refuses further work.
@@ -200,6 +200,8 @@ export class GemmThreads {
     private readonly timeoutMs: number,
     private readonly policy: ChunkPolicy,
     private readonly tile: { mr: number; nr: number },
+    /** µs to spin on DONE before blocking in Atomics.wait. */
+    private readonly spinMicros: number,
   ) {
     this.threads = workers.length + 1;
     this.ctl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
@@ -253,10 +255,11 @@ export class GemmThreads {
     this.stats.callerChunks += runChunks(ctl, f32, this.ex, this.work);
 
     let last = Atomics.load(ctl, DONE), since = performance.now();
+    const spinUntil = since + this.spinMicros / 1000;
     while (last !== chunks) {
       if (Atomics.load(ctl, ERROR)) this.throwFailure(readMessage(ctl) || `worker thread ${ctl[ERROR]} failed`);
-      if (this.blocking) {
-        Atomics.wait(ctl, DONE, last, 50);
+      if (this.blocking && performance.now() >= spinUntil) {
+        Atomics.wait(ctl, DONE, last, 50); // after a short spin: a worker's block usually ends within µs
       } else {
         for (let i = 0; i < 1000 && Atomics.load(ctl, DONE) === last; i++) { /* spin */ }
       }
