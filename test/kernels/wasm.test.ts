@@ -425,6 +425,17 @@ test('wasm threads: the default is min(2, cores) in Node (select.ts), RIDGELINE_
     if (saved === undefined) delete process.env.RIDGELINE_WASM_THREADS; else process.env.RIDGELINE_WASM_THREADS = saved;
   }
   await assert.rejects(loadWasmBackend({ threads: 2 }), /needs a worker spawner/);
+  // Without SharedArrayBuffer (a browser page that is not cross-origin isolated) the default is
+  // one thread, and asking for two says why not.
+  const sab = globalThis.SharedArrayBuffer;
+  try {
+    // @ts-expect-error: removing it, as such a page lacks it
+    delete globalThis.SharedArrayBuffer;
+    assert.equal((await loadWasmBackend({ spawnWorker: spawnNodeWasmWorker })).threads, 1);
+    await assert.rejects(loadWasmBackend({ threads: 2, spawnWorker: spawnNodeWasmWorker }), /wasm threads need SharedArrayBuffer/);
+  } finally {
+    globalThis.SharedArrayBuffer = sab;
+  }
   await assert.rejects(loadWasmBackend({ threads: 0 }), RangeError);
 });
 

@@ -78,9 +78,10 @@ export interface WasmLoadOptions {
   /** 'auto' (default): relaxed SIMD where the runtime validates it, else SIMD128. */
   variant?: 'auto' | WasmVariant;
   /**
-   * Threads for large GEMMs, the calling thread included. Default: 1 without `spawnWorker`;
-   * with it, min(2, navigator.hardwareConcurrency) (Node's entry passes min(2, cores)). More
-   * than 1 needs `spawnWorker` and SharedArrayBuffer (in browsers: a cross-origin-isolated page).
+   * Threads for large GEMMs, the calling thread included. Default: 1 without `spawnWorker` or
+   * without SharedArrayBuffer; else min(2, navigator.hardwareConcurrency) (Node's entry passes
+   * min(2, cores)). More than 1 needs `spawnWorker` and SharedArrayBuffer (in browsers: a
+   * cross-origin-isolated page), or the load rejects.
    */
   threads?: number;
   /** Starts one worker that runs `runWasmWorker` (Node: src/kernels/wasm/node.ts; browsers: `webWorkerSpawner`). */
@@ -143,7 +144,10 @@ export async function loadWasmBackend(options: WasmLoadOptions = {}): Promise<Wa
     throw new Error('this runtime does not support WebAssembly relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)');
   }
   const variant: WasmVariant = want === 'simd128' ? 'simd128' : relaxedOk ? 'relaxed-simd' : 'simd128';
-  const threads = options.threads ?? (options.spawnWorker ? Math.min(2, globalThis.navigator?.hardwareConcurrency ?? 2) : 1);
+  // The default falls back to one thread where SharedArrayBuffer is missing (a browser page
+  // that is not cross-origin isolated); an explicit `threads` > 1 there is an error.
+  const sharedOk = typeof SharedArrayBuffer === 'function';
+  const threads = options.threads ?? (options.spawnWorker && sharedOk ? Math.min(2, globalThis.navigator?.hardwareConcurrency ?? 2) : 1);
   if (!(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new RangeError(`wasm threads must be an integer in [1, 64], got ${threads}`);
   if (threads === 1) return instantiateWasmBackend(variant === 'relaxed-simd' ? relaxed : simd, variant);
   const shared = decodeBase64(variant === 'relaxed-simd' ? embedded.RELAXED_SHARED_WASM_BASE64 : embedded.SIMD_SHARED_WASM_BASE64);
