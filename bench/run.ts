@@ -58,6 +58,10 @@ const SYSTEMS: SystemSpec[] = [
     note: 'OPENBLAS_NUM_THREADS=1: the native backend at one BLAS thread (its default is min(2, cores))',
   },
   { name: 'ridgeline-wasm', family: 'ridgeline', backend: 'wasm' },
+  {
+    name: 'ridgeline-wasm-1t', family: 'ridgeline', backend: 'wasm', env: { RIDGELINE_WASM_THREADS: '1' },
+    note: 'RIDGELINE_WASM_THREADS=1: the wasm backend on one thread (its default is min(2, cores): worker_threads over a shared memory)',
+  },
   { name: 'ridgeline-js', family: 'ridgeline', backend: 'js', cnnPace: 'slow' },
   { name: 'tfjs-cpu', family: 'tfjs', backend: 'cpu', cnnPace: 'slowest' },
   { name: 'tfjs-wasm', family: 'tfjs', backend: 'wasm' },

@@ -77,8 +77,8 @@ function backendThreads(b: Backend): number | null {
     if (typeof t === 'number') return t;
     if (typeof t === 'function') return Number((t as () => unknown).call(b));
   }
-  // js is plain single-threaded code; the wasm backend is one instance on the calling thread.
-  return b.name === 'js' || b.name === 'wasm' ? 1 : null;
+  // js is plain single-threaded code (the wasm backend says its `threads`).
+  return b.name === 'js' ? 1 : null;
 }
 
 /** Whatever a backend says about itself beyond the kernels (e.g. the native backend's BLAS build). */

@@ -39,7 +39,17 @@ export interface KernelOptions {
  */
 export const DEFAULT_OPTIONS: Omit<KernelOptions, 'variant'> = { mr: 4, nr: 8, unroll: 1, kc: 256, mc: 128, nc: 2048 };
 
-export function generateWat(o: KernelOptions): string {
+/**
+ * How the module gets its linear memory: 'owned' declares and exports it (the single-threaded
+ * backend); 'shared' imports a shared memory as env.memory (initial ≥ 16 pages, maximum ≤
+ * MAX_PAGES), which the threaded backend creates once and instantiates the module on in every
+ * thread. Assembling 'shared' needs wabt's threads feature; the code is otherwise identical.
+ */
+export type MemoryKind = 'owned' | 'shared';
+/** The shared memory's declared maximum: the whole 32-bit address space (4 GiB). */
+export const MAX_PAGES = 65536;
+
+export function generateWat(o: KernelOptions, memory: MemoryKind = 'owned'): string {
   if (o.nr % 4 !== 0) throw new Error(`NR must be a multiple of 4, got ${o.nr}`);
   if (o.mc % o.mr !== 0 || o.nc % o.nr !== 0) throw new Error('MC and NC must be multiples of MR and NR');
   const fma = o.variant === 'relaxed'
@@ -51,8 +61,8 @@ export function generateWat(o: KernelOptions): string {
 
   return `(module
   ;; ridgeline kernels, ${o.variant === 'relaxed' ? 'relaxed SIMD (f32x4.relaxed_madd)' : 'SIMD128 (f32x4.mul + f32x4.add)'}
-  ;; GEMM micro-kernel ${o.mr}x${o.nr}, k unrolled ${o.unroll}x, blocks KC=${o.kc} MC=${o.mc} NC=${o.nc}
-  (memory (export "memory") 16)
+  ;; GEMM micro-kernel ${o.mr}x${o.nr}, k unrolled ${o.unroll}x, blocks KC=${o.kc} MC=${o.mc} NC=${o.nc}; ${memory} memory
+  ${memory === 'shared' ? `(import "env" "memory" (memory 16 ${MAX_PAGES} shared))` : '(memory (export "memory") 16)'}
   (global (export "variant_relaxed") i32 ${i32(o.variant === 'relaxed' ? 1 : 0)})
   ;; Bytes of scratch the gemm needs at its \`work\` pointer: an MR×NR tile, packed A, packed B.
   (func (export "gemm_work_bytes") (result i32) ${i32(workBytes)})
@@ -258,36 +268,31 @@ function packPanels(which: 'a' | 'b', W: number, _kc: number): string {
  * The blocked loops around the micro-kernel (the BLIS order): for each NC columns, for each
  * KC of k, pack B; for each MC rows, pack A; then every MR×NR tile. β applies on the first k
  * block only (later blocks accumulate with β = 1). op(A)[i, p] = A[i·ars + p·acs] and
- * op(B)[p, j] = B[p·brs + j·bcs], so the transposes are only strides for the packing.
+ * op(B)[p, j] = B[p·brs + j·bcs], so the transposes are only strides for the packing, and C's
+ * row stride `ldc` (bytes) is a parameter, so a block of a larger C is computed the same way.
+ *
+ * Two exports share it: `gemm` (the whole product) and `gemm_part` (rows [r0, r1) × columns
+ * [c0, c1) of C, for the threaded backend, each thread with its own `work`). Every element of
+ * C is one sequential sum over k in the same KC blocks (the blocks depend on k alone), so any
+ * split of M and N computes the same bits as the whole call.
  */
 function gemmDriver(o: KernelOptions, tileBytes: number, packABytes: number): string {
   const min = (a: string, b: string) => `(select ${a} ${b} (i32.lt_s ${a} ${b}))`;
+  const strides = `
+    (if ${get('ta')} (then ${set('ars', i32(1))} ${set('acs', get('m'))}) (else ${set('ars', get('k'))} ${set('acs', i32(1))}))
+    (if ${get('tb')} (then ${set('brs', i32(1))} ${set('bcs', get('k'))}) (else ${set('brs', get('n'))} ${set('bcs', i32(1))}))`;
   return `
-  ;; C (m×n, row-major) ← α·op(A)·op(B) + β·C. All pointers are byte offsets; work: gemm_work_bytes().
-  (func (export "gemm") (param $ta i32) (param $tb i32) (param $m i32) (param $n i32) (param $k i32)
-      (param $alpha f32) (param $A i32) (param $B i32) (param $beta f32) (param $C i32) (param $work i32)
-    (local $ars i32) (local $acs i32) (local $brs i32) (local $bcs i32)
+  ;; C (m×n, row stride ldc bytes) ← α·op(A)·op(B) + β·C for k > 0, m > 0, n > 0; work: gemm_work_bytes().
+  (func $gemm_blocked (param $m i32) (param $n i32) (param $k i32) (param $alpha f32)
+      (param $A i32) (param $ars i32) (param $acs i32) (param $B i32) (param $brs i32) (param $bcs i32)
+      (param $beta f32) (param $C i32) (param $ldc i32) (param $work i32)
     (local $tile i32) (local $packA i32) (local $packB i32)
     (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
     (local $jr i32) (local $nr i32) (local $ir i32) (local $mr i32) (local $be f32)
-    (local $kblocks i32) (local $kstep i32) (local $ldc i32) (local $cp i32) (local $i i32)
-    (if (i32.or (i32.le_s ${get('m')} ${i32(0)}) (i32.le_s ${get('n')} ${i32(0)})) (then (return)))
-    (if (i32.le_s ${get('k')} ${i32(0)})
-      (then ;; α·(empty sum) + β·C
-        ${set('i', i32(0))}
-        (loop $scale
-          ${set('cp', add(get('C'), `(i32.shl ${get('i')} ${i32(2)})`))}
-          (f32.store ${get('cp')} (if (result f32) (f32.eq ${get('beta')} ${f32(0)})
-            (then ${f32(0)}) (else (f32.mul ${get('beta')} (f32.load ${get('cp')})))))
-          ${set('i', add(get('i'), i32(1)))}
-          (br_if $scale (i32.lt_s ${get('i')} ${mul(get('m'), get('n'))})))
-        (return)))
-    (if ${get('ta')} (then ${set('ars', i32(1))} ${set('acs', get('m'))}) (else ${set('ars', get('k'))} ${set('acs', i32(1))}))
-    (if ${get('tb')} (then ${set('brs', i32(1))} ${set('bcs', get('k'))}) (else ${set('brs', get('n'))} ${set('bcs', i32(1))}))
+    (local $kblocks i32) (local $kstep i32) (local $cp i32)
     ${set('tile', get('work'))}
     ${set('packA', add(get('work'), i32(tileBytes)))}
     ${set('packB', add(get('work'), i32(tileBytes + packABytes)))}
-    ${set('ldc', `(i32.shl ${get('n')} ${i32(2)})`)}
     ;; k split into equal blocks of at most KC (a multiple of 4 where possible)
     ${set('kblocks', `(i32.div_u (i32.add ${get('k')} ${i32(o.kc - 1)}) ${i32(o.kc)})`)}
     ${set('kstep', `(i32.and (i32.add (i32.div_u (i32.add ${get('k')} (i32.sub ${get('kblocks')} ${i32(1)})) ${get('kblocks')}) ${i32(3)}) ${i32(-4)})`)}
@@ -313,7 +318,7 @@ function gemmDriver(o: KernelOptions, tileBytes: number, packABytes: number): st
             ${set('ir', i32(0))}
             (loop $ir_loop
               ${set('mr', min(`(i32.sub ${get('mc')} ${get('ir')})`, i32(o.mr)))}
-              ${set('cp', add(get('C'), `(i32.shl ${add(mul(add(get('ic'), get('ir')), get('n')), add(get('jc'), get('jr')))} ${i32(2)})`))}
+              ${set('cp', add(add(get('C'), mul(add(get('ic'), get('ir')), get('ldc'))), `(i32.shl ${add(get('jc'), get('jr'))} ${i32(2)})`))}
               (if (i32.and (i32.eq ${get('mr')} ${i32(o.mr)}) (i32.eq ${get('nr')} ${i32(o.nr)}))
                 (then
                   (call $kernel ${get('kc')} ${add(get('packA'), mul(get('ir'), `(i32.shl ${get('kc')} ${i32(2)})`))}
@@ -331,7 +336,38 @@ function gemmDriver(o: KernelOptions, tileBytes: number, packABytes: number): st
         ${set('pc', add(get('pc'), get('kc')))}
         (br_if $pc_loop (i32.lt_s ${get('pc')} ${get('k')})))
       ${set('jc', add(get('jc'), i32(o.nc)))}
-      (br_if $jc_loop (i32.lt_s ${get('jc')} ${get('n')}))))`;
+      (br_if $jc_loop (i32.lt_s ${get('jc')} ${get('n')}))))
+
+  ;; C (m×n, row-major) ← α·op(A)·op(B) + β·C. All pointers are byte offsets; work: gemm_work_bytes().
+  (func (export "gemm") (param $ta i32) (param $tb i32) (param $m i32) (param $n i32) (param $k i32)
+      (param $alpha f32) (param $A i32) (param $B i32) (param $beta f32) (param $C i32) (param $work i32)
+    (local $ars i32) (local $acs i32) (local $brs i32) (local $bcs i32) (local $cp i32) (local $i i32)
+    (if (i32.or (i32.le_s ${get('m')} ${i32(0)}) (i32.le_s ${get('n')} ${i32(0)})) (then (return)))
+    (if (i32.le_s ${get('k')} ${i32(0)})
+      (then ;; α·(empty sum) + β·C
+        ${set('i', i32(0))}
+        (loop $scale
+          ${set('cp', add(get('C'), `(i32.shl ${get('i')} ${i32(2)})`))}
+          (f32.store ${get('cp')} (if (result f32) (f32.eq ${get('beta')} ${f32(0)})
+            (then ${f32(0)}) (else (f32.mul ${get('beta')} (f32.load ${get('cp')})))))
+          ${set('i', add(get('i'), i32(1)))}
+          (br_if $scale (i32.lt_s ${get('i')} ${mul(get('m'), get('n'))})))
+        (return)))${strides}
+    (call $gemm_blocked ${get('m')} ${get('n')} ${get('k')} ${get('alpha')} ${get('A')} ${get('ars')} ${get('acs')}
+      ${get('B')} ${get('brs')} ${get('bcs')} ${get('beta')} ${get('C')} (i32.shl ${get('n')} ${i32(2)}) ${get('work')}))
+
+  ;; Rows [r0, r1) × columns [c0, c1) of the product \`gemm\` computes with the same arguments
+  ;; (k > 0; an empty block does nothing). Threads call it on disjoint blocks, each with its own work.
+  (func (export "gemm_part") (param $ta i32) (param $tb i32) (param $m i32) (param $n i32) (param $k i32)
+      (param $alpha f32) (param $A i32) (param $B i32) (param $beta f32) (param $C i32) (param $work i32)
+      (param $r0 i32) (param $r1 i32) (param $c0 i32) (param $c1 i32)
+    (local $ars i32) (local $acs i32) (local $brs i32) (local $bcs i32)
+    (if (i32.or (i32.le_s ${get('k')} ${i32(0)})
+          (i32.or (i32.le_s ${get('r1')} ${get('r0')}) (i32.le_s ${get('c1')} ${get('c0')}))) (then (return)))${strides}
+    (call $gemm_blocked (i32.sub ${get('r1')} ${get('r0')}) (i32.sub ${get('c1')} ${get('c0')}) ${get('k')} ${get('alpha')}
+      ${add(get('A'), `(i32.shl ${mul(get('r0'), get('ars'))} ${i32(2)})`)} ${get('ars')} ${get('acs')}
+      ${add(get('B'), `(i32.shl ${mul(get('c0'), get('bcs'))} ${i32(2)})`)} ${get('brs')} ${get('bcs')} ${get('beta')}
+      ${add(get('C'), `(i32.shl ${add(mul(get('r0'), get('n')), get('c0'))} ${i32(2)})`)} (i32.shl ${get('n')} ${i32(2)}) ${get('work')}))`;
 }
 
 // -----------------------------------------------------------------------------------------------

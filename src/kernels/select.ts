@@ -18,7 +18,7 @@ export type LoadResult = { name: BackendName; backend: Backend } | { name: Backe
 /** Each loader resolves to a backend or throws with a one-line reason. */
 const LOADERS: Record<BackendName, () => Promise<Backend>> = {
   native: async () => (await import('./native/index.js')).loadNativeBackend(),
-  wasm: async () => (await import('./wasm/index.js')).loadWasmBackend(),
+  wasm: async () => (await import('./wasm/node.js')).loadNodeWasmBackend(),
   js: async () => jsBackend,
 };
 

@@ -8,9 +8,15 @@
  * seeded synthetic batches, and publishes on `window.__ridgelineBrowserResult` the norm-wise
  * relative difference of every parameter (max|a − b| / max|b|, b the reference), the WASM
  * variant that loaded, and whether `WebAssembly.validate` accepts a relaxed-SIMD module here.
+ *
+ * When the page is cross-origin isolated (the test serves it with COOP/COEP headers, so
+ * SharedArrayBuffer exists), it also loads the backend with 2 threads (a Web Worker running
+ * worker-entry.ts as /worker.js; this main thread spins instead of Atomics.wait) and checks that
+ * its GEMMs equal the 1-thread backend's bit for bit and that the same 5 training steps, with
+ * every GEMM split between the threads, match the reference.
  */
-import { Rng, Trainer, createDataset, jsBackend, mlpSpec, regularizationTerm, type TrainConfig } from '../../src/index.js';
-import { loadWasmBackend } from '../../src/kernels/wasm/index.js';
+import { Rng, Trainer, createDataset, jsBackend, mlpSpec, regularizationTerm, type Backend, type TrainConfig } from '../../src/index.js';
+import { loadWasmBackend, webWorkerSpawner, type WasmBackend } from '../../src/kernels/wasm/index.js';
 
 export const INPUT = 784, HIDDEN = 64, CLASSES = 10, BATCH = 32, STEPS = 5, SEED = 7;
 
@@ -30,6 +36,23 @@ export interface BrowserResult {
   losses: [number, number][];
   userAgent: string;
   millis: number;
+  /** The 2-thread backend (absent when the page is not cross-origin isolated). */
+  threads?: ThreadsResult;
+}
+
+export interface ThreadsResult {
+  crossOriginIsolated: boolean;
+  threads: number;
+  /** GEMMs (all four transposes, several sizes) whose 2-thread result differs from 1 thread in any bit. */
+  gemmMismatches: string[];
+  gemmsChecked: number;
+  /** After STEPS steps with every GEMM split, one entry per parameter (against the reference). */
+  params: ParamDifference[];
+  /** Blocks the worker computed / all blocks. */
+  workerBlocks: number;
+  blocks: number;
+  /** backend.gemm NT 128×256×784 GFLOP/s (best of 40), [1 thread, 2 threads]. */
+  gflops: [number, number];
 }
 
 declare global {
@@ -82,6 +105,66 @@ function syntheticData(count: number): { x: Float32Array; y: Int32Array } {
   return { x, y };
 }
 
+/** A Trainer over `backend` with the reference config, stepped on the same batches as `run`. */
+function trainSteps(backend: Backend, x: Float32Array, y: Int32Array, config: TrainConfig) {
+  const trainer = new Trainer(config, backend, createDataset(x, y, [INPUT], CLASSES));
+  for (let s = 0; s < STEPS; s++) {
+    trainer.trainStep(x.slice(s * BATCH * INPUT, (s + 1) * BATCH * INPUT), y.slice(s * BATCH, (s + 1) * BATCH), BATCH);
+  }
+  return trainer;
+}
+
+function randomArray(rng: Rng, n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = 2 * rng.uniform() - 1;
+  return a;
+}
+
+function gflops(backend: WasmBackend, m: number, n: number, k: number): number {
+  const rng = new Rng(1);
+  const a = randomArray(rng, m * k), b = randomArray(rng, n * k), c = new Float32Array(m * n);
+  let best = Infinity;
+  for (let i = 0; i < 45; i++) {
+    const t0 = performance.now();
+    backend.gemm(false, true, m, n, k, 1, a, b, 0, c);
+    if (i >= 5) best = Math.min(best, performance.now() - t0);
+  }
+  return (2 * m * n * k) / best / 1e6;
+}
+
+async function runThreads(one: WasmBackend, reference: Trainer, x: Float32Array, y: Int32Array, config: TrainConfig): Promise<ThreadsResult> {
+  const spawnWorker = webWorkerSpawner(new URL('worker.js', location.href));
+  const two = await loadWasmBackend({ threads: 2, spawnWorker });
+  const split = await loadWasmBackend({ threads: 2, spawnWorker, tuning: { parallelMinFlops: 0, minColumns: 8, minRows: 4 } });
+  const gemmMismatches: string[] = [];
+  let gemmsChecked = 0;
+  const rng = new Rng(11);
+  for (const [m, n, k] of [[128, 256, 784], [256, 784, 128], [37, 1001, 45], [300, 24, 99]]) {
+    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      const a = randomArray(rng, m * k), b = randomArray(rng, k * n), c0 = randomArray(rng, m * n);
+      const c1 = c0.slice(), c2 = c0.slice(), c3 = c0.slice();
+      one.gemm(ta, tb, m, n, k, 0.5, a, b, 0.25, c1);
+      two.gemm(ta, tb, m, n, k, 0.5, a, b, 0.25, c2);
+      split.gemm(ta, tb, m, n, k, 0.5, a, b, 0.25, c3);
+      gemmsChecked += 2;
+      for (const [name, c] of [['2 threads', c2], ['2 threads, small blocks', c3]] as const) {
+        if (c.some((v, i) => !Object.is(v, c1[i]))) gemmMismatches.push(`${name}: gemm(${ta}, ${tb}, ${m}, ${n}, ${k})`);
+      }
+    }
+  }
+  const trained = trainSteps(split, x, y, config);
+  const params = reference.model.params.map((p, i) => ({ name: p.name, size: p.value.length, ...difference(trained.model.params[i].value, p.value) }));
+  const gf: [number, number] = [gflops(one, 128, 256, 784), gflops(two, 128, 256, 784)];
+  const stats = split.gemmStats!;
+  const result: ThreadsResult = {
+    crossOriginIsolated: true, threads: two.threads, gemmMismatches, gemmsChecked, params,
+    workerBlocks: stats.chunks - stats.callerChunks, blocks: stats.chunks, gflops: gf,
+  };
+  two.dispose();
+  split.dispose();
+  return result;
+}
+
 async function run(): Promise<BrowserResult> {
   const started = performance.now();
   const relaxedSimdValidates = WebAssembly.validate(RELAXED_PROBE);
@@ -117,9 +200,10 @@ async function run(): Promise<BrowserResult> {
     if (q.name !== p.name) throw new Error(`parameter order differs: ${p.name} vs ${q.name}`);
     return { name: p.name, size: p.value.length, ...difference(q.value, p.value) };
   });
+  const threads = globalThis.crossOriginIsolated ? await runThreads(wasm, reference, x, y, config) : undefined;
   return {
     variant: wasm.variant, relaxedSimdValidates, initialMaxAbs, params, losses,
-    userAgent: navigator.userAgent, millis: performance.now() - started,
+    userAgent: navigator.userAgent, millis: performance.now() - started, threads,
   };
 }
 

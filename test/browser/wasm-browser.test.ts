@@ -10,54 +10,70 @@
  * The bundle is also the layering check: it is built for platform 'browser', so an import of a
  * Node built-in fails the build, and its text must hold no `node:` import or `process.env`.
  *
+ * Threads: the page is served from a local HTTP server with COOP/COEP headers, so it is
+ * cross-origin isolated and has SharedArrayBuffer; the entry then also runs the 2-thread backend
+ * (a Web Worker from worker-entry.ts, bundled the same way and served as /worker.js; the page's
+ * main thread spins where Node's would Atomics.wait) and its GEMMs must equal the 1-thread
+ * backend's bit for bit and its 5 training steps (every GEMM split) match the reference.
+ *
  * Chromium is required, not optional: without it this test fails and says how to install it.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import type { BrowserResult } from './entry.js';
 
 const CHROMIUM = '/usr/lib/chromium/chromium';
 const ENTRY = fileURLToPath(new URL('./entry.ts', import.meta.url));
+const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const WASM_GENERATED = fileURLToPath(new URL('../../src/kernels/wasm/kernels-wasm.ts', import.meta.url));
 const TOLERANCE = 1e-5;
 const STEPS = 5;
 
 let browser: Browser | undefined;
-let dir: string | undefined;
+let server: Server | undefined;
 after(async () => {
   await browser?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  server?.close();
 });
 
-test('WASM backend in headless Chromium: 5 training steps match the JS reference', { timeout: 60_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\` (CI installs it); this test does not skip`);
-  assert.ok(existsSync(WASM_GENERATED), `${relative(REPO, WASM_GENERATED)} is missing: run \`npm run build\` first`);
-
+/** esbuild bundle (iife, platform browser) of one entry, or a failed assertion saying why not. */
+async function bundle(entry: string) {
   const bundled = await build({
-    entryPoints: [ENTRY], bundle: true, format: 'iife', platform: 'browser', target: 'chrome120',
+    entryPoints: [entry], bundle: true, format: 'iife', platform: 'browser', target: 'chrome120',
     write: false, metafile: true, logLevel: 'silent', absWorkingDir: REPO,
   }).catch((e: { errors?: { text: string; location?: { file: string; line: number } | null }[] }) => {
     const why = (e.errors ?? []).map((m) => `${m.location ? `${m.location.file}:${m.location.line}: ` : ''}${m.text}`).join('\n');
-    assert.fail(`esbuild could not bundle the browser entry (a Node API in the browser-capable core?):\n${why || String(e)}`);
+    assert.fail(`esbuild could not bundle ${relative(REPO, entry)} (a Node API in the browser-capable core?):\n${why || String(e)}`);
   });
   assert.deepEqual(bundled.warnings.map((w) => w.text), [], 'esbuild warnings');
-  const code = bundled.outputFiles[0].text;
+  return { code: bundled.outputFiles[0].text, inputs: Object.keys(bundled.metafile.inputs) };
+}
+
+test('WASM backend in headless Chromium: 5 training steps match the JS reference, on 1 thread and on 2 (a Web Worker)', { timeout: 180_000 }, async () => {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\` (CI installs it); this test does not skip`);
+  assert.ok(existsSync(WASM_GENERATED), `${relative(REPO, WASM_GENERATED)} is missing: run \`npm run build\` first`);
+
+  const { code, inputs: pageInputs } = await bundle(ENTRY);
+  const worker = await bundle(WORKER_ENTRY);
+  const inputs = [...new Set([...pageInputs, ...worker.inputs])];
 
   // Layering: nothing from src/node/ or the CLI in the graph, no Node API in the text.
-  const inputs = Object.keys(bundled.metafile.inputs);
   const nodeOnly = inputs.filter((f) => /(^|\/)src\/(node|cli)\/|(^|\/)src\/node\.ts$|^node:/.test(f));
   assert.deepEqual(nodeOnly, [], 'the bundle pulls in Node-only modules');
-  for (const pattern of [/require\(\s*["']node:/, /from\s*["']node:/, /import\(\s*["']node:/, /process\.env/]) {
-    const at = code.search(pattern);
-    assert.equal(at, -1, `the bundle contains ${pattern}: …${code.slice(Math.max(0, at - 200), at + 100)}…`);
+  for (const text of [code, worker.code]) {
+    for (const pattern of [/require\(\s*["']node:/, /from\s*["']node:/, /import\(\s*["']node:/, /process\.env/]) {
+      const at = text.search(pattern);
+      assert.equal(at, -1, `the bundle contains ${pattern}: …${text.slice(Math.max(0, at - 200), at + 100)}…`);
+    }
   }
   // The same in the sources of every bundled module, which also covers code that tree shaking
   // dropped from this bundle but another browser app's bundle would keep.
@@ -69,11 +85,23 @@ test('WASM backend in headless Chromium: 5 training steps match the JS reference
   }))).flat();
   assert.deepEqual(offenders, [], 'Node APIs in modules of the browser-capable core');
 
-  dir = await mkdtemp(join(tmpdir(), 'ridgeline-wasm-browser-'));
-  const html = join(dir, 'index.html');
   // Inline script: keep a literal "</script" in the code from closing the element.
   const script = code.replace(/<\/(script)/gi, '<\\/$1');
-  await writeFile(html, `<!doctype html>\n<meta charset="utf-8">\n<title>ridgeline wasm</title>\n<script>\n${script}\n</script>\n`);
+  const files: Record<string, [string, string]> = {
+    '/': ['text/html', `<!doctype html>\n<meta charset="utf-8">\n<title>ridgeline wasm</title>\n<script>\n${script}\n</script>\n`],
+    '/worker.js': ['text/javascript', worker.code],
+    '/favicon.ico': ['image/x-icon', ''], // else the browser's own request logs a 404
+  };
+  // Cross-origin isolation (SharedArrayBuffer, hence threads) needs both headers on the page and the worker.
+  server = createServer((req, res) => {
+    const file = files[req.url ?? ''];
+    if (!file) { res.writeHead(404).end(); return; }
+    res.writeHead(200, {
+      'content-type': `${file[0]}; charset=utf-8`, 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
+    }).end(file[1]);
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
   browser = await chromium.launch({
     executablePath: CHROMIUM, headless: true,
@@ -83,8 +111,8 @@ test('WASM backend in headless Chromium: 5 training steps match the JS reference
   const consoleErrors: string[] = [], pageErrors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => pageErrors.push(e.stack ?? e.message));
-  await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.__ridgelineBrowserResult !== undefined, null, { timeout: 30_000 });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.__ridgelineBrowserResult !== undefined, null, { timeout: 120_000 });
   const result = (await page.evaluate(() => window.__ridgelineBrowserResult)) as BrowserResult;
 
   assert.equal(result.error, undefined, 'the page threw');
@@ -110,5 +138,19 @@ test('WASM backend in headless Chromium: 5 training steps match the JS reference
   assert.equal(result.params.length, 4, 'two dense layers: weight and bias each');
   for (const p of result.params) {
     assert.ok(p.maxRel <= TOLERANCE, `${p.name} after ${STEPS} steps: relative difference ${p.maxRel.toExponential(2)} > ${TOLERANCE} (max abs ${p.maxAbs.toExponential(2)})`);
+  }
+
+  // Threads (the page is cross-origin isolated, so they must have run).
+  const t = result.threads;
+  assert.ok(t, 'the page was not cross-origin isolated (COOP/COEP headers), so the 2-thread backend did not run');
+  console.log(`2 threads (Web Worker; main thread spins): ${t.gemmsChecked} GEMMs bit-identical to 1 thread: ${t.gemmMismatches.length === 0}; ` +
+    `the worker computed ${t.workerBlocks} of ${t.blocks} blocks; NT 128×256×784 ${t.gflops[0].toFixed(1)} GFLOP/s on 1 thread, ` +
+    `${t.gflops[1].toFixed(1)} on 2; params after ${STEPS} split steps, max rel. difference ${Math.max(...t.params.map((p) => p.maxRel)).toExponential(2)}`);
+  assert.equal(t.threads, 2);
+  assert.deepEqual(t.gemmMismatches, [], '2-thread GEMMs that differ from 1 thread');
+  assert.ok(t.workerBlocks > 0, 'the worker computed no GEMM block');
+  assert.equal(t.params.length, 4);
+  for (const p of t.params) {
+    assert.ok(p.maxRel <= TOLERANCE, `${p.name} after ${STEPS} steps on 2 threads: relative difference ${p.maxRel.toExponential(2)} > ${TOLERANCE}`);
   }
 });

@@ -14,24 +14,37 @@
  * which random signs never approach. 1e-5 keeps a 10× margin and is also the tolerance of the
  * PyTorch parity tests.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { Backend } from '../../src/kernels/backend.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
-import { instantiateWasmBackend, loadWasmBackend, type WasmBackend, type WasmVariant } from '../../src/kernels/wasm/index.js';
+import {
+  instantiateWasmBackend, loadWasmBackend, PARALLEL_GEMM_FLOPS, type SpawnWasmWorker, type WasmBackend, type WasmVariant, type WasmWorkerInit,
+} from '../../src/kernels/wasm/index.js';
+import { defaultWasmThreads, loadNodeWasmBackend, spawnNodeWasmWorker } from '../../src/kernels/wasm/node.js';
+import { assemble } from '../../wasm/build.js';
 import { tryLoad } from '../../src/kernels/select.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { createDataset } from '../../src/data/dataset.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
+import { parseArch } from '../../src/nn/spec.js';
 import { assertClose, difference } from '../helpers/close.js';
 
 const GEMM_RTOL = 1e-5;
 const requested = process.env.RIDGELINE_WASM_VARIANT as WasmVariant | undefined;
-const wasm: WasmBackend = await loadWasmBackend({ variant: requested ?? 'auto' });
-const V = wasm.variant;
+const wasm1: WasmBackend = await loadWasmBackend({ variant: requested ?? 'auto' });
+const V = wasm1.variant;
+/** Splits every GEMM (k > 0) into blocks of one micro-tile, up to 4095 of them. */
+const EVERY_GEMM = { parallelMinFlops: 0, minColumns: 8, minRows: 4, chunksPerThread: 2048 };
+const wasm2 = await loadNodeWasmBackend({ variant: V, threads: 2 });
+const wasm2all = await loadNodeWasmBackend({ variant: V, threads: 2, tuning: EVERY_GEMM });
+const BACKENDS: [string, WasmBackend][] = [['1 thread', wasm1], ['2 threads', wasm2], ['2 threads, every GEMM split', wasm2all]];
+after(() => { wasm2.dispose(); wasm2all.dispose(); });
 
 function randomArray(rng: Rng, n: number, scale = 1): Float32Array {
   const a = new Float32Array(n);
@@ -64,253 +77,460 @@ const SIZES: [number, number, number][] = [
 ];
 const COEFFICIENTS: [number, number][] = [[1, 0], [0.5, 0], [1, 1], [-0.7, 0.3], [2, -1.5]];
 
-for (const transA of [false, true]) {
-  for (const transB of [false, true]) {
-    for (const [m, n, k] of SIZES) {
-      test(`wasm (${V}): gemm transA=${transA} transB=${transB} ${m}×${n}×${k} vs js, (α, β) ∈ {${COEFFICIENTS.map((c) => c.join(', ')).join('; ')}}`, () => {
-        const rng = new Rng(7919 * m + 31 * n + k + (transA ? 1 : 0) + (transB ? 2 : 0));
-        const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
-        for (const [alpha, beta] of COEFFICIENTS) {
-          const c0 = randomArray(rng, m * n, 2);
-          const cWasm = guarded(c0), cJs = c0.slice();
-          wasm.gemm(transA, transB, m, n, k, alpha, a, b, beta, cWasm);
-          jsBackend.gemm(transA, transB, m, n, k, alpha, a, b, beta, cJs);
-          const what = `gemm(${transA}, ${transB}, ${m}, ${n}, ${k}, α=${alpha}, β=${beta})`;
-          assertClose(cWasm.subarray(0, m * n), cJs, GEMM_RTOL, what);
-          checkGuard(cWasm, m * n, what);
-        }
-      });
-    }
-  }
-}
-
-test(`wasm (${V}): gemm with β = 0 never reads C (NaN and ±∞ in C do not propagate)`, () => {
+/**
+ * Everything from here to the module checks runs on three backends of the same variant: one
+ * thread (the owned-memory module), two threads with the default tuning (GEMMs from
+ * PARALLEL_GEMM_FLOPS on are split), and two threads splitting every GEMM with k > 0 into
+ * chunks as small as one micro-tile (8 columns or 4 rows), so odd sizes exercise the block
+ * edges of the threaded path too.
+ */
+for (const [T, wasm] of BACKENDS) {
   for (const transA of [false, true]) {
     for (const transB of [false, true]) {
-      for (const [m, n, k] of [[6, 7, 5], [9, 17, 300], [128, 256, 64]]) {
-        const rng = new Rng(m + n + k);
-        const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
-        const c = new Float32Array(m * n).fill(NaN);
-        c[3] = Infinity; c[4] = -Infinity;
-        const ref = new Float32Array(m * n);
-        wasm.gemm(transA, transB, m, n, k, 0.5, a, b, 0, c);
-        jsBackend.gemm(transA, transB, m, n, k, 0.5, a, b, 0, ref);
-        assert.ok(c.every(Number.isFinite), `NaN/Inf from C propagated (${m}×${n}×${k}, transA=${transA}, transB=${transB})`);
-        assertClose(c, ref, GEMM_RTOL, `β = 0 over NaN (${m}×${n}×${k}, transA=${transA}, transB=${transB})`);
+      for (const [m, n, k] of SIZES) {
+        test(`wasm (${V}, ${T}): gemm transA=${transA} transB=${transB} ${m}×${n}×${k} vs js, (α, β) ∈ {${COEFFICIENTS.map((c) => c.join(', ')).join('; ')}}`, () => {
+          const rng = new Rng(7919 * m + 31 * n + k + (transA ? 1 : 0) + (transB ? 2 : 0));
+          const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
+          for (const [alpha, beta] of COEFFICIENTS) {
+            const c0 = randomArray(rng, m * n, 2);
+            const cWasm = guarded(c0), cJs = c0.slice();
+            wasm.gemm(transA, transB, m, n, k, alpha, a, b, beta, cWasm);
+            jsBackend.gemm(transA, transB, m, n, k, alpha, a, b, beta, cJs);
+            const what = `gemm(${transA}, ${transB}, ${m}, ${n}, ${k}, α=${alpha}, β=${beta})`;
+            assertClose(cWasm.subarray(0, m * n), cJs, GEMM_RTOL, what);
+            checkGuard(cWasm, m * n, what);
+          }
+        });
       }
     }
   }
-});
 
-test(`wasm (${V}): gemm with k = 0 gives C ← β·C`, () => {
-  for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
-    const c = guarded([1, -2, 3, 4, 5, -6]);
-    wasm.gemm(transA, transB, 2, 3, 0, 1, new Float32Array(0), new Float32Array(0), -0.25, c);
-    assert.deepEqual([...c.subarray(0, 6)], [-0.25, 0.5, -0.75, -1, -1.25, 1.5]);
-    checkGuard(c, 6, 'gemm k = 0');
-    const z = new Float32Array(6).fill(NaN);
-    wasm.gemm(transA, transB, 2, 3, 0, 1, new Float32Array(0), new Float32Array(0), 0, z);
-    assert.deepEqual([...z], [0, 0, 0, 0, 0, 0]);
-  }
-});
-
-test(`wasm (${V}): gemm on subarray views with nonzero (unaligned) offsets`, () => {
-  const rng = new Rng(3);
-  for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
-    for (const [m, n, k] of [[5, 3, 4], [37, 29, 41], [128, 64, 100]]) {
-      // Parents longer than the views on both sides; the kernel may touch only its window of C.
-      const aBig = randomArray(rng, 7 + m * k + 3), bBig = randomArray(rng, 11 + k * n + 2);
-      const c0 = randomArray(rng, m * n);
-      const cBig = new Float32Array(5 + m * n + GUARD).fill(SENTINEL);
-      cBig.set(c0, 5);
-      const a = aBig.subarray(7, 7 + m * k + 1), b = bBig.subarray(11), c = cBig.subarray(5);
-      const ref = c0.slice();
-      wasm.gemm(transA, transB, m, n, k, 0.75, a, b, 1, c);
-      jsBackend.gemm(transA, transB, m, n, k, 0.75, a, b, 1, ref);
-      assertClose(c.subarray(0, m * n), ref, GEMM_RTOL, `gemm on views ${m}×${n}×${k} (${transA}, ${transB})`);
-      for (let i = 0; i < 5; i++) assert.equal(cBig[i], SENTINEL, 'wrote before the view');
-      checkGuard(c, m * n, 'gemm on views');
+  test(`wasm (${V}, ${T}): gemm with β = 0 never reads C (NaN and ±∞ in C do not propagate)`, () => {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        for (const [m, n, k] of [[6, 7, 5], [9, 17, 300], [128, 256, 64]]) {
+          const rng = new Rng(m + n + k);
+          const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
+          const c = new Float32Array(m * n).fill(NaN);
+          c[3] = Infinity; c[4] = -Infinity;
+          const ref = new Float32Array(m * n);
+          wasm.gemm(transA, transB, m, n, k, 0.5, a, b, 0, c);
+          jsBackend.gemm(transA, transB, m, n, k, 0.5, a, b, 0, ref);
+          assert.ok(c.every(Number.isFinite), `NaN/Inf from C propagated (${m}×${n}×${k}, transA=${transA}, transB=${transB})`);
+          assertClose(c, ref, GEMM_RTOL, `β = 0 over NaN (${m}×${n}×${k}, transA=${transA}, transB=${transB})`);
+        }
+      }
     }
-  }
-});
+  });
 
-test(`wasm (${V}): memory grows for a large call and later small calls still work`, () => {
-  const rng = new Rng(77);
-  const n = 3_000_000; // 12 MB per region: past the initial memory
-  const x = randomArray(rng, n), y = new Float32Array(n);
-  wasm.relu(x, y, n);
-  for (let i = 0; i < n; i += 997) assert.equal(y[i], x[i] > 0 ? x[i] : 0);
-  assert.equal(y[n - 1], x[n - 1] > 0 ? x[n - 1] : 0);
-  const [m, nn, k] = [300, 200, 500];
-  const a = randomArray(rng, m * k), b = randomArray(rng, k * nn), c = new Float32Array(m * nn), ref = new Float32Array(m * nn);
-  wasm.gemm(false, true, m, nn, k, 1, a, b, 0, c);
-  jsBackend.gemm(false, true, m, nn, k, 1, a, b, 0, ref);
-  assertClose(c, ref, GEMM_RTOL, 'gemm after growth');
-  const small = new Float32Array([1, -1, 2]), out = new Float32Array(3);
-  wasm.relu(small, out, 3);
-  assert.deepEqual([...out], [1, 0, 2]);
-});
+  test(`wasm (${V}, ${T}): gemm with k = 0 gives C ← β·C`, () => {
+    for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
+      const c = guarded([1, -2, 3, 4, 5, -6]);
+      wasm.gemm(transA, transB, 2, 3, 0, 1, new Float32Array(0), new Float32Array(0), -0.25, c);
+      assert.deepEqual([...c.subarray(0, 6)], [-0.25, 0.5, -0.75, -1, -1.25, 1.5]);
+      checkGuard(c, 6, 'gemm k = 0');
+      const z = new Float32Array(6).fill(NaN);
+      wasm.gemm(transA, transB, 2, 3, 0, 1, new Float32Array(0), new Float32Array(0), 0, z);
+      assert.deepEqual([...z], [0, 0, 0, 0, 0, 0]);
+    }
+  });
 
-test(`wasm (${V}): gemm rejects operands shorter than the call needs`, () => {
-  assert.throws(() => wasm.gemm(false, false, 2, 2, 2, 1, new Float32Array(3), new Float32Array(4), 0, new Float32Array(4)), RangeError);
-});
+  test(`wasm (${V}, ${T}): gemm on subarray views with nonzero (unaligned) offsets`, () => {
+    const rng = new Rng(3);
+    for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
+      for (const [m, n, k] of [[5, 3, 4], [37, 29, 41], [128, 64, 100]]) {
+        // Parents longer than the views on both sides; the kernel may touch only its window of C.
+        const aBig = randomArray(rng, 7 + m * k + 3), bBig = randomArray(rng, 11 + k * n + 2);
+        const c0 = randomArray(rng, m * n);
+        const cBig = new Float32Array(5 + m * n + GUARD).fill(SENTINEL);
+        cBig.set(c0, 5);
+        const a = aBig.subarray(7, 7 + m * k + 1), b = bBig.subarray(11), c = cBig.subarray(5);
+        const ref = c0.slice();
+        wasm.gemm(transA, transB, m, n, k, 0.75, a, b, 1, c);
+        jsBackend.gemm(transA, transB, m, n, k, 0.75, a, b, 1, ref);
+        assertClose(c.subarray(0, m * n), ref, GEMM_RTOL, `gemm on views ${m}×${n}×${k} (${transA}, ${transB})`);
+        for (let i = 0; i < 5; i++) assert.equal(cBig[i], SENTINEL, 'wrote before the view');
+        checkGuard(c, m * n, 'gemm on views');
+      }
+    }
+  });
 
-// ---------------------------------------------------------------------------------------------
-// Everything else, against jsBackend
+  test(`wasm (${V}, ${T}): memory grows for a large call and later small calls still work`, () => {
+    const rng = new Rng(77);
+    const n = 3_000_000; // 12 MB per region: past the initial memory
+    const x = randomArray(rng, n), y = new Float32Array(n);
+    wasm.relu(x, y, n);
+    for (let i = 0; i < n; i += 997) assert.equal(y[i], x[i] > 0 ? x[i] : 0);
+    assert.equal(y[n - 1], x[n - 1] > 0 ? x[n - 1] : 0);
+    const [m, nn, k] = [300, 200, 500];
+    const a = randomArray(rng, m * k), b = randomArray(rng, k * nn), c = new Float32Array(m * nn), ref = new Float32Array(m * nn);
+    wasm.gemm(false, true, m, nn, k, 1, a, b, 0, c);
+    jsBackend.gemm(false, true, m, nn, k, 1, a, b, 0, ref);
+    assertClose(c, ref, GEMM_RTOL, 'gemm after growth');
+    const small = new Float32Array([1, -1, 2]), out = new Float32Array(3);
+    wasm.relu(small, out, 3);
+    assert.deepEqual([...out], [1, 0, 2]);
+  });
 
-/** Elementwise sizes: empty tail, every residue mod 4, and a large one. */
-const COUNTS = [1, 2, 3, 4, 5, 7, 64, 1001, 32768];
+  test(`wasm (${V}, ${T}): gemm rejects operands shorter than the call needs`, () => {
+    assert.throws(() => wasm.gemm(false, false, 2, 2, 2, 1, new Float32Array(3), new Float32Array(4), 0, new Float32Array(4)), RangeError);
+  });
 
-test(`wasm (${V}): relu, reluBackward and mul equal js exactly`, () => {
-  const rng = new Rng(21);
-  for (const n of COUNTS) {
-    const x = randomArray(rng, n, 3), dy = randomArray(rng, n, 2);
-    if (n > 4) { x[0] = 0; x[1] = -0; x[2] = 1e-30; x[3] = -1e-30; }
+  // ---------------------------------------------------------------------------------------------
+  // Everything else, against jsBackend
+
+  /** Elementwise sizes: empty tail, every residue mod 4, and a large one. */
+  const COUNTS = [1, 2, 3, 4, 5, 7, 64, 1001, 32768];
+
+  test(`wasm (${V}, ${T}): relu, reluBackward and mul equal js exactly`, () => {
+    const rng = new Rng(21);
+    for (const n of COUNTS) {
+      const x = randomArray(rng, n, 3), dy = randomArray(rng, n, 2);
+      if (n > 4) { x[0] = 0; x[1] = -0; x[2] = 1e-30; x[3] = -1e-30; }
+      const y = guarded(new Float32Array(n)), yRef = new Float32Array(n);
+      wasm.relu(x, y, n); jsBackend.relu(x, yRef, n);
+      assert.deepEqual([...y.subarray(0, n)], [...yRef], `relu n=${n}`);
+      checkGuard(y, n, 'relu');
+      const dx = guarded(new Float32Array(n)), dxRef = new Float32Array(n);
+      wasm.reluBackward(yRef, dy, dx, n); jsBackend.reluBackward(yRef, dy, dxRef, n);
+      assert.deepEqual([...dx.subarray(0, n)], [...dxRef], `reluBackward n=${n}`);
+      checkGuard(dx, n, 'reluBackward');
+      const p = guarded(new Float32Array(n)), pRef = new Float32Array(n);
+      wasm.mul(x, dy, p, n); jsBackend.mul(x, dy, pRef, n);
+      assert.deepEqual([...p.subarray(0, n)], [...pRef], `mul n=${n}`);
+      checkGuard(p, n, 'mul');
+    }
+    // In place, as callers may use them.
+    const a = randomArray(rng, 9), b = randomArray(rng, 9), expected = a.map((v, i) => Math.fround(v * b[i]));
+    wasm.mul(a, b, a, 9);
+    assert.deepEqual([...a], [...expected]);
+  });
+
+  test(`wasm (${V}, ${T}): tanh and tanhBackward within float32 rounding of js`, () => {
+    const rng = new Rng(22);
+    for (const n of COUNTS) {
+      const x = randomArray(rng, n, 4);
+      if (n > 8) { x[0] = 0; x[1] = 20; x[2] = -20; x[3] = 0.625; x[4] = -0.6249; x[5] = 1e-20; x[6] = 100; x[7] = -1e-3; }
+      const y = guarded(new Float32Array(n)), yRef = new Float32Array(n);
+      wasm.tanh(x, y, n); jsBackend.tanh(x, yRef, n);
+      for (let i = 0; i < n; i++) {
+        assert.ok(Math.abs(y[i] - yRef[i]) <= 2.5e-7 * Math.abs(yRef[i]), `tanh(${x[i]}) = ${y[i]}, js ${yRef[i]}`);
+      }
+      if (n > 8) { assert.equal(y[1], 1); assert.equal(y[2], -1); assert.equal(y[0], 0); }
+      checkGuard(y, n, 'tanh');
+      const dy = randomArray(rng, n, 3);
+      const dx = guarded(new Float32Array(n)), dxRef = new Float32Array(n);
+      wasm.tanhBackward(yRef, dy, dx, n); jsBackend.tanhBackward(yRef, dy, dxRef, n);
+      assertClose(dx.subarray(0, n), dxRef, 1e-6, `tanhBackward n=${n}`);
+      checkGuard(dx, n, 'tanhBackward');
+    }
+  });
+
+  test(`wasm (${V}, ${T}): gelu and geluBackward within 1e-6 of js (relative in the negative tail)`, () => {
+    const xs: number[] = [];
+    for (let x = -14; x <= 10; x += 0.03125) xs.push(x);
+    xs.push(0, -0, 0.7071, -0.3, 1e-4, -1e-4, 30, -30, Infinity);
+    const x = new Float32Array(xs), n = x.length;
     const y = guarded(new Float32Array(n)), yRef = new Float32Array(n);
-    wasm.relu(x, y, n); jsBackend.relu(x, yRef, n);
-    assert.deepEqual([...y.subarray(0, n)], [...yRef], `relu n=${n}`);
-    checkGuard(y, n, 'relu');
-    const dx = guarded(new Float32Array(n)), dxRef = new Float32Array(n);
-    wasm.reluBackward(yRef, dy, dx, n); jsBackend.reluBackward(yRef, dy, dxRef, n);
-    assert.deepEqual([...dx.subarray(0, n)], [...dxRef], `reluBackward n=${n}`);
-    checkGuard(dx, n, 'reluBackward');
-    const p = guarded(new Float32Array(n)), pRef = new Float32Array(n);
-    wasm.mul(x, dy, p, n); jsBackend.mul(x, dy, pRef, n);
-    assert.deepEqual([...p.subarray(0, n)], [...pRef], `mul n=${n}`);
-    checkGuard(p, n, 'mul');
-  }
-  // In place, as callers may use them.
-  const a = randomArray(rng, 9), b = randomArray(rng, 9), expected = a.map((v, i) => Math.fround(v * b[i]));
-  wasm.mul(a, b, a, 9);
-  assert.deepEqual([...a], [...expected]);
-});
-
-test(`wasm (${V}): tanh and tanhBackward within float32 rounding of js`, () => {
-  const rng = new Rng(22);
-  for (const n of COUNTS) {
-    const x = randomArray(rng, n, 4);
-    if (n > 8) { x[0] = 0; x[1] = 20; x[2] = -20; x[3] = 0.625; x[4] = -0.6249; x[5] = 1e-20; x[6] = 100; x[7] = -1e-3; }
-    const y = guarded(new Float32Array(n)), yRef = new Float32Array(n);
-    wasm.tanh(x, y, n); jsBackend.tanh(x, yRef, n);
+    wasm.gelu(x, y, n); jsBackend.gelu(x, yRef, n);
     for (let i = 0; i < n; i++) {
-      assert.ok(Math.abs(y[i] - yRef[i]) <= 2.5e-7 * Math.abs(yRef[i]), `tanh(${x[i]}) = ${y[i]}, js ${yRef[i]}`);
+      const d = Math.abs(y[i] - yRef[i]);
+      assert.ok(d <= 1e-6 || y[i] === yRef[i], `gelu(${x[i]}) = ${y[i]}, js ${yRef[i]}`);
+      // The tail is tiny but still resolved: relative to its own size (while float32 is normal).
+      if (x[i] < -0.5 && Math.abs(yRef[i]) > 1e-37) assert.ok(d <= 1e-6 * Math.abs(yRef[i]), `gelu(${x[i]}) = ${y[i]}, js ${yRef[i]} (relative)`);
     }
-    if (n > 8) { assert.equal(y[1], 1); assert.equal(y[2], -1); assert.equal(y[0], 0); }
-    checkGuard(y, n, 'tanh');
-    const dy = randomArray(rng, n, 3);
-    const dx = guarded(new Float32Array(n)), dxRef = new Float32Array(n);
-    wasm.tanhBackward(yRef, dy, dx, n); jsBackend.tanhBackward(yRef, dy, dxRef, n);
-    assertClose(dx.subarray(0, n), dxRef, 1e-6, `tanhBackward n=${n}`);
-    checkGuard(dx, n, 'tanhBackward');
-  }
-});
-
-test(`wasm (${V}): gelu and geluBackward within 1e-6 of js (relative in the negative tail)`, () => {
-  const xs: number[] = [];
-  for (let x = -14; x <= 10; x += 0.03125) xs.push(x);
-  xs.push(0, -0, 0.7071, -0.3, 1e-4, -1e-4, 30, -30, Infinity);
-  const x = new Float32Array(xs), n = x.length;
-  const y = guarded(new Float32Array(n)), yRef = new Float32Array(n);
-  wasm.gelu(x, y, n); jsBackend.gelu(x, yRef, n);
-  for (let i = 0; i < n; i++) {
-    const d = Math.abs(y[i] - yRef[i]);
-    assert.ok(d <= 1e-6 || y[i] === yRef[i], `gelu(${x[i]}) = ${y[i]}, js ${yRef[i]}`);
-    // The tail is tiny but still resolved: relative to its own size (while float32 is normal).
-    if (x[i] < -0.5 && Math.abs(yRef[i]) > 1e-37) assert.ok(d <= 1e-6 * Math.abs(yRef[i]), `gelu(${x[i]}) = ${y[i]}, js ${yRef[i]} (relative)`);
-  }
-  checkGuard(y, n, 'gelu');
-  const rng = new Rng(23);
-  const dy = randomArray(rng, n, 2);
-  const dx = guarded(new Float32Array(n - 1)), dxRef = new Float32Array(n - 1);
-  const finite = x.subarray(0, n - 1); // GELU'(∞)·dy: both give dy, but keep the oracle's input finite
-  wasm.geluBackward(finite, dy, dx, n - 1); jsBackend.geluBackward(finite, dy, dxRef, n - 1);
-  for (let i = 0; i < n - 1; i++) {
-    assert.ok(Math.abs(dx[i] - dxRef[i]) <= 1e-6 * Math.max(1, Math.abs(dxRef[i])), `geluBackward at ${x[i]}: ${dx[i]}, js ${dxRef[i]}`);
-  }
-  checkGuard(dx, n - 1, 'geluBackward');
-});
-
-test(`wasm (${V}): addRowVector equals js exactly, sumRowsInto within 1e-7`, () => {
-  const rng = new Rng(24);
-  for (const [rows, cols] of [[1, 1], [7, 5], [3, 4], [128, 10], [33, 257], [128, 256], [1, 1000]]) {
-    const y0 = randomArray(rng, rows * cols), bias = randomArray(rng, cols);
-    const y = guarded(y0), yRef = y0.slice();
-    wasm.addRowVector(y, bias, rows, cols); jsBackend.addRowVector(yRef, bias, rows, cols);
-    assert.deepEqual([...y.subarray(0, rows * cols)], [...yRef], `addRowVector ${rows}×${cols}`);
-    checkGuard(y, rows * cols, 'addRowVector');
-    const out0 = randomArray(rng, cols);
-    const out = guarded(out0), outRef = out0.slice();
-    for (let twice = 0; twice < 2; twice++) { // accumulates, does not overwrite
-      wasm.sumRowsInto(y0, rows, cols, out); jsBackend.sumRowsInto(y0, rows, cols, outRef);
+    checkGuard(y, n, 'gelu');
+    const rng = new Rng(23);
+    const dy = randomArray(rng, n, 2);
+    const dx = guarded(new Float32Array(n - 1)), dxRef = new Float32Array(n - 1);
+    const finite = x.subarray(0, n - 1); // GELU'(∞)·dy: both give dy, but keep the oracle's input finite
+    wasm.geluBackward(finite, dy, dx, n - 1); jsBackend.geluBackward(finite, dy, dxRef, n - 1);
+    for (let i = 0; i < n - 1; i++) {
+      assert.ok(Math.abs(dx[i] - dxRef[i]) <= 1e-6 * Math.max(1, Math.abs(dxRef[i])), `geluBackward at ${x[i]}: ${dx[i]}, js ${dxRef[i]}`);
     }
-    assertClose(out.subarray(0, cols), outRef, 1e-7, `sumRowsInto ${rows}×${cols}`);
-    checkGuard(out, cols, 'sumRowsInto');
-  }
-});
+    checkGuard(dx, n - 1, 'geluBackward');
+  });
 
-test(`wasm (${V}): softmaxCrossEntropy within 1e-6 of js`, () => {
-  const rng = new Rng(25);
-  for (const [rows, cols] of [[1, 1], [1, 3], [13, 7], [128, 10], [5, 4], [31, 33]]) {
-    for (const spread of [1, 6, 40]) {
-      const logits = randomArray(rng, rows * cols, spread);
-      const labels = new Int32Array(rows).map(() => rng.int(cols));
-      const dl = guarded(new Float32Array(rows * cols).fill(NaN)), dlRef = new Float32Array(rows * cols);
-      const total = wasm.softmaxCrossEntropy(logits, labels, rows, cols, dl, 1 / rows);
-      const ref = jsBackend.softmaxCrossEntropy(logits, labels, rows, cols, dlRef, 1 / rows);
-      assert.ok(Math.abs(total - ref) <= 1e-6 * Math.max(1, ref), `CE ${rows}×${cols} spread ${spread}: ${total}, js ${ref}`);
-      assertClose(dl.subarray(0, rows * cols), dlRef, 1e-6, `dlogits ${rows}×${cols} spread ${spread}`);
-      checkGuard(dl, rows * cols, 'softmaxCrossEntropy');
+  test(`wasm (${V}, ${T}): addRowVector equals js exactly, sumRowsInto within 1e-7`, () => {
+    const rng = new Rng(24);
+    for (const [rows, cols] of [[1, 1], [7, 5], [3, 4], [128, 10], [33, 257], [128, 256], [1, 1000]]) {
+      const y0 = randomArray(rng, rows * cols), bias = randomArray(rng, cols);
+      const y = guarded(y0), yRef = y0.slice();
+      wasm.addRowVector(y, bias, rows, cols); jsBackend.addRowVector(yRef, bias, rows, cols);
+      assert.deepEqual([...y.subarray(0, rows * cols)], [...yRef], `addRowVector ${rows}×${cols}`);
+      checkGuard(y, rows * cols, 'addRowVector');
+      const out0 = randomArray(rng, cols);
+      const out = guarded(out0), outRef = out0.slice();
+      for (let twice = 0; twice < 2; twice++) { // accumulates, does not overwrite
+        wasm.sumRowsInto(y0, rows, cols, out); jsBackend.sumRowsInto(y0, rows, cols, outRef);
+      }
+      assertClose(out.subarray(0, cols), outRef, 1e-7, `sumRowsInto ${rows}×${cols}`);
+      checkGuard(out, cols, 'sumRowsInto');
     }
-  }
-  // Stable with logits of ±1e4 (the js test's rows), and NaN logits give a NaN loss.
-  const logits = new Float32Array([1e4, -1e4, 0, 1e4 - 5, -1e4, -1e4, -1e4, -1e4, 1e4, 1e4, 1e4, 1e4]);
-  const labels = new Int32Array([1, 2, 0]);
-  const dl = new Float32Array(12), dlRef = new Float32Array(12);
-  const ce = wasm.softmaxCrossEntropy(logits, labels, 3, 4, dl, 1);
-  const ceRef = jsBackend.softmaxCrossEntropy(logits, labels, 3, 4, dlRef, 1);
-  assert.ok(Number.isFinite(ce) && Math.abs(ce - ceRef) <= 1e-6 * ceRef, `CE with ±1e4: ${ce}, js ${ceRef}`);
-  assertClose(dl, dlRef, 1e-6, 'dlogits with ±1e4');
-  const bad = new Float32Array([0, NaN, 1, 2]);
-  assert.ok(Number.isNaN(wasm.softmaxCrossEntropy(bad, new Int32Array([0]), 1, 4, new Float32Array(4), 1)), 'NaN logits must give a NaN loss');
-});
+  });
 
-test(`wasm (${V}): sumSquares accumulates in float64 like js`, () => {
-  const rng = new Rng(26);
-  for (const n of COUNTS) {
-    const x = randomArray(rng, n, 5);
-    const s = wasm.sumSquares(x, n), ref = jsBackend.sumSquares(x, n);
-    assert.ok(Math.abs(s - ref) <= 1e-12 * ref, `sumSquares n=${n}: ${s}, js ${ref}`);
-  }
-  const x = randomArray(rng, 100);
-  assert.equal(wasm.sumSquares(x.subarray(3), 10), jsBackend.sumSquares(x.subarray(3), 10));
-  const big = new Float32Array(1001).fill(1);
-  big[0] = 4096; // 4096² = 2^24: in float32 the 1000 ones would be lost
-  assert.equal(wasm.sumSquares(big, big.length), 16777216 + 1000);
-});
+  test(`wasm (${V}, ${T}): softmaxCrossEntropy within 1e-6 of js`, () => {
+    const rng = new Rng(25);
+    for (const [rows, cols] of [[1, 1], [1, 3], [13, 7], [128, 10], [5, 4], [31, 33]]) {
+      for (const spread of [1, 6, 40]) {
+        const logits = randomArray(rng, rows * cols, spread);
+        const labels = new Int32Array(rows).map(() => rng.int(cols));
+        const dl = guarded(new Float32Array(rows * cols).fill(NaN)), dlRef = new Float32Array(rows * cols);
+        const total = wasm.softmaxCrossEntropy(logits, labels, rows, cols, dl, 1 / rows);
+        const ref = jsBackend.softmaxCrossEntropy(logits, labels, rows, cols, dlRef, 1 / rows);
+        assert.ok(Math.abs(total - ref) <= 1e-6 * Math.max(1, ref), `CE ${rows}×${cols} spread ${spread}: ${total}, js ${ref}`);
+        assertClose(dl.subarray(0, rows * cols), dlRef, 1e-6, `dlogits ${rows}×${cols} spread ${spread}`);
+        checkGuard(dl, rows * cols, 'softmaxCrossEntropy');
+      }
+    }
+    // Stable with logits of ±1e4 (the js test's rows), and NaN logits give a NaN loss.
+    const logits = new Float32Array([1e4, -1e4, 0, 1e4 - 5, -1e4, -1e4, -1e4, -1e4, 1e4, 1e4, 1e4, 1e4]);
+    const labels = new Int32Array([1, 2, 0]);
+    const dl = new Float32Array(12), dlRef = new Float32Array(12);
+    const ce = wasm.softmaxCrossEntropy(logits, labels, 3, 4, dl, 1);
+    const ceRef = jsBackend.softmaxCrossEntropy(logits, labels, 3, 4, dlRef, 1);
+    assert.ok(Number.isFinite(ce) && Math.abs(ce - ceRef) <= 1e-6 * ceRef, `CE with ±1e4: ${ce}, js ${ceRef}`);
+    assertClose(dl, dlRef, 1e-6, 'dlogits with ±1e4');
+    const bad = new Float32Array([0, NaN, 1, 2]);
+    assert.ok(Number.isNaN(wasm.softmaxCrossEntropy(bad, new Int32Array([0]), 1, 4, new Float32Array(4), 1)), 'NaN logits must give a NaN loss');
+  });
+
+  test(`wasm (${V}, ${T}): sumSquares accumulates in float64 like js`, () => {
+    const rng = new Rng(26);
+    for (const n of COUNTS) {
+      const x = randomArray(rng, n, 5);
+      const s = wasm.sumSquares(x, n), ref = jsBackend.sumSquares(x, n);
+      assert.ok(Math.abs(s - ref) <= 1e-12 * ref, `sumSquares n=${n}: ${s}, js ${ref}`);
+    }
+    const x = randomArray(rng, 100);
+    assert.equal(wasm.sumSquares(x.subarray(3), 10), jsBackend.sumSquares(x.subarray(3), 10));
+    const big = new Float32Array(1001).fill(1);
+    big[0] = 4096; // 4096² = 2^24: in float32 the 1000 ones would be lost
+    assert.equal(wasm.sumSquares(big, big.length), 16777216 + 1000);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Training parity with PyTorch (as test/train/torch-parity.test.ts, on the wasm backend)
+
+  // PyTorch parity through a Trainer runs on every backend in test/train/torch-parity.test.ts.
+
+  test(`wasm (${V}, ${T}): an MLP training step matches js (784-64-10, B = 32, 3 steps)`, () => {
+    const rng = new Rng(27);
+    const count = 96;
+    const images = new Float32Array(count * 784).map(() => rng.uniform());
+    const labels = new Int32Array(count).map(() => rng.int(10));
+    const config: TrainConfig = {
+      model: { inputSize: 784, classes: 10, layers: [{ type: 'dense', units: 64 }, { type: 'tanh' }, { type: 'dense', units: 10 }] },
+      optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
+      batchSize: 32, epochs: 1, seed: 5, regularization: [],
+    };
+    const data = createDataset(images, labels, [784], 10);
+    const trainers = [new Trainer(config, wasm, data), new Trainer(config, jsBackend, data)];
+    for (let s = 0; s < 3; s++) {
+      const x = images.subarray(s * 32 * 784, (s + 1) * 32 * 784), y = labels.subarray(s * 32, (s + 1) * 32);
+      const [lw, lj] = trainers.map((t) => t.trainStep(x, y, 32).dataLoss);
+      assert.ok(Math.abs(lw - lj) <= 1e-5 * lj, `loss at step ${s}: wasm ${lw}, js ${lj}`);
+    }
+    trainers[0].model.params.forEach((p, i) => assertClose(p.value, trainers[1].model.params[i].value, 1e-5, p.name));
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
-// Training parity with PyTorch (as test/train/torch-parity.test.ts, on the wasm backend)
+// Threads: bit-identical to one thread, the size threshold, the default, dispose, failures
 
-// PyTorch parity through a Trainer runs on every backend in test/train/torch-parity.test.ts.
+/** Asserts a and b hold the same bits (Object.is: NaN and −0 count). */
+function assertSameBits(a: Float32Array, b: Float32Array, what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} differs: ${a[i]} vs ${b[i]} (one thread)`);
+  }
+}
 
-test(`wasm (${V}): an MLP training step matches js (784-64-10, B = 32, 3 steps)`, () => {
-  const rng = new Rng(27);
-  const count = 96;
+test(`wasm (${V}): 2-thread GEMM equals the 1-thread GEMM bit for bit (all transposes, split by rows and by columns, around the threshold)`, () => {
+  // 128×64×244 is just under PARALLEL_GEMM_FLOPS (3.997e6), 128×64×245 just over (4.014e6);
+  // 64×6272×288 is a conv layer's im2col GEMM (split by columns), 600×40×300 split by rows,
+  // 5×9001×3 more columns than 4095 one-tile chunks.
+  const shapes: [number, number, number][] = [
+    [128, 64, 244], [128, 64, 245], [64, 6272, 288], [600, 40, 300], [133, 1001, 77], [128, 256, 784], [5, 9001, 3], [9, 17, 257],
+  ];
+  const before = wasm2.gemmStats!.gemms;
+  let expectedSplit = 0;
+  for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    for (const [m, n, k] of shapes) {
+      const rng = new Rng(m * 131 + n * 7 + k);
+      const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
+      for (const [alpha, beta] of [[1, 0], [-0.7, 0.3]]) {
+        const c0 = randomArray(rng, m * n);
+        if (beta === 0) c0.fill(NaN);
+        const c1 = c0.slice(), c2 = c0.slice(), c3 = c0.slice();
+        wasm1.gemm(ta, tb, m, n, k, alpha, a, b, beta, c1);
+        wasm2.gemm(ta, tb, m, n, k, alpha, a, b, beta, c2);
+        wasm2all.gemm(ta, tb, m, n, k, alpha, a, b, beta, c3);
+        if (2 * m * n * k >= PARALLEL_GEMM_FLOPS) expectedSplit++;
+        const what = `gemm(${ta}, ${tb}, ${m}, ${n}, ${k}, α=${alpha}, β=${beta})`;
+        assertSameBits(c2, c1, `${what}, 2 threads`);
+        assertSameBits(c3, c1, `${what}, 2 threads, every GEMM split`);
+      }
+    }
+  }
+  assert.equal(wasm2.gemmStats!.gemms - before, expectedSplit, 'GEMMs at or above PARALLEL_GEMM_FLOPS are split, smaller ones are not');
+  const s = wasm2all.gemmStats!;
+  console.log(`# wasm (${V}) threads: the worker computed ${s.chunks - s.callerChunks} of ${s.chunks} GEMM blocks (every-GEMM backend)`);
+});
+
+test(`wasm (${V}): a CNN (conv, BN, pool, dense) trains to the same bits on 1 and 2 threads`, () => {
+  // B = 32: the first conv's im2col GEMM is 16 × 25088 × 9 (7.2 MFLOP, split by the default
+  // backend too), the second's 32 × 6272 × 144.
+  const rng = new Rng(41);
+  const B = 32, count = 2 * B;
   const images = new Float32Array(count * 784).map(() => rng.uniform());
   const labels = new Int32Array(count).map(() => rng.int(10));
   const config: TrainConfig = {
-    model: { inputSize: 784, classes: 10, layers: [{ type: 'dense', units: 64 }, { type: 'tanh' }, { type: 'dense', units: 10 }] },
+    model: parseArch('conv:16x3p1,bn,relu,pool:2,conv:32x3p1,relu,pool:2,flatten,dense:10', [1, 28, 28], 10),
     optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
-    batchSize: 32, epochs: 1, seed: 5, regularization: [],
+    batchSize: B, epochs: 1, seed: 3, regularization: [],
   };
-  const data = createDataset(images, labels, [784], 10);
-  const trainers = [new Trainer(config, wasm, data), new Trainer(config, jsBackend, data)];
-  for (let s = 0; s < 3; s++) {
-    const x = images.subarray(s * 32 * 784, (s + 1) * 32 * 784), y = labels.subarray(s * 32, (s + 1) * 32);
-    const [lw, lj] = trainers.map((t) => t.trainStep(x, y, 32).dataLoss);
-    assert.ok(Math.abs(lw - lj) <= 1e-5 * lj, `loss at step ${s}: wasm ${lw}, js ${lj}`);
+  const data = createDataset(images, labels, [1, 28, 28], 10);
+  const before = wasm2.gemmStats!.gemms;
+  const trainers = [wasm1, wasm2, wasm2all].map((b) => new Trainer(config, b, data));
+  for (let s = 0; s < 2; s++) {
+    const x = images.subarray(s * B * 784, (s + 1) * B * 784), y = labels.subarray(s * B, (s + 1) * B);
+    const losses = trainers.map((t) => t.trainStep(x, y, B).dataLoss);
+    assert.ok(Object.is(losses[1], losses[0]) && Object.is(losses[2], losses[0]), `losses at step ${s}: ${losses.join(', ')}`);
   }
-  trainers[0].model.params.forEach((p, i) => assertClose(p.value, trainers[1].model.params[i].value, 1e-5, p.name));
+  assert.ok(wasm2.gemmStats!.gemms > before, 'the default 2-thread backend split some of the conv GEMMs');
+  trainers[0].model.params.forEach((p, i) => {
+    assertSameBits(trainers[1].model.params[i].value, p.value, `${p.name}, 2 threads`);
+    assertSameBits(trainers[2].model.params[i].value, p.value, `${p.name}, 2 threads, every GEMM split`);
+  });
+});
+
+test('wasm threads: the default is min(2, cores) in Node (select.ts), RIDGELINE_WASM_THREADS overrides it, threads: 1 is one thread', async () => {
+  assert.equal(wasm1.threads, 1);
+  assert.equal(wasm1.gemmStats, undefined);
+  assert.equal(wasm2.threads, 2);
+  assert.equal(defaultWasmThreads(), Math.min(2, availableParallelism()));
+  const r = await tryLoad('wasm');
+  assert.ok('backend' in r, `wasm did not load: ${'error' in r ? r.error : ''}`);
+  assert.equal((r.backend as WasmBackend).threads, Math.min(2, availableParallelism()));
+  (r.backend as WasmBackend).dispose();
+  const saved = process.env.RIDGELINE_WASM_THREADS;
+  try {
+    process.env.RIDGELINE_WASM_THREADS = '1';
+    const one = await loadNodeWasmBackend();
+    assert.equal(one.threads, 1);
+    process.env.RIDGELINE_WASM_THREADS = 'two';
+    assert.throws(() => defaultWasmThreads(), /RIDGELINE_WASM_THREADS must be an integer/);
+  } finally {
+    if (saved === undefined) delete process.env.RIDGELINE_WASM_THREADS; else process.env.RIDGELINE_WASM_THREADS = saved;
+  }
+  await assert.rejects(loadWasmBackend({ threads: 2 }), /needs a worker spawner/);
+  // Without SharedArrayBuffer (a browser page that is not cross-origin isolated) the default is
+  // one thread, and asking for two says why not.
+  const sab = globalThis.SharedArrayBuffer;
+  try {
+    // @ts-expect-error: removing it, as such a page lacks it
+    delete globalThis.SharedArrayBuffer;
+    assert.equal((await loadWasmBackend({ spawnWorker: spawnNodeWasmWorker })).threads, 1);
+    await assert.rejects(loadWasmBackend({ threads: 2, spawnWorker: spawnNodeWasmWorker }), /wasm threads need SharedArrayBuffer/);
+  } finally {
+    globalThis.SharedArrayBuffer = sab;
+  }
+  await assert.rejects(loadWasmBackend({ threads: 0 }), RangeError);
+});
+
+test('wasm threads: dispose() ends the workers; the backend goes on, on one thread, with the same results', async () => {
+  const b = await loadNodeWasmBackend({ variant: V, threads: 2, tuning: EVERY_GEMM });
+  const rng = new Rng(5);
+  const [m, n, k] = [40, 300, 50];
+  const a = randomArray(rng, m * k), bb = randomArray(rng, k * n);
+  const before = new Float32Array(m * n), afterDispose = new Float32Array(m * n), ref = new Float32Array(m * n);
+  b.gemm(false, true, m, n, k, 1, a, bb, 0, before);
+  b.dispose();
+  b.dispose(); // idempotent
+  assert.equal(b.threads, 1);
+  const calls = b.gemmStats!.gemms;
+  b.gemm(false, true, m, n, k, 1, a, bb, 0, afterDispose);
+  assert.equal(b.gemmStats!.gemms, calls, 'no GEMM was handed to the threads after dispose');
+  wasm1.gemm(false, true, m, n, k, 1, a, bb, 0, ref);
+  assertSameBits(before, ref, 'before dispose');
+  assertSameBits(afterDispose, ref, 'after dispose');
+});
+
+/**
+ * A module with the shared module's imports and a `gemm_part` that misbehaves, handed to the
+ * worker in place of the real one (the calling thread keeps the real module).
+ */
+async function sabotagedBackend(body: string, timeoutMs: number): Promise<WasmBackend> {
+  const params = '(param i32 i32 i32 i32 i32 f32 i32 i32 f32 i32 i32 i32 i32 i32 i32)';
+  const bad = await WebAssembly.compile(await assemble(
+    `(module (import "env" "memory" (memory 16 65536 shared)) (func (export "gemm_part") ${params} ${body}))`));
+  const spawnWorker: SpawnWasmWorker = () => {
+    const w = spawnNodeWasmWorker();
+    return { ...w, postMessage: (m) => w.postMessage({ ...(m as WasmWorkerInit), module: bad }) };
+  };
+  return loadWasmBackend({ variant: V, threads: 2, spawnWorker, timeoutMs, tuning: EVERY_GEMM });
+}
+
+/** GEMMs of 512 one-tile blocks until one throws (the worker takes a block within a few calls). */
+function gemmUntilThrow(b: WasmBackend): Error {
+  const rng = new Rng(9);
+  const [m, n, k] = [16, 4096, 16];
+  const a = randomArray(rng, m * k), bb = randomArray(rng, k * n), c = new Float32Array(m * n);
+  for (let i = 0; i < 2000; i++) {
+    try {
+      b.gemm(false, false, m, n, k, 1, a, bb, 0, c);
+    } catch (e) {
+      return e as Error;
+    }
+  }
+  assert.fail('the sabotaged worker never took a GEMM block');
+}
+
+test('wasm threads: a worker that traps in gemm fails the call with its message, and every later call', async () => {
+  const b = await sabotagedBackend('unreachable', 60_000);
+  const e = gemmUntilThrow(b);
+  assert.match(e.message, /^wasm backend: worker thread 1 failed in gemm: .*unreachable/);
+  assert.equal(b.threads, 1, 'the workers are shut down');
+  assert.throws(() => b.gemm(false, false, 64, 64, 64, 1, new Float32Array(4096), new Float32Array(4096), 0, new Float32Array(4096)),
+    /a worker thread failed earlier/);
+});
+
+test('wasm threads: a worker that never finishes its block fails the call after timeoutMs, not a hang', async () => {
+  const b = await sabotagedBackend('(loop $forever (br $forever))', 300);
+  const t0 = performance.now();
+  const e = gemmUntilThrow(b);
+  assert.match(e.message, /^wasm backend: a worker thread held a GEMM block for over 300 ms without finishing it/);
+  assert.ok(performance.now() - t0 < 30_000, 'it took too long to notice');
+  assert.throws(() => b.gemm(false, false, 64, 64, 64, 1, new Float32Array(4096), new Float32Array(4096), 0, new Float32Array(4096)),
+    /a worker thread failed earlier/);
+});
+
+test('wasm threads: a worker that dies before it is ready fails the load with a one-line reason', async () => {
+  const spawnWorker: SpawnWasmWorker = () => {
+    const w = new Worker('process.exit(3)', { eval: true });
+    return {
+      postMessage: (m) => w.postMessage(m),
+      listen: (_onMessage, onExit) => { w.on('exit', (code) => onExit(`worker exited (code ${code})`)); },
+      terminate: () => { void w.terminate(); },
+    };
+  };
+  await assert.rejects(loadWasmBackend({ variant: V, threads: 2, spawnWorker }),
+    (e: Error) => /^wasm threads: worker thread 1: worker exited \(code 3\)$/.test(e.message));
+});
+
+test('wasm threads: idle workers do not keep the process alive', () => {
+  const script = `
+    import { loadNodeWasmBackend } from ${JSON.stringify(new URL('../../src/kernels/wasm/node.ts', import.meta.url).href)};
+    const b = await loadNodeWasmBackend({ threads: 2 });
+    const c = new Float32Array(256 * 256);
+    b.gemm(false, false, 256, 256, 256, 1, new Float32Array(256 * 256).fill(1), new Float32Array(256 * 256).fill(1), 0, c);
+    console.log(b.threads, c[0], b.gemmStats.gemms);`;
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.signal, null, `the child did not exit by itself (killed by ${r.signal} after 120 s): ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '2 256 1');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -330,6 +550,16 @@ test('wasm modules: SIMD128 validates and compiles here; relaxed-SIMD bytes are 
   module.validate();
   assert.match(module.toText({}), /f32x4\.relaxed_madd/);
   module.destroy();
+  // The shared-memory builds (threads > 1): same code, importing env.memory as a shared memory.
+  for (const [b64, relaxedOps] of [[embedded.SIMD_SHARED_WASM_BASE64, false], [embedded.RELAXED_SHARED_WASM_BASE64, true]] as const) {
+    const shared = wabt.readWasm(bytesOf(b64), { simd: true, relaxed_simd: true, threads: true });
+    (shared.validate as (this: typeof shared, f: object) => void)({ simd: true, relaxed_simd: true, threads: true });
+    const text = shared.toText({});
+    assert.match(text, /\(import "env" "memory" \(memory \(;0;\) 16 65536 shared\)\)/);
+    assert.match(text, /\(export "gemm_part"/);
+    assert.equal(/\.relaxed_madd/.test(text), relaxedOps);
+    shared.destroy();
+  }
   const plain = wabt.readWasm(simd, { simd: true, relaxed_simd: false });
   assert.ok(!/\.relaxed_/.test(plain.toText({})), 'the SIMD128 module uses no relaxed instruction');
   plain.destroy();

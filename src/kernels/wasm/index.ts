@@ -18,10 +18,15 @@
  *     reads C (NaN in C does not propagate). Accumulation is float32: against the float64 JS
  *     reference the norm-wise relative difference (max|Δ| / max|C|) is a few 1e-7 on random
  *     data (measured ≤ 8.1e-7 up to k = 1024, both variants); the tests allow 1e-5.
- *  4. The module owns its linear memory; each call copies its inputs in at fixed offsets and its
- *     results out. Memory grows to the largest call seen; the typed-array views are re-taken
- *     only after a growth (growing detaches the old buffer), so the hot path allocates nothing
- *     beyond the `subarray` views needed to copy out a prefix.
+ *  4. Each call copies its inputs into the linear memory at fixed offsets and its results out.
+ *     Memory grows to the largest call seen; the typed-array views are re-taken only after a
+ *     growth (growing detaches an owned memory's buffer), so the hot path allocates nothing
+ *     beyond the `subarray` views needed to copy out a prefix. With threads = 1 the module owns
+ *     its memory; with threads > 1 (the default where a worker spawner is given: Node's entry
+ *     src/kernels/wasm/node.ts) it is the shared-memory build of the same module, instantiated
+ *     on one shared `WebAssembly.Memory` here and in threads − 1 workers, and GEMMs of at least
+ *     PARALLEL_GEMM_FLOPS are cut into blocks of C that the threads claim (./threads.ts). Each C
+ *     element is computed by one thread with the same k order, so threads never change a bit.
  *  5. Elementwise kernels run in whole f32x4 vectors over padded regions; exp/log/tanh/Φ are
  *     Cephes-style float32 polynomials (1–2 ulp; Φ uses the reference's Chebyshev erfc).
  *     Reductions that the reference does in float64 (sumSquares, sumRowsInto, the CE sum) are
@@ -34,6 +39,9 @@
 import type { Backend } from '../backend.js';
 import { jsSpatialKernels } from '../js/spatial.js';
 import { checkOptimizerProgram, OP_SLOTS } from '../optimizer-ops.js';
+import { CONTROL_BYTES, GemmThreads, type ChunkPolicy, type GemmPartExports, type SpawnWasmWorker, type WasmWorkerInit, type WasmWorkerReply } from './threads.js';
+
+export { runWasmWorker, webWorkerSpawner, type SpawnWasmWorker, type WasmWorkerHandle, type WasmWorkerInit } from './threads.js';
 
 export type WasmVariant = 'relaxed-simd' | 'simd128';
 
@@ -41,15 +49,57 @@ export interface WasmBackend extends Backend {
   readonly name: 'wasm';
   /** Which module is running: relaxed SIMD (fused multiply-add) or plain SIMD128. */
   readonly variant: WasmVariant;
+  /** Threads that large GEMMs run on (the calling thread + threads − 1 workers); 1 after dispose(). */
+  readonly threads: number;
+  /** Ends the worker threads (idempotent). The backend keeps working, on the calling thread only. */
+  dispose(): void;
+  /** Threaded backends: GEMMs split so far, their blocks, and the blocks the calling thread computed. */
+  readonly gemmStats: { gemms: number; chunks: number; callerChunks: number } | undefined;
 }
+
+/**
+ * GEMMs below this many flops (2mnk) run on the calling thread: handing out a block and waiting
+ * for it costs a few µs when the worker is awake (tens when it sleeps), more than small
+ * products gain. Measured with wasm/bench.ts (wasm/README.md, "Threads").
+ */
+export const PARALLEL_GEMM_FLOPS = 4e6;
+
+/** Knobs of the threaded GEMM (defaults measured; see wasm/README.md). */
+export interface WasmThreadTuning extends ChunkPolicy {
+  /** GEMMs below this many flops stay on the calling thread. */
+  parallelMinFlops: number;
+  /**
+   * µs a worker spins after a GEMM before it sleeps (the next GEMM of a step usually follows),
+   * and the caller spins for the workers' last blocks before it blocks in Atomics.wait.
+   */
+  spinMicros: number;
+}
+
+export const DEFAULT_THREAD_TUNING: WasmThreadTuning = {
+  parallelMinFlops: PARALLEL_GEMM_FLOPS, spinMicros: 200, minColumns: 128, minRows: 64, chunksPerThread: 4,
+};
 
 export interface WasmLoadOptions {
   /** 'auto' (default): relaxed SIMD where the runtime validates it, else SIMD128. */
   variant?: 'auto' | WasmVariant;
+  /**
+   * Threads for large GEMMs, the calling thread included. Default: 1 without `spawnWorker` or
+   * without SharedArrayBuffer; else min(2, navigator.hardwareConcurrency) (Node's entry passes
+   * min(2, cores)). More than 1 needs `spawnWorker` and SharedArrayBuffer (in browsers: a
+   * cross-origin-isolated page), or the load rejects.
+   */
+  threads?: number;
+  /** Starts one worker that runs `runWasmWorker` (Node: src/kernels/wasm/node.ts; browsers: `webWorkerSpawner`). */
+  spawnWorker?: SpawnWasmWorker;
+  /** A GEMM whose worker makes no progress for this long fails with an error (a crashed or stuck worker). Default 10 000 ms. */
+  timeoutMs?: number;
+  /** Tuning of the threaded GEMM (benchmarks and tests). */
+  tuning?: Partial<WasmThreadTuning>;
 }
 
 /** The signatures of the generated module's exports (see wasm/generate.ts). */
-interface KernelExports {
+interface KernelExports extends GemmPartExports {
+  /** The owned-memory build only (the shared build imports it). */
   memory: WebAssembly.Memory;
   gemm_work_bytes(): number;
   gemm(ta: number, tb: number, m: number, n: number, k: number, alpha: number, a: number, b: number, beta: number, c: number, work: number): void;
@@ -67,7 +117,10 @@ interface KernelExports {
   optimizer_step(w: number, u: number, n: number, program: number, ops: number, states: number): void;
 }
 
-interface EmbeddedModules { SIMD_WASM_BASE64: string; RELAXED_WASM_BASE64: string }
+interface EmbeddedModules {
+  SIMD_WASM_BASE64: string; RELAXED_WASM_BASE64: string; SIMD_SHARED_WASM_BASE64: string; RELAXED_SHARED_WASM_BASE64: string;
+  KERNEL_OPTIONS: { mr: number; nr: number };
+}
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -97,31 +150,119 @@ export async function loadWasmBackend(options: WasmLoadOptions = {}): Promise<Wa
     throw new Error('this runtime does not support WebAssembly relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)');
   }
   const variant: WasmVariant = want === 'simd128' ? 'simd128' : relaxedOk ? 'relaxed-simd' : 'simd128';
-  return instantiateWasmBackend(variant === 'relaxed-simd' ? relaxed : simd, variant);
+  // The default falls back to one thread where SharedArrayBuffer is missing (a browser page
+  // that is not cross-origin isolated); an explicit `threads` > 1 there is an error.
+  const sharedOk = typeof SharedArrayBuffer === 'function';
+  const threads = options.threads ?? (options.spawnWorker && sharedOk ? Math.min(2, globalThis.navigator?.hardwareConcurrency ?? 2) : 1);
+  if (!(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new RangeError(`wasm threads must be an integer in [1, 64], got ${threads}`);
+  if (threads === 1) return instantiateWasmBackend(variant === 'relaxed-simd' ? relaxed : simd, variant);
+  const shared = decodeBase64(variant === 'relaxed-simd' ? embedded.RELAXED_SHARED_WASM_BASE64 : embedded.SIMD_SHARED_WASM_BASE64);
+  return instantiateThreadedWasmBackend(shared, variant, { ...options, threads, tile: embedded.KERNEL_OPTIONS });
 }
 
-/** A backend over given module bytes (the build's, or a variant made by wasm/tune.ts). */
+/** A single-threaded backend over given module bytes (the build's, or a variant made by wasm/bench.ts --tune). */
 export async function instantiateWasmBackend(bytes: Uint8Array<ArrayBuffer>, variant: WasmVariant): Promise<WasmBackend> {
   const { instance } = await WebAssembly.instantiate(bytes, {});
-  return createBackend(instance.exports as unknown as KernelExports, variant);
+  const ex = instance.exports as unknown as KernelExports;
+  return createBackend(ex, ex.memory, variant, { work: 64 }); // the gemm scratch (tile + packed panels) after 64 bytes
+}
+
+export interface ThreadedInstantiation extends Omit<WasmLoadOptions, 'variant'> {
+  threads: number;
+  spawnWorker?: SpawnWasmWorker;
+  /** The micro-kernel tile the module was built with (chunks of C are cut at its multiples). */
+  tile: { mr: number; nr: number };
+}
+
+/** Worker start-up (compiling this package's worker script under tsx can take seconds on a loaded machine). */
+const READY_TIMEOUT_MS = 120_000;
+
+/**
+ * A backend over the shared-memory build of the module (wasm/generate.ts 'shared'), running
+ * large GEMMs on `threads` threads: this one and threads − 1 workers from `spawnWorker`.
+ */
+export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuffer>, variant: WasmVariant, o: ThreadedInstantiation): Promise<WasmBackend> {
+  const { threads, spawnWorker } = o;
+  if (!spawnWorker) throw new Error(`wasm threads = ${threads} needs a worker spawner (loadWasmBackend({ spawnWorker }))`);
+  if (typeof SharedArrayBuffer !== 'function') {
+    throw new Error('wasm threads need SharedArrayBuffer, which this runtime does not offer (browsers: only cross-origin-isolated pages, COOP/COEP headers)');
+  }
+  const tuning = { ...DEFAULT_THREAD_TUNING, ...o.tuning };
+  const module = await WebAssembly.compile(bytes);
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+  } catch (e) {
+    throw new Error(`wasm threads: could not create a shared WebAssembly.Memory (${(e as Error).message})`);
+  }
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const ex = instance.exports as unknown as KernelExports;
+  const workRegion = regionBytes(ex.gemm_work_bytes() / 4);
+  const workOf = (t: number) => CONTROL_BYTES + t * workRegion;
+  const dataStart = workOf(threads);
+  memory.grow(Math.ceil(Math.max(0, dataStart + PAGE - memory.buffer.byteLength) / PAGE));
+
+  const workers: ReturnType<SpawnWasmWorker>[] = [];
+  let pool: GemmThreads | undefined;
+  const ready = Promise.all(Array.from({ length: threads - 1 }, (_, i) => new Promise<void>((resolve, reject) => {
+    const index = i + 1;
+    const worker = spawnWorker();
+    workers.push(worker);
+    worker.listen((data) => {
+      const reply = data as WasmWorkerReply;
+      if (reply?.type === 'ready') resolve();
+      else if (reply?.type === 'error') { reject(new Error(reply.message)); pool?.fail(reply.message); }
+    }, (reason) => {
+      const why = `worker thread ${index}: ${reason}`;
+      reject(new Error(why));
+      pool?.fail(why);
+    });
+    const init: WasmWorkerInit = { type: 'ridgeline-wasm-init', module, memory, index, work: workOf(index), spinMicros: tuning.spinMicros };
+    worker.postMessage(init);
+  })));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([ready, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`wasm threads: the workers did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    })]);
+  } catch (e) {
+    for (const w of workers) { try { w.terminate(); } catch { /* gone */ } }
+    throw new Error(`wasm threads: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  pool = new GemmThreads(memory, ex, workOf(0), workers, o.timeoutMs ?? 10_000, tuning, o.tile, tuning.spinMicros);
+  return createBackend(ex, memory, variant, { work: workOf(0), data: dataStart, pool, parallelMinFlops: tuning.parallelMinFlops });
 }
 
 /** Regions start 64-byte aligned and keep ≥ 16 bytes of padding (the kernels' vector tails). */
 const regionBytes = (elements: number) => (elements * 4 + 16 + 63) & ~63;
 const PAGE = 65536;
+/** The shared memory's maximum, as the shared module declares it (wasm/generate.ts MAX_PAGES): 4 GiB. */
+const MAX_PAGES = 65536;
 
-function createBackend(ex: KernelExports, variant: WasmVariant): WasmBackend {
-  const { memory } = ex;
-  const WORK = 64; // gemm scratch (tile + packed panels) lives at a fixed offset
-  const DATA = WORK + regionBytes(ex.gemm_work_bytes() / 4);
+interface Layout {
+  /** The calling thread's gemm scratch. */
+  work: number;
+  /** Where operands start (default: right after the scratch). */
+  data?: number;
+  pool?: GemmThreads;
+  parallelMinFlops?: number;
+}
+
+function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: WasmVariant, layout: Layout): WasmBackend {
+  const WORK = layout.work;
+  const DATA = layout.data ?? WORK + regionBytes(ex.gemm_work_bytes() / 4);
+  const { pool } = layout;
+  const parallelMinFlops = layout.parallelMinFlops ?? Infinity;
   let f32 = new Float32Array(memory.buffer);
   let i32 = new Int32Array(memory.buffer);
   let f64 = new Float64Array(memory.buffer);
 
-  /** Makes the memory at least `end` bytes; growth detaches the old views, so re-take them. */
+  /** Makes the memory at least `end` bytes; growth detaches (owned) or outgrows (shared) the old views, so re-take them. */
   const ensure = (end: number) => {
-    if (end <= memory.buffer.byteLength) return;
-    memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
+    if (end <= f32.byteLength) return;
+    memory.grow(Math.ceil((end - f32.byteLength) / PAGE));
     f32 = new Float32Array(memory.buffer);
     i32 = new Int32Array(memory.buffer);
     f64 = new Float64Array(memory.buffer);
@@ -163,8 +304,12 @@ function createBackend(ex: KernelExports, variant: WasmVariant): WasmBackend {
   return {
     name: 'wasm',
     variant,
+    get threads() { return pool?.active ? pool.threads : 1; },
+    dispose() { pool?.shutdown(); },
+    get gemmStats() { return pool ? { ...pool.stats } : undefined; },
 
     gemm(transA, transB, m, n, k, alpha, a, b, beta, c) {
+      pool?.check();
       if (m <= 0 || n <= 0) return;
       const aLen = m * k, bLen = k * n, cLen = m * n;
       check(a, aLen, 'A'); check(b, bLen, 'B'); check(c, cLen, 'C');
@@ -172,7 +317,12 @@ function createBackend(ex: KernelExports, variant: WasmVariant): WasmBackend {
       ensure(cOff + regionBytes(cLen));
       if (k > 0) { put(a, aLen, aOff); put(b, bLen, bOff); }
       if (beta !== 0) put(c, cLen, cOff); // β = 0: C's old contents are never read
-      ex.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, aOff, bOff, beta, cOff, WORK);
+      const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
+      if (pool?.active && k > 0 && 2 * m * n * k >= parallelMinFlops) {
+        pool.gemm({ ta, tb, m, n, k, alpha, a: aOff, b: bOff, beta, c: cOff });
+      } else {
+        ex.gemm(ta, tb, m, n, k, alpha, aOff, bOff, beta, cOff, WORK);
+      }
       get(c, cLen, cOff);
     },
 

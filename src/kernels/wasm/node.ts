@@ -1,0 +1,61 @@
+/**
+ * Node's entry to the WASM backend: the same backend as ./index.ts with its GEMM threads made
+ * by `node:worker_threads` (Node-only, so kept out of the browser-capable ./index.ts and
+ * ./threads.ts). `select.ts` loads the wasm backend through here, so `--backend wasm` and
+ * `auto` run on min(2, available cores) threads; RIDGELINE_WASM_THREADS=N overrides that.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { loadWasmBackend, type SpawnWasmWorker, type WasmBackend, type WasmLoadOptions } from './index.js';
+
+/** min(2, available cores), or RIDGELINE_WASM_THREADS when set. */
+export function defaultWasmThreads(): number {
+  const env = process.env.RIDGELINE_WASM_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 64)) throw new Error(`RIDGELINE_WASM_THREADS must be an integer in [1, 64], got '${env}'`);
+    return n;
+  }
+  return Math.min(2, availableParallelism());
+}
+
+/**
+ * The worker script next to this module: node-worker.js in dist/, node-worker.ts when running
+ * the sources under tsx. A worker does not inherit tsx's loader hooks (Node 20), so the .ts
+ * script is started through a one-line bootstrap that registers tsx first.
+ */
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './node-worker.ts' : './node-worker.js', import.meta.url);
+
+/**
+ * No Node options from the parent (execArgv: []): some do not apply to a worker script (e.g.
+ * --input-type with -e), and the ones that matter here are V8 flags, which are process-wide
+ * (--experimental-wasm-relaxed-simd), or are given explicitly (tsx).
+ */
+function startWorker(): Worker {
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { execArgv: [] });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  return new Worker(bootstrap, { eval: true, execArgv: [] });
+}
+
+/** Spawns one `worker_threads` worker that never keeps the process alive (unref). */
+export const spawnNodeWasmWorker: SpawnWasmWorker = () => {
+  const worker = startWorker();
+  worker.unref();
+  return {
+    postMessage: (m) => worker.postMessage(m),
+    listen(onMessage, onExit) {
+      worker.on('message', onMessage);
+      worker.on('error', (e) => onExit(`worker error: ${String((e as Error)?.message ?? e).split('\n')[0]}`));
+      worker.on('exit', (code) => onExit(`worker exited (code ${code})`));
+      worker.unref(); // again: a 'message' listener re-refs the worker's port
+    },
+    terminate: () => { void worker.terminate(); },
+  };
+};
+
+/** loadWasmBackend with Node worker threads: min(2, cores) of them unless `threads` says otherwise. */
+export function loadNodeWasmBackend(options: WasmLoadOptions = {}): Promise<WasmBackend> {
+  const threads = options.threads ?? defaultWasmThreads();
+  return loadWasmBackend({ spawnWorker: spawnNodeWasmWorker, ...options, threads });
+}
