@@ -123,9 +123,11 @@ function throughBackend(backend: Backend, s: Shape): Rate {
 
 const pct = (g: number, peak: number) => `${((100 * g) / peak).toFixed(0)}%`;
 
-/** Samples/s of Trainer.trainStep for 784-256-256-10 ReLU, B = 128, momentum + L2. */
-function trainingRate(backend: Backend, seconds: number): number {
-  const B = 128, N = B * 8;
+/** One Trainer.trainStep of 784-256-256-10 ReLU at B = 128 (momentum + L2), over 8 fixed batches. */
+const B = 128;
+
+function mlpStep(backend: Backend): () => void {
+  const N = B * 8;
   const images = random(N * 784).map((v) => 0.5 + 0.5 * v);
   const labels = Int32Array.from({ length: N }, (_, i) => (i * 7) % 10);
   const config: TrainConfig = {
@@ -141,6 +143,12 @@ function trainingRate(backend: Backend, seconds: number): number {
     const o = (step++ % 8) * B;
     trainer.trainStep(images.subarray(o * 784, (o + B) * 784), labels.subarray(o, o + B), B);
   };
+  return run;
+}
+
+/** Samples/s of Trainer.trainStep for 784-256-256-10 ReLU, B = 128, momentum + L2. */
+function trainingRate(backend: Backend, seconds: number): number {
+  const run = mlpStep(backend);
   const warm = cpuSeconds() + 1;
   while (cpuSeconds() < warm) run();
   let n = 0;
@@ -185,22 +193,7 @@ async function benchmark(): Promise<void> {
  * cores were ours, on a shared machine).
  */
 function trainingRateWall(backend: Backend, seconds: number): { median: number; p10: number } {
-  const B = 128, N = B * 8;
-  const images = random(N * 784).map((v) => 0.5 + 0.5 * v);
-  const labels = Int32Array.from({ length: N }, (_, i) => (i * 7) % 10);
-  const config: TrainConfig = {
-    model: { inputSize: 784, classes: 10, layers: [
-      { type: 'dense', units: 256 }, { type: 'relu' }, { type: 'dense', units: 256 }, { type: 'relu' }, { type: 'dense', units: 10 }] },
-    optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.01 }, momentum: 0.9 },
-    regularization: [regularizationTerm('sklearn-mlp:alpha=0.0256', { batch: B })],
-    batchSize: B, epochs: 1, seed: 1,
-  };
-  const trainer = new Trainer(config, backend, createDataset(images, labels, [784], 10));
-  let step = 0;
-  const run = () => {
-    const o = (step++ % 8) * B;
-    trainer.trainStep(images.subarray(o * 784, (o + B) * 784), labels.subarray(o, o + B), B);
-  };
+  const run = mlpStep(backend);
   for (let i = 0; i < 30; i++) run();
   const rates: number[] = [], steps: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
