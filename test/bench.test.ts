@@ -78,10 +78,11 @@ test('bench --quick --only js --workload cnn --json: the CNN section', async () 
   for (const key of ['workload', 'systems', 'references', 'ratios', 'effective_gflops', 'rss']) assert.ok(key in cnn, `cnn has ${key}`);
   assert.equal(cnn.workload.arch, CNN_ARCH);
   assert.deepEqual(cnn.workload.input_shape, [1, 28, 28]);
-  assert.equal(cnn.workload.params, 421_834);
+  assert.equal(cnn.workload.params, 390_858);
   assert.equal(cnn.workload.batch, 128);
-  // conv1 28·28·32·9 + conv2 14·14·64·32·9 + dense1 3136·128 + dense2 128·10 multiply-adds, ×2 ×3
-  assert.equal(cnn.workload.forward_macs_per_sample, 225_792 + 3_612_672 + 401_408 + 1_280);
+  // conv1 28·28·32·9 + conv2 14·14·64·32·9 + conv3 7·7·128·64·9 + dense1 1152·256 + dense2 256·10
+  // multiply-adds, ×2 ×3
+  assert.equal(cnn.workload.forward_macs_per_sample, 225_792 + 3_612_672 + 3_612_672 + 294_912 + 2_560);
   assert.equal(cnn.workload.flops_per_sample, 6 * cnn.workload.forward_macs_per_sample);
 
   assert.equal(cnn.systems.length, 1);
@@ -95,8 +96,8 @@ test('bench --quick --only js --workload cnn --json: the CNN section', async () 
   assert.ok(Number.isFinite(js.last_loss), 'the timed steps train (finite loss)');
   assert.equal(js.timing.repetitions.length, CNN_TIMING.quick.repetitions);
   assert.equal(js.details.arch, CNN_ARCH);
-  assert.equal(js.details.trainable_params, 421_834);
-  assert.deepEqual(js.details.decayed, ['conv1.weight', 'conv2.weight', 'dense1.weight', 'dense2.weight']);
+  assert.equal(js.details.trainable_params, 390_858);
+  assert.deepEqual(js.details.decayed, ['conv1.weight', 'conv2.weight', 'conv3.weight', 'dense1.weight', 'dense2.weight']);
 
   assert.deepEqual(Object.keys(cnn.ratios), ['js']);
   assert.deepEqual(Object.keys(cnn.ratios.js).sort(), ['ratio_vs_pytorch_best', 'ratio_vs_tfjs_cpu', 'ratio_vs_tfjs_wasm']);
@@ -106,9 +107,9 @@ test('bench --quick --only js --workload cnn --json: the CNN section', async () 
   assert.ok(cnn.rss.systems['ridgeline-js'] > 0);
 });
 
-test('bench CNN: ridgeline counts 421,834 parameters (421,642 conv/dense + 192 BN γ/β)', () => {
-  assert.equal(CNN_PARAMS, 421_834);
-  assert.equal(CNN_PARAMS - 2 * (32 + 64), 421_642);
+test('bench CNN: ridgeline counts 390,858 parameters (390,410 conv/dense + 448 BN γ/β)', () => {
+  assert.equal(CNN_PARAMS, 390_858);
+  assert.equal(CNN_PARAMS - 2 * (32 + 64 + 128), 390_410);
 });
 
 const PYTHON = '/usr/bin/python3';
@@ -130,7 +131,8 @@ test('bench CNN: torch_step.py builds the same network from the parsed spec', { 
   const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.equal(got.params, CNN_PARAMS);
   assert.deepEqual(got.out, [2, 10]);
-  assert.deepEqual(got.modules, ['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear', 'ReLU', 'Linear']);
+  assert.deepEqual(got.modules, ['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d',
+    'Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear', 'ReLU', 'Linear']);
 });
 
 test('bench --workload rejects an unknown workload', async () => {
