@@ -9,10 +9,10 @@ python3-torch; the python3 first on PATH may lack torch). DIR holds x.bin (float
 the last line of stdout (nothing else is printed there).
 
 Workload mlp: Linear(784,256)-ReLU-Linear(256,256)-ReLU-Linear(256,10).
-Workload cnn: the spec's layers as torch.nn modules (build_from_spec), NCHW [B,1,28,28]:
-Conv2d(1,32,3,padding=1)-BatchNorm2d(32)-ReLU-MaxPool2d(2)-Conv2d(32,64,3,padding=1)-
-BatchNorm2d(64)-ReLU-MaxPool2d(2)-Flatten-Linear(3136,128)-ReLU-Linear(128,10); the script
-checks its parameter count against ridgeline's.
+Workload cnn: the spec's layers (CNN_ARCH in bench/common.ts) as torch.nn modules
+(build_from_spec), NCHW [B,1,28,28], e.g. Conv2d(1,32,3,padding=1)-BatchNorm2d(32)-ReLU-
+MaxPool2d(2)-...-Flatten-Linear(...)-ReLU-Linear(...,10); the script checks its parameter
+count against ridgeline's.
 Both: F.cross_entropy (mean), SGD(lr=0.05, momentum=0.9) with weight_decay=2e-4 on a param
 group of the Conv2d and Linear weights only (biases and BN gamma/beta 0): the gradient of
 lambda_E * sum(w^2) with lambda_E = 1e-4 is 2e-4 * w, so this is ridgeline's
