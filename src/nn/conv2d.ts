@@ -22,8 +22,7 @@ export class Conv2d implements Layer {
   private readonly yT: Float32Array;      // [F, maxBatch·P]; reused for dyT in backward
   private readonly y: Activations;        // [batch, F, outH, outW]
   private readonly dx: Activations;       // [batch, C, H, W]
-  private readonly ones: Float32Array;    // [F], the scale of the bias add
-  private readonly scratch: Float32Array; // [F], channelSums' unused second sum
+  private readonly ones: Float32Array;    // [max(F, maxBatch·P)] of 1: the bias add's scale, and the bias gradient's row sums
 
   constructor(readonly name: string, input: readonly number[], readonly filters: number, kernel: number,
     stride: number, padding: number, private readonly ctx: LayerContext) {
@@ -42,8 +41,7 @@ export class Conv2d implements Layer {
     this.yT = new Float32Array(filters * ctx.maxBatch * this.positions);
     this.y = new Activations(ctx.maxBatch, this.outputSize);
     this.dx = new Activations(ctx.maxBatch, this.inputSize);
-    this.ones = new Float32Array(filters).fill(1);
-    this.scratch = new Float32Array(filters);
+    this.ones = new Float32Array(Math.max(filters, ctx.maxBatch * this.positions)).fill(1);
   }
 
   /** fan-in C·k² and fan-out F·k², for initializers. */
@@ -69,10 +67,9 @@ export class Conv2d implements Layer {
     const F = this.filters, BP = batch * this.positions;
     const dyT = this.yT;
     backend.swapAxes01(dy, batch, F, this.positions, dyT); // [B, F, P] → [F, B, P]
-    // dW[F, C·k·k] += dyT[F, B·P] · colsᵀ;  db[f] += Σ dyT[f, :]
+    // dW[F, C·k·k] += dyT[F, B·P] · colsᵀ;  db[F] += dyT · 1 (row sums, as a GEMV)
     backend.gemm(false, true, F, this.patch, BP, 1, dyT, this.cols, 1, this.weight.grad);
-    this.scratch.fill(0);
-    backend.channelSums(dyT, dyT, 1, F, BP, this.bias.grad, this.scratch);
+    backend.gemm(false, false, F, 1, BP, 1, dyT, this.ones, 1, this.bias.grad);
     if (!needInputGrad) return NO_GRAD;
     // dcols[C·k·k, B·P] = Wᵀ · dyT (cols is free again: the weight gradient has read it)
     const dcols = this.cols;
