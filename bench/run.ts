@@ -266,6 +266,11 @@ async function main(): Promise<number> {
       tfjs: packageVersion('@tensorflow/tfjs'), 'tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm'),
     } as Record<string, string | null>,
     mode: quick ? 'quick' : 'full',
+    // Every child inherits these. OPENBLAS_CORETYPE decides which kernels OpenBLAS runs for
+    // ridgeline-native and for PyTorch's dense layers (its convolutions run on oneDNN, which
+    // picks its own ISA): on an AVX-512 CPU 'Haswell' halves OpenBLAS's GEMM speed.
+    blas_env: Object.fromEntries(['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']
+      .map((k) => [k, process.env[k] ?? null])) as Record<string, string | null>,
   };
   log(`ridgeline bench (${machine.mode}; ${workloads.join(', ')}): ${machine.cpu}, availableParallelism ${machine.available_parallelism}, ` +
     `load average ${machine.load_average_start.map((l) => l.toFixed(2)).join(' ')}`);
@@ -460,7 +465,7 @@ interface CnnSection {
 // ---- the readable report ------------------------------------------------------------------
 
 type Report = {
-  machine: { cpu: string; available_parallelism: number; load_average_start: number[]; load_average_end: number[]; versions: Record<string, string | null>; mode: string };
+  machine: { cpu: string; available_parallelism: number; load_average_start: number[]; load_average_end: number[]; versions: Record<string, string | null>; mode: string; blas_env?: Record<string, string | null> };
   workloads: WorkloadName[];
   workload: Record<string, unknown> & { flops_per_sample: number };
   systems: SystemRun[];
@@ -524,6 +529,7 @@ function renderTable(r: Report): string {
     `  data: ${r.workload.data}${r.workload.data_note ? ` (${r.workload.data_note})` : ''}`,
     `  machine: ${m.cpu}, availableParallelism ${m.available_parallelism}, load average ${m.load_average_start.map((l) => l.toFixed(2)).join(' ')} → ${m.load_average_end.map((l) => l.toFixed(2)).join(' ')}`,
     `  versions: ${Object.entries(m.versions).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  BLAS environment: ${Object.entries(m.blas_env ?? {}).map(([k, v]) => `${k}=${v ?? '(unset)'}`).join(' ')}`,
   ];
   if (r.workloads.includes('mlp')) {
     out.push('', `Workload mlp — ${r.workload.model}; ${r.workload.optimizer}; B = ${r.workload.batch}; ${(r.workload.flops_per_sample / 1e6).toFixed(2)} MFLOP per example per step`,

@@ -6,6 +6,9 @@
  * All matrices are dense, row-major Float32Arrays. Callers may pass subarray views; a kernel
  * reads and writes only the first `rows * cols` elements it is told about.
  */
+/** The empty mask of channelSums and channelCombine: no ReLU fused in. */
+export const NO_MASK = new Float32Array(0);
+
 export interface Backend {
   /** Short name printed by the CLI: "js", "wasm", "native". */
   readonly name: string;
@@ -82,13 +85,23 @@ export interface Backend {
 
   /** mean[c] and biased variance[c] over the n·s values of each channel (float64, two-pass). */
   channelMoments(x: Float32Array, n: number, c: number, s: number, mean: Float32Array, variance: Float32Array): void;
-  /** y = scale[c]·x + shift[c] (y may be x). */
-  channelAffine(x: Float32Array, n: number, c: number, s: number, scale: Float32Array, shift: Float32Array, y: Float32Array): void;
-  /** sumA[c] += Σ a; sumAB[c] += Σ a·b (float64 sums): a norm layer's and a conv bias' gradients. */
-  channelSums(a: Float32Array, b: Float32Array, n: number, c: number, s: number, sumA: Float32Array, sumAB: Float32Array): void;
-  /** out = α[c]·a + β[c]·b + γ[c]: a norm layer's input gradient in one pass. */
+  /**
+   * y = scale[c]·x + shift[c], then max(·, 0) when `relu` (NaN → 0, as `relu`): a norm
+   * layer's output, with the ReLU after it fused in. y may be x.
+   */
+  channelAffine(x: Float32Array, n: number, c: number, s: number, scale: Float32Array, shift: Float32Array, y: Float32Array,
+    relu: boolean): void;
+  /**
+   * With a' = a where mask > 0 and 0 elsewhere (a' = a when `mask` is empty, length 0):
+   * sumA[c] += Σ a'; sumAB[c] += Σ a'·(b − center[c]), in float64. A norm layer's gradients:
+   * a = dy, b = its input x, center = the mean μ, so Σ dy·(x − μ) needs no normalized copy of
+   * x and does not cancel; mask = the fused ReLU's output (a' = ReLU's backward of dy).
+   */
+  channelSums(a: Float32Array, b: Float32Array, n: number, c: number, s: number, center: Float32Array, mask: Float32Array,
+    sumA: Float32Array, sumAB: Float32Array): void;
+  /** out = α[c]·a' + β[c]·b + γ[c], a' as in channelSums: a norm layer's input gradient in one pass. out may be a or b. */
   channelCombine(a: Float32Array, b: Float32Array, n: number, c: number, s: number,
-    alpha: Float32Array, beta: Float32Array, gamma: Float32Array, out: Float32Array): void;
+    alpha: Float32Array, beta: Float32Array, gamma: Float32Array, mask: Float32Array, out: Float32Array): void;
 
   /**
    * One optimizer step of one parameter in a single pass over its n elements: runs `program`

@@ -53,3 +53,25 @@ export class GELU extends Elementwise {
   protected apply(b: Backend, x: Float32Array, y: Float32Array, n: number) { b.gelu(x, y, n); }
   protected applyBackward(b: Backend, dy: Float32Array, dx: Float32Array, n: number) { b.geluBackward(this.x, dy, dx, n); }
 }
+
+/**
+ * An activation whose work the layer before it does (a ReLU fused into the BatchNorm before
+ * it: BatchNorm's `relu`). It passes values and gradients through unchanged, keeping its name
+ * and position in the model so the spec, parameter names and layer listing stay as written.
+ */
+export class FusedActivation implements Layer {
+  readonly params: readonly Param[] = [];
+  readonly outputSize: number;
+
+  constructor(readonly name: string, readonly inputSize: number) {
+    this.outputSize = inputSize;
+  }
+
+  forward(x: Float32Array): Float32Array {
+    return x;
+  }
+
+  backward(dy: Float32Array, _batch: number, needInputGrad: boolean): Float32Array {
+    return needInputGrad ? dy : NO_GRAD;
+  }
+}

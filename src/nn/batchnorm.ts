@@ -7,7 +7,15 @@
  * Why it matters here: with BN after a layer, the loss does not change when that layer's
  * weights are scaled, so L2 on them no longer limits capacity; it shrinks ‖w‖ and thereby
  * raises the effective learning rate η/‖w‖² (van Laarhoven 2017; Zhang et al. 2019).
+ *
+ * Memory traffic is most of this layer's cost (it has no GEMM), so it makes as few passes as
+ * it can: forward is the moments plus one affine pass x → y (no normalized copy x̂ is stored:
+ * backward reads x itself, which the layer before keeps until the next forward, and centers
+ * it on μ inside the float64 sums). A ReLU right after it is fused in (`relu`): the affine
+ * pass clamps, and backward masks dy by y > 0 inside its two passes, so the ReLU layer does
+ * no work (Sequential arranges this; see FusedActivation).
  */
+import { NO_MASK } from '../kernels/backend.js';
 import { BATCHNORM_DEFAULTS } from './spec.js';
 import { createParam, type ModelBuffer, type Param } from '../tensor/param.js';
 import { Activations, NO_GRAD, type Layer, type LayerContext } from './layer.js';
@@ -26,18 +34,19 @@ export class BatchNorm implements Layer {
   private readonly mean: Float32Array;     // [C], this batch's (train) or the running one (eval)
   private readonly variance: Float32Array; // [C]
   private readonly invStd: Float32Array;   // [C], 1/√(σ² + ε) of the last forward
-  private readonly scale: Float32Array;    // [C], per-channel coefficients for the fused kernels
-  private readonly offset: Float32Array;   // [C]
-  private readonly bias2: Float32Array;    // [C]
+  private readonly alpha: Float32Array;    // [C], per-channel coefficients for the one-pass kernels
+  private readonly beta: Float32Array;     // [C]
+  private readonly gamma: Float32Array;    // [C]
   private readonly sumDy: Float32Array;    // [C]
-  private readonly sumDyXhat: Float32Array;// [C]
-  private readonly xhat: Activations;      // [batch, C, S], the normalized input
+  private readonly sumDyXc: Float32Array;  // [C], Σ dy·(x − μ)
   private readonly y: Activations;
   private readonly dx: Activations;
+  private x: Float32Array = NO_GRAD;       // the last forward's input (the previous layer's buffer)
+  private out: Float32Array = NO_GRAD;     // the last forward's output: the fused ReLU's mask
   private trained = false; // the mode of the last forward, which backward differentiates
 
   constructor(readonly name: string, input: readonly number[], readonly momentum: number = BATCHNORM_DEFAULTS.momentum,
-    readonly eps: number = BATCHNORM_DEFAULTS.eps, private readonly ctx: LayerContext) {
+    readonly eps: number = BATCHNORM_DEFAULTS.eps, private readonly ctx: LayerContext, readonly relu = false) {
     this.channels = input[0];
     this.spatial = input.length === 3 ? input[1] * input[2] : 1;
     this.inputSize = this.outputSize = this.channels * this.spatial;
@@ -48,9 +57,8 @@ export class BatchNorm implements Layer {
     this.runningMean = { name: `${name}.running_mean`, shape: [C], value: new Float32Array(C) };
     this.runningVar = { name: `${name}.running_var`, shape: [C], value: new Float32Array(C).fill(1) };
     this.buffers = [this.runningMean, this.runningVar];
-    [this.mean, this.variance, this.invStd, this.scale, this.offset, this.bias2, this.sumDy, this.sumDyXhat] =
+    [this.mean, this.variance, this.invStd, this.alpha, this.beta, this.gamma, this.sumDy, this.sumDyXc] =
       Array.from({ length: 8 }, () => new Float32Array(C));
-    this.xhat = new Activations(ctx.maxBatch, this.inputSize);
     this.y = new Activations(ctx.maxBatch, this.inputSize);
     this.dx = new Activations(ctx.maxBatch, this.inputSize);
   }
@@ -79,40 +87,45 @@ export class BatchNorm implements Layer {
       this.mean.set(this.runningMean.value);
       this.variance.set(this.runningVar.value);
     }
+    // y = γ·(x − μ)/σ + β = a·x + k with a = γ/σ, k = β − a·μ (then the fused ReLU)
+    const g = this.gain.value, b = this.shift.value;
     for (let c = 0; c < C; c++) {
       this.invStd[c] = 1 / Math.sqrt(this.variance[c] + this.eps);
-      this.offset[c] = -this.mean[c] * this.invStd[c];
+      this.alpha[c] = g[c] * this.invStd[c];
+      this.beta[c] = b[c] - g[c] * this.invStd[c] * this.mean[c];
     }
-    // x̂ = (x − μ)/σ is kept for backward; y = γ·x̂ + β
-    const xhat = this.xhat.rows(batch), y = this.y.rows(batch);
-    backend.channelAffine(x, batch, C, S, this.invStd, this.offset, xhat);
-    backend.channelAffine(xhat, batch, C, S, this.gain.value, this.shift.value, y);
+    const y = this.y.rows(batch);
+    backend.channelAffine(x, batch, C, S, this.alpha, this.beta, y, this.relu);
+    this.x = x;
+    this.out = y;
     return y;
   }
 
   backward(dy: Float32Array, batch: number, needInputGrad: boolean): Float32Array {
     const { backend } = this.ctx;
     const C = this.channels, S = this.spatial, count = batch * S;
-    const xhat = this.xhat.rows(batch);
+    const mask = this.relu ? this.out : NO_MASK; // dy·[y > 0]: the fused ReLU's backward
     this.sumDy.fill(0);
-    this.sumDyXhat.fill(0);
-    backend.channelSums(dy, xhat, batch, C, S, this.sumDy, this.sumDyXhat);
+    this.sumDyXc.fill(0);
+    backend.channelSums(dy, this.x, batch, C, S, this.mean, mask, this.sumDy, this.sumDyXc);
     for (let c = 0; c < C; c++) {
-      this.gain.grad[c] += this.sumDyXhat[c];
+      this.gain.grad[c] += this.invStd[c] * this.sumDyXc[c]; // Σ dy·x̂
       this.shift.grad[c] += this.sumDy[c];
     }
     if (!needInputGrad) return NO_GRAD;
     const g = this.gain.value;
     for (let c = 0; c < C; c++) {
-      const k = g[c] * this.invStd[c];
-      this.scale[c] = k;
       // Training: μ and σ depend on x, which adds the two mean terms of
-      // dx = γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)); evaluation: dx = γ/σ·dy.
-      this.offset[c] = this.trained ? -k * this.sumDyXhat[c] / count : 0;
-      this.bias2[c] = this.trained ? -k * this.sumDy[c] / count : 0;
+      // dx = γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)) with x̂ = (x − μ)/σ, written as
+      // α·dy + β·x + γ'; evaluation: dx = γ/σ·dy.
+      const k = g[c] * this.invStd[c];
+      const q = this.trained ? -k * this.invStd[c] * this.invStd[c] * this.sumDyXc[c] / count : 0;
+      this.alpha[c] = k;
+      this.beta[c] = q;
+      this.gamma[c] = this.trained ? -k * this.sumDy[c] / count - q * this.mean[c] : 0;
     }
     const dx = this.dx.rows(batch);
-    backend.channelCombine(dy, xhat, batch, C, S, this.scale, this.offset, this.bias2, dx);
+    backend.channelCombine(dy, this.x, batch, C, S, this.alpha, this.beta, this.gamma, mask, dx);
     return dx;
   }
 }

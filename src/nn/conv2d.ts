@@ -4,6 +4,11 @@
  * (P = outH·outW output positions), W[F, C·k·k] · cols gives y in [F, B, P] order, and one
  * transpose makes it NCHW [B, F, P]. A batch-wide GEMM (F × B·P × C·k·k) is large enough
  * for the BLAS to use both cores, where per-image GEMMs would each be too small.
+ *
+ * The bias rides in the GEMM: cols gets a last row of ones and W a last column b, so
+ * [W | b] · [cols; 1] = W·cols + b, and in backward dy · [cols; 1]ᵀ = [dW | db]. That saves
+ * a pass over the output in each direction (a bias add, a row-sum), which cost as much as
+ * the first layer's whole GEMM (C·k·k = 9) on the CNN benchmark.
  */
 import type { ConvGeometry } from '../kernels/backend.js';
 import { createParam, type Param } from '../tensor/param.js';
@@ -18,11 +23,12 @@ export class Conv2d implements Layer {
   readonly geometry: ConvGeometry;
   private readonly positions: number;     // P = outH·outW
   private readonly patch: number;         // C·k·k, one column of cols
-  private readonly cols: Float32Array;    // [C·k·k, maxBatch·P]; reused for dcols in backward
+  private readonly cols: Float32Array;    // [C·k·k + 1, batch·P], the last row ones; rows < C·k·k reused for dcols in backward
   private readonly yT: Float32Array;      // [F, maxBatch·P]; reused for dyT in backward
+  private readonly wb: Float32Array;      // [F, C·k·k + 1] = [W | b]
+  private readonly dwb: Float32Array;     // [F, C·k·k + 1] = [dW | db] of one batch
   private readonly y: Activations;        // [batch, F, outH, outW]
   private readonly dx: Activations;       // [batch, C, H, W]
-  private readonly ones: Float32Array;    // [max(F, maxBatch·P)] of 1: the bias add's scale, and the bias gradient's row sums
 
   constructor(readonly name: string, input: readonly number[], readonly filters: number, kernel: number,
     stride: number, padding: number, private readonly ctx: LayerContext) {
@@ -37,11 +43,12 @@ export class Conv2d implements Layer {
     this.weight = createParam(`${name}.weight`, [filters, channels, kernel, kernel], 'conv-kernel');
     this.bias = createParam(`${name}.bias`, [filters], 'bias');
     this.params = [this.weight, this.bias];
-    this.cols = new Float32Array(this.patch * ctx.maxBatch * this.positions);
+    this.cols = new Float32Array((this.patch + 1) * ctx.maxBatch * this.positions);
     this.yT = new Float32Array(filters * ctx.maxBatch * this.positions);
+    this.wb = new Float32Array(filters * (this.patch + 1));
+    this.dwb = new Float32Array(filters * (this.patch + 1));
     this.y = new Activations(ctx.maxBatch, this.outputSize);
     this.dx = new Activations(ctx.maxBatch, this.inputSize);
-    this.ones = new Float32Array(Math.max(filters, ctx.maxBatch * this.positions)).fill(1);
   }
 
   /** fan-in C·k² and fan-out F·k², for initializers. */
@@ -52,11 +59,16 @@ export class Conv2d implements Layer {
 
   forward(x: Float32Array, batch: number): Float32Array {
     const { backend } = this.ctx;
-    const F = this.filters, BP = batch * this.positions;
+    const F = this.filters, K = this.patch, BP = batch * this.positions;
     backend.im2col(x, batch, this.geometry, this.cols);
-    // yT[F, B·P] = W[F, C·k·k] · cols[C·k·k, B·P], then + b[f] on row f
-    backend.gemm(false, false, F, BP, this.patch, 1, this.weight.value, this.cols, 0, this.yT);
-    backend.channelAffine(this.yT, 1, F, BP, this.ones, this.bias.value, this.yT);
+    this.cols.fill(1, K * BP, (K + 1) * BP); // where the last row is depends on the batch
+    const w = this.weight.value, b = this.bias.value, wb = this.wb;
+    for (let f = 0; f < F; f++) {
+      wb.set(w.subarray(f * K, (f + 1) * K), f * (K + 1));
+      wb[f * (K + 1) + K] = b[f];
+    }
+    // yT[F, B·P] = [W | b] · [cols; 1]
+    backend.gemm(false, false, F, BP, K + 1, 1, wb, this.cols, 0, this.yT);
     const y = this.y.rows(batch);
     backend.swapAxes01(this.yT, F, batch, this.positions, y);
     return y;
@@ -64,16 +76,20 @@ export class Conv2d implements Layer {
 
   backward(dy: Float32Array, batch: number, needInputGrad: boolean): Float32Array {
     const { backend } = this.ctx;
-    const F = this.filters, BP = batch * this.positions;
+    const F = this.filters, K = this.patch, BP = batch * this.positions;
     const dyT = this.yT;
     backend.swapAxes01(dy, batch, F, this.positions, dyT); // [B, F, P] → [F, B, P]
-    // dW[F, C·k·k] += dyT[F, B·P] · colsᵀ;  db[F] += dyT · 1 (row sums, as a GEMV)
-    backend.gemm(false, true, F, this.patch, BP, 1, dyT, this.cols, 1, this.weight.grad);
-    backend.gemm(false, false, F, 1, BP, 1, dyT, this.ones, 1, this.bias.grad);
+    // [dW | db][F, C·k·k + 1] = dyT[F, B·P] · [cols; 1]ᵀ
+    const dwb = this.dwb, dw = this.weight.grad, db = this.bias.grad;
+    backend.gemm(false, true, F, K + 1, BP, 1, dyT, this.cols, 0, dwb);
+    for (let f = 0; f < F; f++) {
+      for (let j = 0; j < K; j++) dw[f * K + j] += dwb[f * (K + 1) + j];
+      db[f] += dwb[f * (K + 1) + K];
+    }
     if (!needInputGrad) return NO_GRAD;
-    // dcols[C·k·k, B·P] = Wᵀ · dyT (cols is free again: the weight gradient has read it)
+    // dcols[C·k·k, B·P] = Wᵀ · dyT (cols' first C·k·k rows are free again: the weight gradient has read them)
     const dcols = this.cols;
-    backend.gemm(true, false, this.patch, BP, F, 1, this.weight.value, dyT, 0, dcols);
+    backend.gemm(true, false, K, BP, F, 1, this.weight.value, dyT, 0, dcols);
     const dx = this.dx.rows(batch);
     backend.col2im(dcols, batch, this.geometry, dx);
     return dx;

@@ -6,6 +6,7 @@
  * The per-example statistics are the per-channel kernels applied to the batch viewed as
  * [1, batch, F] (each example a "channel"); the per-feature affine views it as [batch, F, 1].
  */
+import { NO_MASK } from '../kernels/backend.js';
 import { LAYERNORM_DEFAULTS } from './spec.js';
 import { createParam, type Param } from '../tensor/param.js';
 import { Activations, NO_GRAD, type Layer, type LayerContext } from './layer.js';
@@ -23,7 +24,7 @@ export class LayerNorm implements Layer {
   private readonly bias2: Float32Array;    // [maxBatch]
   private readonly sumG: Float32Array;     // [maxBatch]
   private readonly sumGXhat: Float32Array; // [maxBatch]
-  private readonly zeros: Float32Array;    // [F]
+  private readonly zeros: Float32Array;    // [max(F, maxBatch)]: a zero shift, and a zero center for channelSums
   private readonly xhat: Activations;      // [batch, F]
   private readonly g: Activations;         // [batch, F], dy ⊙ γ
   private readonly y: Activations;
@@ -36,7 +37,7 @@ export class LayerNorm implements Layer {
     this.params = [this.gain, this.shift];
     [this.mean, this.variance, this.invStd, this.offset, this.bias2, this.sumG, this.sumGXhat] =
       Array.from({ length: 7 }, () => new Float32Array(ctx.maxBatch));
-    this.zeros = new Float32Array(this.inputSize);
+    this.zeros = new Float32Array(Math.max(this.inputSize, ctx.maxBatch));
     this.xhat = new Activations(ctx.maxBatch, this.inputSize);
     this.g = new Activations(ctx.maxBatch, this.inputSize);
     this.y = new Activations(ctx.maxBatch, this.inputSize);
@@ -58,8 +59,8 @@ export class LayerNorm implements Layer {
       this.offset[r] = -this.mean[r] * this.invStd[r];
     }
     const xhat = this.xhat.rows(batch), y = this.y.rows(batch);
-    backend.channelAffine(x, 1, batch, F, this.invStd, this.offset, xhat);
-    backend.channelAffine(xhat, batch, F, 1, this.gain.value, this.shift.value, y);
+    backend.channelAffine(x, 1, batch, F, this.invStd, this.offset, xhat, false);
+    backend.channelAffine(xhat, batch, F, 1, this.gain.value, this.shift.value, y, false);
     return y;
   }
 
@@ -68,20 +69,20 @@ export class LayerNorm implements Layer {
     const F = this.inputSize;
     const xhat = this.xhat.rows(batch);
     // dβ[f] += Σ_r dy, dγ[f] += Σ_r dy·x̂
-    backend.channelSums(dy, xhat, batch, F, 1, this.shift.grad, this.gain.grad);
+    backend.channelSums(dy, xhat, batch, F, 1, this.zeros, NO_MASK, this.shift.grad, this.gain.grad);
     if (!needInputGrad) return NO_GRAD;
     // g = dy ⊙ γ; dx = (g − mean_f(g) − x̂·mean_f(g·x̂))/σ per example
     const g = this.g.rows(batch);
-    backend.channelAffine(dy, batch, F, 1, this.gain.value, this.zeros, g);
+    backend.channelAffine(dy, batch, F, 1, this.gain.value, this.zeros, g, false);
     this.sumG.fill(0);
     this.sumGXhat.fill(0);
-    backend.channelSums(g, xhat, 1, batch, F, this.sumG, this.sumGXhat);
+    backend.channelSums(g, xhat, 1, batch, F, this.zeros, NO_MASK, this.sumG, this.sumGXhat);
     for (let r = 0; r < batch; r++) {
       this.offset[r] = -this.invStd[r] * this.sumGXhat[r] / F;
       this.bias2[r] = -this.invStd[r] * this.sumG[r] / F;
     }
     const dx = this.dx.rows(batch);
-    backend.channelCombine(g, xhat, 1, batch, F, this.invStd, this.offset, this.bias2, dx);
+    backend.channelCombine(g, xhat, 1, batch, F, this.invStd, this.offset, this.bias2, NO_MASK, dx);
     return dx;
   }
 }

@@ -27,7 +27,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend, ConvGeometry, PoolGeometry } from '../../src/kernels/backend.js';
+import { NO_MASK, type Backend, type ConvGeometry, type PoolGeometry } from '../../src/kernels/backend.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
 import { loadBackends } from '../../src/kernels/select.js';
 import { Rng } from '../../src/tensor/rng.js';
@@ -301,13 +301,28 @@ for (const b of backends) {
     // scale [2, −1], shift [0.5, 10]: channel 0 → 2x + 0.5 (1 2 5 6 → 2.5 4.5 10.5 12.5),
     // channel 1 → 10 − x (3 4 7 8 → 7 6 3 2).
     const y = out32(8, X);
-    b.channelAffine(y, 2, 2, 2, f32([2, -1]), f32([0.5, 10]), y);
+    b.channelAffine(y, 2, 2, 2, f32([2, -1]), f32([0.5, 10]), y, false);
     assertSame(y, [2.5, 4.5, 7, 6, 10.5, 12.5, 3, 2], 'channelAffine in place');
     checkGuards(y, 'channelAffine');
     // Out of place, s = 1 (x is [n, c]): [[1 2], [3 4]] · [10, 100] + [1, 0] = [[11 200], [31 400]].
     const z = out32(4);
-    b.channelAffine(f32([1, 2, 3, 4]), 2, 2, 1, f32([10, 100]), f32([1, 0]), z);
+    b.channelAffine(f32([1, 2, 3, 4]), 2, 2, 1, f32([10, 100]), f32([1, 0]), z, false);
     assertSame(z, [11, 200, 31, 400], 'channelAffine s = 1');
+  });
+
+  test(`spatial [${b.name}]: channelAffine with the fused ReLU`, () => {
+    // scale [1, −1], shift [−3, 5]: channel 0 → x − 3 (1 2 5 6 → −2 −1 2 3 → 0 0 2 3),
+    // channel 1 → 5 − x (3 4 7 8 → 2 1 −2 −3 → 2 1 0 0).
+    const y = out32(8);
+    b.channelAffine(input(f32(X)), 2, 2, 2, f32([1, -1]), f32([-3, 5]), y, true);
+    assertSame(y, [0, 0, 2, 1, 2, 3, 0, 0], 'channelAffine relu');
+    checkGuards(y, 'channelAffine relu');
+    // As relu does: NaN → 0, and −0 (−1·0 + (−0)) → +0 (assertSame tells −0 from +0).
+    for (const s of [1, 5]) {
+      const z = out32(s);
+      b.channelAffine(f32([NaN, 0, -0, 2, -2].slice(0, s)), 1, 1, s, f32([-1]), f32([-0]), z, true);
+      assertSame(z, [0, 0, 0, 0, 2].slice(0, s), `channelAffine relu: NaN → 0, −0 → +0 (s = ${s})`);
+    }
   });
 
   test(`spatial [${b.name}]: channelSums accumulates into its outputs`, () => {
@@ -317,10 +332,11 @@ for (const b of backends) {
     // Starting from sumA = [100, 200], sumAB = [1, −1], two calls add each sum twice.
     const sumA = out32(2, [100, 200]), sumAB = out32(2, [1, -1]);
     const a = input(f32(X)), bb = input(f32([1, 1, 2, 2, 0.5, 0.5, -1, 1]));
-    b.channelSums(a, bb, 2, 2, 2, sumA, sumAB);
+    const zero = f32([0, 0]);
+    b.channelSums(a, bb, 2, 2, 2, zero, NO_MASK, sumA, sumAB);
     assertSame(sumA, [114, 222], 'sumA after one call');
     assertSame(sumAB, [9.5, 14], 'sumAB after one call');
-    b.channelSums(a, bb, 2, 2, 2, sumA, sumAB);
+    b.channelSums(a, bb, 2, 2, 2, zero, NO_MASK, sumA, sumAB);
     assertSame(sumA, [128, 244], 'sumA after two calls');
     assertSame(sumAB, [18, 29], 'sumAB after two calls');
     checkGuards(sumA, 'sumA');
@@ -329,9 +345,35 @@ for (const b of backends) {
     const big = f32([16777216, 1, 1]);
     for (const [n, s] of [[3, 1], [1, 3]]) {
       const acc = new Float32Array(1), unused = new Float32Array(1);
-      b.channelSums(big, new Float32Array(3), n, 1, s, acc, unused);
+      b.channelSums(big, new Float32Array(3), n, 1, s, new Float32Array(1), NO_MASK, acc, unused);
       assert.equal(acc[0], 16777218, `Σ in float64 (n = ${n}, s = ${s})`);
     }
+  });
+
+  test(`spatial [${b.name}]: channelSums centers b and masks a`, () => {
+    // a = X, b as above, center [1, 2]: Σ a·(b − 1) for channel 0 = 0 + 0 + 5·(−0.5) + 6·(−0.5) = −5.5;
+    // Σ a·(b − 2) for channel 1 = 0 + 0 + 7·(−3) + 8·(−1) = −29.
+    const a = input(f32(X)), bb = input(f32([1, 1, 2, 2, 0.5, 0.5, -1, 1]));
+    const sumA = out32(2, [0, 0]), sumAB = out32(2, [0, 0]);
+    b.channelSums(a, bb, 2, 2, 2, f32([1, 2]), NO_MASK, sumA, sumAB);
+    assertSame(sumA, [14, 22], 'centered sumA');
+    assertSame(sumAB, [-5.5, -29], 'centered sumAB');
+    // mask [[1 0 | −1 NaN], [2 0.5 | 3 −0]] keeps a at positions 0, 4, 5, 6: channel 0 keeps 1, 5, 6
+    // (Σ 12; Σ a·(b − 1) = 0 − 2.5 − 3 = −5.5); channel 1 keeps 7 (Σ 7; 7·(−1 − 2) = −21).
+    // s = 1 views the same data as [n = 4, c = 2] with the same mask.
+    const mask = input(f32([1, 0, -1, NaN, 2, 0.5, 3, -0]));
+    sumA.fill(0);
+    sumAB.fill(0);
+    b.channelSums(a, bb, 2, 2, 2, f32([1, 2]), mask, sumA, sumAB);
+    assertSame(sumA, [12, 7], 'masked sumA');
+    assertSame(sumAB, [-5.5, -21], 'masked sumAB');
+    // As [4, 2, 1]: channel 0 is a[0], a[2], a[4], a[6] = 1 3 5 7 with mask 1 −1 2 3 → keeps 1, 5, 7;
+    // channel 1 is 2 4 6 8 with mask 0 NaN 0.5 −0 → keeps 6. Center 0: Σab = 1·1 + 5·0.5 + 7·(−1) = −3.5; 6·0.5 = 3.
+    sumA.fill(0);
+    sumAB.fill(0);
+    b.channelSums(a, bb, 4, 2, 1, f32([0, 0]), mask, sumA, sumAB);
+    assertSame(sumA, [13, 6], 'masked sumA, s = 1');
+    assertSame(sumAB, [-3.5, 3], 'masked sumAB, s = 1');
   });
 
   test(`spatial [${b.name}]: channelCombine`, () => {
@@ -340,9 +382,14 @@ for (const b of backends) {
     // channel 1 pairs (3,2) (4,2) (7,−1) (8,1) → 4 6 15 15.
     const out = out32(8);
     b.channelCombine(input(f32(X)), input(f32([1, 1, 2, 2, 0.5, 0.5, -1, 1])), 2, 2, 2,
-      f32([1, 2]), f32([10, -1]), f32([0.5, 0]), out);
+      f32([1, 2]), f32([10, -1]), f32([0.5, 0]), NO_MASK, out);
     assertSame(out, [11.5, 12.5, 4, 6, 10.5, 11.5, 15, 15], 'channelCombine');
     checkGuards(out, 'channelCombine');
+    // The mask of channelSums' test zeroes a at positions 1, 2, 3, 7: those become 10b + 0.5 or −b:
+    // 10.5 (a 2 dropped), −2 (a 3), −2 (a 4), and −1 (a 8).
+    b.channelCombine(input(f32(X)), input(f32([1, 1, 2, 2, 0.5, 0.5, -1, 1])), 2, 2, 2,
+      f32([1, 2]), f32([10, -1]), f32([0.5, 0]), input(f32([1, 0, -1, NaN, 2, 0.5, 3, -0])), out);
+    assertSame(out, [11.5, 10.5, -2, -2, 10.5, 11.5, 15, -1], 'channelCombine masked');
   });
 }
 
@@ -540,20 +587,24 @@ for (const b of others) {
       checkGuards(variance, `channelMoments variance ${what}`);
 
       const aWant = new Float32Array(N), affine = out32(N);
-      jsBackend.channelAffine(x, n, c, s, p1, p2, aWant);
-      b.channelAffine(x, n, c, s, p1, p2, affine);
-      close(b, 'channelAffine', affine, aWant, `channelAffine ${what}`);
-      checkGuards(affine, `channelAffine ${what}`);
-      const inPlace = out32(N, x);
-      b.channelAffine(inPlace, n, c, s, p1, p2, inPlace);
-      close(b, 'channelAffine', inPlace, aWant, `channelAffine in place ${what}`);
+      for (const relu of [false, true]) {
+        jsBackend.channelAffine(x, n, c, s, p1, p2, aWant, relu);
+        b.channelAffine(x, n, c, s, p1, p2, affine, relu);
+        close(b, 'channelAffine', affine, aWant, `channelAffine ${what} relu ${relu}`);
+        checkGuards(affine, `channelAffine ${what}`);
+        const inPlace = out32(N, x);
+        b.channelAffine(inPlace, n, c, s, p1, p2, inPlace, relu);
+        close(b, 'channelAffine', inPlace, aWant, `channelAffine in place ${what} relu ${relu}`);
+      }
+      // About half the mask positive, as a ReLU output is.
+      const mask = input(randomArray(rng, N));
 
       const start = randomArray(rng, 2 * c);
       const sa = out32(c, start.subarray(0, c)), sab = out32(c, start.subarray(c));
       const saWant = start.slice(0, c), sabWant = start.slice(c);
-      for (let k = 0; k < 2; k++) { // twice: it accumulates
-        jsBackend.channelSums(x, y2, n, c, s, saWant, sabWant);
-        b.channelSums(x, y2, n, c, s, sa, sab);
+      for (const m of [NO_MASK, mask]) { // twice: it accumulates
+        jsBackend.channelSums(x, y2, n, c, s, p3, m, saWant, sabWant);
+        b.channelSums(x, y2, n, c, s, p3, m, sa, sab);
       }
       close(b, 'channelSums', sa, saWant, `channelSums sumA ${what}`);
       close(b, 'channelSums', sab, sabWant, `channelSums sumAB ${what}`);
@@ -561,17 +612,19 @@ for (const b of others) {
       checkGuards(sab, `channelSums sumAB ${what}`);
 
       const cWant = new Float32Array(N), combined = out32(N);
-      jsBackend.channelCombine(x, y2, n, c, s, p1, p2, p3, cWant);
-      b.channelCombine(x, y2, n, c, s, p1, p2, p3, combined);
-      close(b, 'channelCombine', combined, cWant, `channelCombine ${what}`);
-      checkGuards(combined, `channelCombine ${what}`);
+      for (const m of [NO_MASK, mask]) {
+        jsBackend.channelCombine(x, y2, n, c, s, p1, p2, p3, m, cWant);
+        b.channelCombine(x, y2, n, c, s, p1, p2, p3, m, combined);
+        close(b, 'channelCombine', combined, cWant, `channelCombine ${what}${m.length ? ' masked' : ''}`);
+        checkGuards(combined, `channelCombine ${what}`);
+      }
     }
   });
 
   test(`spatial [${b.name}]: empty inputs: nothing read, the overwriting kernels still zero dx`, () => {
     // n = 0: channelSums adds nothing; channelMoments divides 0 by 0 (NaN), as the reference.
     const sa = f32([1, 2]), sab = f32([3, 4]), mean = f32([0, 0]), variance = f32([0, 0]);
-    b.channelSums(new Float32Array(0), new Float32Array(0), 0, 2, 3, sa, sab);
+    b.channelSums(new Float32Array(0), new Float32Array(0), 0, 2, 3, mean, NO_MASK, sa, sab);
     assertSame(sa, [1, 2], 'channelSums n = 0');
     assertSame(sab, [3, 4], 'channelSums n = 0');
     const mWant = f32([0, 0]), vWant = f32([0, 0]);
@@ -615,16 +668,21 @@ test('spatial [native]: misuse throws a TypeError or RangeError instead of crash
   assert.throws(call(b.avgPoolBackward, py.subarray(1), 2, pg, px), RangeError);
   assert.throws(call(b.swapAxes01, px, 2, 4, 4, px.subarray(1)), { name: 'RangeError', message: /out has 31 elements/ });
   assert.throws(call(b.channelMoments, px, 2, 4, 4, new Float32Array(3), new Float32Array(4)), { name: 'RangeError', message: /mean has 3 elements/ });
-  assert.throws(call(b.channelAffine, px, 2, 4, 4, py, py.subarray(5), px), { name: 'RangeError', message: /shift has 3 elements/ });
-  assert.throws(call(b.channelSums, px, px, 2, 4, 5, py, py), { name: 'RangeError', message: /a has 32 elements, the call needs 40/ });
-  assert.throws(call(b.channelCombine, px, px, 2, 4, 4, py, py, py, px.subarray(2)), { name: 'RangeError', message: /out has 30 elements/ });
+  assert.throws(call(b.channelAffine, px, 2, 4, 4, py, py.subarray(5), px, false), { name: 'RangeError', message: /shift has 3 elements/ });
+  assert.throws(call(b.channelSums, px, px, 2, 4, 5, py, NO_MASK, py, py), { name: 'RangeError', message: /a has 32 elements, the call needs 40/ });
+  assert.throws(call(b.channelSums, px, px, 2, 4, 4, py.subarray(5), NO_MASK, py, py), { name: 'RangeError', message: /center has 3 elements/ });
+  assert.throws(call(b.channelSums, px, px, 2, 4, 4, py, px.subarray(1), py, py), { name: 'RangeError', message: /mask has 31 elements, the call needs 32/ });
+  assert.throws(call(b.channelCombine, px, px, 2, 4, 4, py, py, py, NO_MASK, px.subarray(2)), { name: 'RangeError', message: /out has 30 elements/ });
+  assert.throws(call(b.channelCombine, px, px, 2, 4, 4, py, py, py, px.subarray(3), px), { name: 'RangeError', message: /mask has 29 elements/ });
 
   // Wrong types: TypeError naming the argument.
   assert.throws(call(b.im2col, new Float64Array(100), 2, g, cols), { name: 'TypeError', message: /argument 1 \(x\) must be a Float32Array/ });
   assert.throws(call(b.maxPool, px, 2, pg, py, new Float32Array(8)), { name: 'TypeError', message: /\(argmax\) must be an Int32Array/ });
   assert.throws(call(b.maxPoolBackward, py, new Uint32Array(8), 2, pg, px), { name: 'TypeError', message: /\(argmax\) must be an Int32Array/ });
-  assert.throws(call(b.channelCombine, px, px, 2, 4, 4, py, py, [1, 2, 3, 4], px), { name: 'TypeError', message: /\(gamma\) must be a Float32Array/ });
-  assert.throws(call(b.channelSums, px, null, 2, 4, 4, py, py), TypeError);
+  assert.throws(call(b.channelCombine, px, px, 2, 4, 4, py, py, [1, 2, 3, 4], NO_MASK, px), { name: 'TypeError', message: /\(gamma\) must be a Float32Array/ });
+  assert.throws(call(b.channelSums, px, null, 2, 4, 4, py, NO_MASK, py, py), TypeError);
+  assert.throws(call(b.channelSums, px, px, 2, 4, 4, py, null, py, py), { name: 'TypeError', message: /\(mask\) must be a Float32Array/ });
+  assert.throws(call(b.channelAffine, px, 2, 4, 4, py, py, px, 1), { name: 'TypeError', message: /\(relu\) must be a boolean/ });
   assert.throws(call(b.im2col, x, 2, { ...g, kernel: '3' }, cols), { name: 'TypeError', message: /\(kernel\) must be a number/ });
   assert.throws(call(b.maxPool, px, 2, {}, py, pa), TypeError); // missing fields are undefined
 
@@ -641,7 +699,7 @@ test('spatial [native]: misuse throws a TypeError or RangeError instead of crash
   // Sizes whose product overflows 64 bits fail the size check instead of wrapping around.
   const huge = 2 ** 31 - 1;
   assert.throws(call(b.im2col, x, huge, conv(huge, 1, 1, 1, 1, 0), cols), RangeError);
-  assert.throws(call(b.channelAffine, px, huge, huge, huge, py, py, px), RangeError);
+  assert.throws(call(b.channelAffine, px, huge, huge, huge, py, py, px, false), RangeError);
   assert.throws(call(b.swapAxes01, px, huge, huge, huge, px), RangeError);
 
   // An argmax outside the plane throws before dx is written.

@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsBackend } from '../../src/kernels/js/index.js';
+import { loadBackends } from '../../src/kernels/select.js';
+import { ReLU } from '../../src/nn/activations.js';
 import { AvgPool2d } from '../../src/nn/avgpool2d.js';
 import { BatchNorm } from '../../src/nn/batchnorm.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
@@ -119,6 +121,89 @@ test('BatchNorm 2d and 1d: gradients match central differences in training and e
       const size = input.reduce((a, b) => a * b, 1);
       checkLayer(bn, normal(rng, 4 * size, 2).map((v) => v + 1), 4, rng, 2e-3, `BatchNorm ${input.join('×')} ${training ? 'train' : 'eval'}`, training);
     }
+  }
+});
+
+test('BatchNorm with the fused ReLU: bit-identical to BatchNorm then ReLU on every backend; gradients match central differences', async () => {
+  const backends = (await loadBackends()).flatMap((r) => ('backend' in r ? [r.backend] : []));
+  assert.ok(backends.length >= 1);
+  const rng = new Rng(207);
+  for (const backend of backends) {
+    for (const input of [[3, 4, 5], [6]]) {
+      for (const training of [true, false]) {
+        const c = { backend, maxBatch: 4 };
+        const fused = new BatchNorm('bn1', input, 0.1, 1e-5, c, true);
+        const plain = new BatchNorm('bn1', input, 0.1, 1e-5, c);
+        const relu = new ReLU('relu1', plain.outputSize, c);
+        const gain = normal(rng, input[0], 0.5).map((v) => v + 1), shift = normal(rng, input[0], 0.5);
+        const mean = normal(rng, input[0], 0.3), variance = normal(rng, input[0], 0.3).map((v) => 0.5 + v * v);
+        for (const bn of [fused, plain]) {
+          bn.gain.value.set(gain);
+          bn.shift.value.set(shift);
+          bn.runningMean.value.set(mean);
+          bn.runningVar.value.set(variance);
+        }
+        const x = normal(rng, 4 * fused.inputSize, 2).map((v) => v + 1), dy = normal(rng, 4 * fused.inputSize);
+        const what = `${backend.name} ${input.join('×')} ${training ? 'train' : 'eval'}`;
+        const y = fused.forward(x, 4, training).slice();
+        assert.deepEqual(y, relu.forward(plain.forward(x, 4, training), 4), `${what}: forward`);
+        assert.ok(y.some((v) => v === 0) && y.some((v) => v > 0), `${what}: some units are off, some on`);
+        const dx = fused.backward(dy, 4, true).slice();
+        assert.deepEqual(dx, plain.backward(relu.backward(dy, 4, true), 4, true), `${what}: input gradient`);
+        assert.deepEqual(fused.gain.grad, plain.gain.grad, `${what}: γ gradient`);
+        assert.deepEqual(fused.shift.grad, plain.shift.grad, `${what}: β gradient`);
+        assert.deepEqual(fused.runningVar.value, plain.runningVar.value, `${what}: running variance`);
+      }
+    }
+  }
+  // Central differences on the reference backend, with inputs whose pre-activations all stay
+  // clear of ReLU's kink under a ±h step (h = 3e-3 moves them by < 0.015 here; else the
+  // difference straddles the kink). Small layers, so such inputs are common.
+  for (const input of [[2, 3, 3], [5]]) {
+    for (const training of [true, false]) {
+      const bn = new BatchNorm('bn1', input, 0.1, 1e-5, ctx(4), true);
+      const plain = new BatchNorm('bn1', input, 0.1, 1e-5, ctx(4));
+      let x = new Float32Array(0), margin = 0;
+      for (let tries = 0; margin < 0.03; tries++) {
+        assert.ok(tries < 50, 'found inputs clear of the kink');
+        for (const layer of [bn, plain]) {
+          layer.gain.value.set(normal(rng, input[0], 0.5).map((v) => v + 1));
+          layer.shift.value.set(normal(rng, input[0], 0.5));
+        }
+        plain.gain.value.set(bn.gain.value);
+        plain.shift.value.set(bn.shift.value);
+        x = normal(rng, 4 * bn.inputSize, 2).map((v) => v + 1);
+        margin = Math.min(...plain.forward(x, 4, training).map(Math.abs));
+      }
+      checkLayer(bn, x, 4, rng, 2e-3, `BatchNorm+ReLU ${input.join('×')} ${training ? 'train' : 'eval'}`, training);
+    }
+  }
+});
+
+test('Sequential fuses a ReLU into the BatchNorm before it (unless fuse: false): same names, identical logits and gradients', () => {
+  const spec: ModelSpec = {
+    inputSize: 2 * 6 * 6, inputShape: [2, 6, 6], classes: 3,
+    layers: [
+      { type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'batchnorm' }, { type: 'relu' }, { type: 'maxpool2d', size: 2 },
+      { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 5 }, { type: 'batchnorm' }, { type: 'relu' }, { type: 'dense', units: 3 },
+    ],
+  };
+  const fused = new Sequential(spec, { backend: jsBackend, maxBatch: 4, seed: 3 });
+  const plain = new Sequential(spec, { backend: jsBackend, maxBatch: 4, seed: 3, fuse: false });
+  assert.deepEqual(fused.layers.map((l) => l.name), plain.layers.map((l) => l.name));
+  assert.deepEqual(fused.layers.map((l) => l.constructor.name),
+    ['Conv2d', 'BatchNorm', 'FusedActivation', 'MaxPool2d', 'ReLU', 'Flatten', 'Dense', 'BatchNorm', 'FusedActivation', 'Dense']);
+  assert.ok(plain.layers.every((l) => l.constructor.name !== 'FusedActivation'));
+  const rng = new Rng(208);
+  const x = normal(rng, 4 * spec.inputSize), dlogits = normal(rng, 4 * 3);
+  for (const training of [true, false]) {
+    const logits = fused.forward(x, 4, training).slice();
+    assert.deepEqual(logits, plain.forward(x, 4, training), `logits (${training ? 'train' : 'eval'})`);
+    fused.zeroGrad();
+    plain.zeroGrad();
+    fused.backward(dlogits, 4);
+    plain.backward(dlogits, 4);
+    fused.params.forEach((p, k) => assert.deepEqual(p.grad, plain.params[k].grad, `${p.name} gradient`));
   }
 });
 

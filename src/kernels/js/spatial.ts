@@ -111,31 +111,44 @@ export const jsSpatialKernels: SpatialKernels = {
     }
   },
 
-  channelAffine(x, n, c, s, scale, shift, y) {
+  channelAffine(x, n, c, s, scale, shift, y, relu) {
     for (let b = 0; b < n; b++) {
       for (let ch = 0; ch < c; ch++) {
         const a = scale[ch], k = shift[ch], o = (b * c + ch) * s;
-        for (let t = 0; t < s; t++) y[o + t] = a * x[o + t] + k;
+        for (let t = 0; t < s; t++) {
+          const v = a * x[o + t] + k;
+          y[o + t] = relu && !(v > 0) ? 0 : v;
+        }
       }
     }
   },
 
-  channelSums(a, b, n, c, s, sumA, sumAB) {
+  channelSums(a, b, n, c, s, center, mask, sumA, sumAB) {
+    const masked = mask.length > 0;
     for (let ch = 0; ch < c; ch++) {
       let sa = 0, sab = 0;
+      const mid = center[ch];
       for (let r = 0; r < n; r++) {
-        for (let t = 0, o = (r * c + ch) * s; t < s; t++) { sa += a[o + t]; sab += a[o + t] * b[o + t]; }
+        for (let t = 0, o = (r * c + ch) * s; t < s; t++) {
+          const v = masked && !(mask[o + t] > 0) ? 0 : a[o + t];
+          sa += v;
+          sab += v * (b[o + t] - mid);
+        }
       }
       sumA[ch] += sa;
       sumAB[ch] += sab;
     }
   },
 
-  channelCombine(a, b, n, c, s, alpha, beta, gamma, out) {
+  channelCombine(a, b, n, c, s, alpha, beta, gamma, mask, out) {
+    const masked = mask.length > 0;
     for (let r = 0; r < n; r++) {
       for (let ch = 0; ch < c; ch++) {
         const p = alpha[ch], q = beta[ch], k = gamma[ch], o = (r * c + ch) * s;
-        for (let t = 0; t < s; t++) out[o + t] = p * a[o + t] + q * b[o + t] + k;
+        for (let t = 0; t < s; t++) {
+          const v = masked && !(mask[o + t] > 0) ? 0 : a[o + t];
+          out[o + t] = p * v + q * b[o + t] + k;
+        }
       }
     }
   },
