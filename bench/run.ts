@@ -51,6 +51,10 @@ const torchThreads = (n: number): Record<string, string> => ({
   OMP_NUM_THREADS: String(n), OPENBLAS_NUM_THREADS: String(n), MKL_NUM_THREADS: String(n),
 });
 
+/** glibc malloc keeps freed blocks of any size for reuse (no mmap per tensor, no trimming). */
+const CACHING_MALLOC = 'glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=68719476736';
+const MALLOC_NOTE = `GLIBC_TUNABLES=${CACHING_MALLOC}: freed tensors are reused instead of unmapped (a caching allocator, as PyTorch's CPU tuning guide advises)`;
+
 const SYSTEMS: SystemSpec[] = [
   { name: 'ridgeline-native', family: 'ridgeline', backend: 'native' },
   {
@@ -71,6 +75,17 @@ const SYSTEMS: SystemSpec[] = [
     name: 'pytorch-2t-passive', family: 'pytorch', backend: 'cpu', threads: 2,
     env: { ...torchThreads(2), OMP_WAIT_POLICY: 'PASSIVE' },
     note: 'OMP_WAIT_POLICY=PASSIVE: idle OpenMP workers sleep instead of spinning next to OpenBLAS\'s own threads',
+  },
+  // PyTorch allocates every activation and gradient anew each step; glibc hands allocations
+  // this large to mmap and returns them on free, so each step page-faults its tensors in again.
+  // On this machine (a Firecracker VM, where a fault is expensive) that tripled PyTorch's CNN
+  // step on one thread (218 → 91 ms). PyTorch's CPU tuning guide prescribes a caching
+  // allocator (jemalloc, tcmalloc); glibc's own thresholds do the same without installing one.
+  { name: 'pytorch-1t-malloc', family: 'pytorch', backend: 'cpu', threads: 1, env: { ...torchThreads(1), GLIBC_TUNABLES: CACHING_MALLOC }, note: MALLOC_NOTE },
+  { name: 'pytorch-2t-malloc', family: 'pytorch', backend: 'cpu', threads: 2, env: { ...torchThreads(2), GLIBC_TUNABLES: CACHING_MALLOC }, note: MALLOC_NOTE },
+  {
+    name: 'pytorch-2t-passive-malloc', family: 'pytorch', backend: 'cpu', threads: 2,
+    env: { ...torchThreads(2), OMP_WAIT_POLICY: 'PASSIVE', GLIBC_TUNABLES: CACHING_MALLOC }, note: MALLOC_NOTE,
   },
 ];
 

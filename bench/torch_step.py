@@ -220,7 +220,7 @@ def main():
             "python": sys.executable,
             "torch_num_threads": torch.get_num_threads(),
             "torch_num_interop_threads": torch.get_num_interop_threads(),
-            "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_CORETYPE")},
+            "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_CORETYPE", "GLIBC_TUNABLES")},
             "blas_libraries": loaded_blas(),
             "mkldnn_available": torch.backends.mkldnn.is_available(),
             "last_loss_note": "CE of the last step + 1e-4*sum(w^2) at the weights after it",

@@ -10,8 +10,9 @@
 # because -march=x86-64-v2 needs GCC >= 11 / clang >= 12. GEMM speed does not depend on this:
 # OpenBLAS picks its kernels (AVX2, AVX-512, ...) at run time. Only our elementwise loops are
 # limited to 128-bit vectors, and they are memory-bound at MLP sizes.
-# -fno-math-errno lets libm calls and sqrt-free loops vectorize; -fopenmp-simd only enables
-# `#pragma omp simd` (no OpenMP runtime); -ffp-contract=off keeps each elementwise result
+# -fno-math-errno lets libm calls and sqrt-free loops vectorize; -fopenmp enables `omp simd`
+# and the `omp parallel for` loops (libgomp, part of GCC; see PARALLEL_FOR in ridgeline.c);
+# -ffp-contract=off keeps each elementwise result
 # rounded the way the reference rounds it (no FMA contraction on arm64 either).
 {
   "targets": [
@@ -20,9 +21,10 @@
       "sources": ["ridgeline.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": [
-        "-O3", "-fno-math-errno", "-fopenmp-simd", "-ffp-contract=off", "-std=gnu11",
+        "-O3", "-fno-math-errno", "-fopenmp", "-ffp-contract=off", "-std=gnu11",
         "<!@(pkg-config --cflags openblas 2>/dev/null || true)"
       ],
+      "ldflags": ["-fopenmp"],
       "libraries": ["<!@(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)"],
       "conditions": [
         ["target_arch=='x64'", {

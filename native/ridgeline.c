@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One row of the export table; the row is the callback's `data`, so a function knows its name
@@ -198,6 +199,21 @@ static napi_value number(napi_env env, double v) {
 #define SMALL_GEMM_FLOPS 4e6
 
 static int blas_threads = 0; /* 0 until the first module init reads OpenBLAS's own count */
+
+/* Our own loops (im2col, pooling, the per-channel kernels: memory-bound data movement that was
+ * a third of the CNN step, all on one core) run on OpenMP threads, as many as the BLAS gets.
+ * Each parallel loop splits independent outputs (planes, channels, rows of cols) into static
+ * chunks, so every output is computed exactly as on one thread: results do not depend on the
+ * thread count. A loop over fewer than PAR_MIN floats stays on the calling thread, where
+ * waking a worker (a few µs) would cost more than it saves. Without OpenMP (-fopenmp missing)
+ * the pragmas are ignored and everything runs on one thread. */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+static int par_threads = 1;
+#define PAR_MIN 32768
+/* Before a loop: `par_work` (floats touched) decides whether it is split. */
+#define PARALLEL_FOR _Pragma("omp parallel for schedule(static) num_threads(par_threads) if(par_work >= PAR_MIN)")
 static int blas_active = 0;
 
 static void use_threads(int n) {
@@ -215,6 +231,57 @@ static void use_threads(int n) {
 /* Kernels. */
 
 /* C ← α·op(A)·op(B) + β·C, row-major; β = 0 never reads C. */
+/* Long-K products: a convolution's weight gradient sums F × C·k² outputs over batch·positions
+ * (thousands to 100k terms). OpenBLAS threads a GEMM by splitting M and N only, which these
+ * shapes barely have: measured at 1 → 2 threads (OpenBLAS 0.3.21, 2 cores), 128×577×6272
+ * 10.5 → 10.3 ms and 32×10×100352 1.9 → 3.0 ms. For them we split K instead: SPLIT_K slices,
+ * each a one-thread GEMM on its own core into its own partial product, then the partials are
+ * added in slice order. Always SPLIT_K slices whatever the thread count (one thread runs them
+ * in turn). Like every OpenBLAS GEMM, results are reproducible for a given thread count but
+ * may differ in the last bits between counts: OpenBLAS's own partitions change which
+ * micro-kernel handles the edges (measured: 4838 of 128×256 outputs of 128×784·784×256). */
+#define SPLIT_K 2
+#define SPLIT_K_MIN_FLOPS 16e6
+
+static bool long_k(int m, int n, int k) {
+  return (int64_t)k >= 8 * (int64_t)(m > n ? m : n) && 2.0 * m * n * k >= SPLIT_K_MIN_FLOPS;
+}
+
+/* The partial products of slices 1 … SPLIT_K − 1: grown to the largest m·n seen, kept (one
+ * buffer per JS thread that calls in), so the training loop does not allocate. */
+static _Thread_local float *split_scratch = NULL;
+static _Thread_local size_t split_scratch_len = 0;
+
+/* C = α·op(A)·op(B) + β·C by K slices; false (nothing done) when the scratch cannot grow. */
+static bool gemm_split_k(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
+                         float beta, float *c) {
+  const int64_t mn = (int64_t)m * n;
+  const size_t need = (size_t)mn * (SPLIT_K - 1);
+  if (need > split_scratch_len) {
+    float *grown = realloc(split_scratch, need * sizeof(float));
+    if (!grown) return false;
+    split_scratch = grown;
+    split_scratch_len = need;
+  }
+  float *part = split_scratch;
+  use_threads(1); /* each slice is one thread's GEMM */
+  _Pragma("omp parallel for schedule(static) num_threads(par_threads)")
+  for (int sl = 0; sl < SPLIT_K; sl++) {
+    const int k0 = (int)((int64_t)k * sl / SPLIT_K), k1 = (int)((int64_t)k * (sl + 1) / SPLIT_K);
+    /* Slice [k0, k1) of K: columns of A (rows when transposed), rows of B (columns when transposed). */
+    const float *as = ta ? a + (int64_t)k0 * m : a + k0;
+    const float *bs = tb ? b + k0 : b + (int64_t)k0 * n;
+    float *cs = sl == 0 ? c : part + (sl - 1) * mn;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                m, n, k1 - k0, alpha, as, ta ? m : k, bs, tb ? k : n, sl == 0 ? beta : 0.0f, cs, n);
+  }
+  for (int sl = 1; sl < SPLIT_K; sl++) {
+    const float *q = part + (sl - 1) * mn;
+    for (int64_t i = 0; i < mn; i++) c[i] += q[i];
+  }
+  return true;
+}
+
 static napi_value gemm(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   const export_t *ex;
@@ -241,6 +308,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     else if (beta != 1) for (size_t i = 0; i < mn; i++) c[i] *= fb;
     return NULL;
   }
+  if (long_k(m, n, k) && gemm_split_k(ta, tb, m, n, k, (float)alpha, a, b, (float)beta, c)) return NULL;
   use_threads(2.0 * m * n * k < SMALL_GEMM_FLOPS ? 1 : blas_threads);
   /* Row-major leading dimensions: A is m×k (k×m when transposed), B is k×n (n×k). */
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
@@ -512,8 +580,8 @@ INLINE_LOOPS static inline void unfold_row(float *restrict d, const float *restr
 }
 
 /* cols[(c, i, j), (b, oh, ow)] = x[b, c, oh·s − p + i, ow·s − p + j] (0 in the padding).
- * Rows of cols are written front to back; for one tap the batch's planes of channel c are the
- * working set (batch·H·W floats). When the valid part of a tap's rows is one contiguous block
+ * Rows of cols are written front to back, split between threads in blocks of one image's
+ * out_plane floats. When the valid part of a tap's rows is one contiguous block
  * of x (stride 1, outWidth == width, j == padding: the centre column of a "same" convolution,
  * or any 1×1 convolution without padding) it is copied in one memcpy. Bit-identical (copies). */
 INLINE_LOOPS static napi_value im2col(napi_env env, napi_callback_info info) {
@@ -532,37 +600,34 @@ INLINE_LOOPS static napi_value im2col(napi_env env, napi_callback_info info) {
   const int64_t C = g.C, H = g.H, W = g.W, k = g.k, s = g.s, p = g.p, OH = g.OH, OW = g.OW;
   const int64_t plane = H * W, out_plane = OH * OW, ncols = (int64_t)batch * out_plane;
   if (ncols == 0) return NULL;
-  for (int64_t c = 0; c < C; c++) {
-    for (int64_t i = 0; i < k; i++) {
-      int64_t lo_h, hi_h;
-      valid_range(OH, s, i - p, H, &lo_h, &hi_h);
-      for (int64_t j = 0; j < k; j++) {
-        int64_t lo_w, hi_w;
-        valid_range(OW, s, j - p, W, &lo_w, &hi_w);
-        const bool block = s == 1 && j == p && OW == W && lo_w == 0 && hi_w == OW;
-        float *row = cols + ((c * k + i) * k + j) * ncols;
-        for (int64_t b = 0; b < batch; b++) {
-          const float *src = x + ((int64_t)b * C + c) * plane;
-          float *dst = row + b * out_plane;
-          if (lo_h > 0) memset(dst, 0, (size_t)(lo_h * OW) * sizeof(float));
-          if (block) {
-            if (hi_h > lo_h) memcpy(dst + lo_h * OW, src + (lo_h - p + i) * W, (size_t)((hi_h - lo_h) * W) * sizeof(float));
-          } else {
-            for (int64_t oh = lo_h; oh < hi_h; oh++)
-              unfold_row(dst + oh * OW, src + (oh * s - p + i) * W, OW, lo_w, hi_w, s, j - p);
-          }
-          if (hi_h < OH) memset(dst + hi_h * OW, 0, (size_t)((OH - hi_h) * OW) * sizeof(float));
-        }
-      }
+  /* One task per (row (c, i, j), image b): cols' blocks of out_plane floats, in memory order. */
+  const int64_t tasks = C * k * k * batch, par_work = tasks * out_plane;
+  PARALLEL_FOR
+  for (int64_t t = 0; t < tasks; t++) {
+    const int64_t r = t / batch, b = t % batch, c = r / (k * k), i = r / k % k, j = r % k;
+    int64_t lo_h, hi_h, lo_w, hi_w;
+    valid_range(OH, s, i - p, H, &lo_h, &hi_h);
+    valid_range(OW, s, j - p, W, &lo_w, &hi_w);
+    const bool block = s == 1 && j == p && OW == W && lo_w == 0 && hi_w == OW;
+    const float *src = x + (b * C + c) * plane;
+    float *dst = cols + r * ncols + b * out_plane;
+    if (lo_h > 0) memset(dst, 0, (size_t)(lo_h * OW) * sizeof(float));
+    if (block) {
+      if (hi_h > lo_h) memcpy(dst + lo_h * OW, src + (lo_h - p + i) * W, (size_t)((hi_h - lo_h) * W) * sizeof(float));
+    } else {
+      for (int64_t oh = lo_h; oh < hi_h; oh++)
+        unfold_row(dst + oh * OW, src + (oh * s - p + i) * W, OW, lo_w, hi_w, s, j - p);
     }
+    if (hi_h < OH) memset(dst + hi_h * OW, 0, (size_t)((OH - hi_h) * OW) * sizeof(float));
   }
   return NULL;
 }
 
 /* The adjoint of im2col: dx = 0, then dx[b, c, h, w] += cols[(c, i, j), (b, oh, ow)] over the
- * taps that read (h, w). Same loop order as the reference (c, i, j, b, oh, ow); one tap reads
- * a pixel at most once, so each pixel sums its taps in the reference's (i, j) order with one
- * float32 rounding per addition, as the reference's `dx[src] += …` does: bit-identical. */
+ * taps that read (h, w). Plane by plane (threads split the planes; a plane stays in L1 while
+ * its k² taps accumulate into it), taps in the reference's (i, j) order; one tap reads a pixel
+ * at most once, so each pixel sums its taps in the reference's order with one float32
+ * rounding per addition, as the reference's `dx[src] += …` does: bit-identical. */
 static napi_value col2im(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   const export_t *ex;
@@ -579,10 +644,12 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
   const int64_t C = g.C, H = g.H, W = g.W, k = g.k, s = g.s, p = g.p, OH = g.OH, OW = g.OW;
   const int64_t plane = H * W, out_plane = OH * OW, ncols = (int64_t)batch * out_plane;
   if (plane == 0) return NULL;
-  for (int64_t c = 0; c < C; c++) {
-    /* Zero channel c's planes right before its taps accumulate into them (a batch·H·W working
-     * set, still in cache), instead of one pass over all of dx first. */
-    for (int64_t b = 0; b < batch; b++) memset(dx + ((int64_t)b * C + c) * plane, 0, (size_t)plane * sizeof(float));
+  const int64_t planes = (int64_t)batch * C, par_work = planes * plane * (1 + k * k);
+  PARALLEL_FOR
+  for (int64_t t = 0; t < planes; t++) {
+    const int64_t b = t / C, c = t % C;
+    float *restrict dst = dx + t * plane;
+    memset(dst, 0, (size_t)plane * sizeof(float));
     if (ncols == 0) continue;
     for (int64_t i = 0; i < k; i++) {
       int64_t lo_h, hi_h;
@@ -592,28 +659,24 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
         valid_range(OW, s, j - p, W, &lo_w, &hi_w);
         const bool block = s == 1 && j == p && OW == W && lo_w == 0 && hi_w == OW;
         const int64_t off = j - p;
-        const float *row = cols + ((c * k + i) * k + j) * ncols;
-        for (int64_t b = 0; b < batch; b++) {
-          float *restrict dst = dx + ((int64_t)b * C + c) * plane;
-          const float *restrict src = row + b * out_plane;
-          if (block) {
-            if (hi_h == lo_h) continue;
-            float *restrict d = dst + (lo_h - p + i) * W;
-            const float *restrict q = src + lo_h * OW;
-            const int64_t n = (hi_h - lo_h) * W;
-            for (int64_t t = 0; t < n; t++) d[t] += q[t];
-          } else if (s == 1) {
-            for (int64_t oh = lo_h; oh < hi_h; oh++) {
-              float *restrict d = dst + (oh - p + i) * W;
-              const float *restrict q = src + oh * OW;
-              for (int64_t ow = lo_w; ow < hi_w; ow++) d[ow + off] += q[ow];
-            }
-          } else {
-            for (int64_t oh = lo_h; oh < hi_h; oh++) {
-              float *restrict d = dst + (oh * s - p + i) * W;
-              const float *restrict q = src + oh * OW;
-              for (int64_t ow = lo_w; ow < hi_w; ow++) d[ow * s + off] += q[ow];
-            }
+        const float *restrict src = cols + ((c * k + i) * k + j) * ncols + b * out_plane;
+        if (block) {
+          if (hi_h == lo_h) continue;
+          float *restrict d = dst + (lo_h - p + i) * W;
+          const float *restrict q = src + lo_h * OW;
+          const int64_t n = (hi_h - lo_h) * W;
+          for (int64_t e = 0; e < n; e++) d[e] += q[e];
+        } else if (s == 1) {
+          for (int64_t oh = lo_h; oh < hi_h; oh++) {
+            float *restrict d = dst + (oh - p + i) * W;
+            const float *restrict q = src + oh * OW;
+            for (int64_t ow = lo_w; ow < hi_w; ow++) d[ow + off] += q[ow];
+          }
+        } else {
+          for (int64_t oh = lo_h; oh < hi_h; oh++) {
+            float *restrict d = dst + (oh * s - p + i) * W;
+            const float *restrict q = src + oh * OW;
+            for (int64_t ow = lo_w; ow < hi_w; ow++) d[ow * s + off] += q[ow];
           }
         }
       }
@@ -636,13 +699,18 @@ static napi_value swap_axes01(napi_env env, napi_callback_info info) {
   const int64_t n = mul_sat(mul_sat(d0, d1), inner);
   if (!fits(env, ex, "x", lx, n) || !fits(env, ex, "out", lo, n)) return NULL;
   if (n == 0) return NULL;
+  const int64_t par_work = n;
   if (inner == 1) { /* a plain transpose */
+    PARALLEL_FOR
     for (int64_t i = 0; i < d0; i++)
       for (int64_t j = 0; j < d1; j++) out[j * d0 + i] = x[i * d1 + j];
     return NULL;
   }
-  for (int64_t i = 0; i < d0; i++)
-    for (int64_t j = 0; j < d1; j++) memcpy(out + (j * d0 + i) * inner, x + (i * d1 + j) * inner, (size_t)inner * sizeof(float));
+  PARALLEL_FOR
+  for (int64_t t = 0; t < (int64_t)d0 * d1; t++) {
+    const int64_t i = t / d1, j = t % d1;
+    memcpy(out + (j * d0 + i) * inner, x + t * inner, (size_t)inner * sizeof(float));
+  }
   return NULL;
 }
 
@@ -674,6 +742,8 @@ static napi_value max_pool(napi_env env, napi_callback_info info) {
   const int64_t H = g.H, W = g.W, kh = g.kh, kw = g.kw, s = g.s, OH = g.OH, OW = g.OW;
   const int64_t plane = H * W, out_plane = OH * OW;
   if (out_plane == 0) return NULL;
+  const int64_t par_work = (int64_t)planes * plane;
+  PARALLEL_FOR
   for (int64_t pl = 0; pl < planes; pl++) {
     const float *src = x + pl * plane;
     float *yp = y + pl * out_plane;
@@ -766,6 +836,8 @@ static napi_value max_pool_backward(napi_env env, napi_callback_info info) {
       }
     }
   }
+  const int64_t par_work = (int64_t)planes * plane;
+  PARALLEL_FOR
   for (int64_t pl = 0; pl < planes; pl++) {
     float *d = dx + pl * plane;
     memset(d, 0, (size_t)plane * sizeof(float)); /* plane by plane: zeroed while in cache */
@@ -797,8 +869,10 @@ static napi_value avg_pool(napi_env env, napi_callback_info info) {
   const int64_t plane = g.H * W, out_plane = OH * OW;
   const double area = (double)kh * (double)kw;
   enum { BLOCK = 256 };
-  double acc[BLOCK];
+  const int64_t par_work = (int64_t)planes * plane;
+  PARALLEL_FOR
   for (int64_t pl = 0; pl < planes; pl++) {
+    double acc[BLOCK];
     const float *src = x + pl * plane;
     float *yp = y + pl * out_plane;
     if (kh == 2 && kw == 2 && s == 2) { /* the same four float64 additions, in registers */
@@ -857,6 +931,8 @@ static napi_value avg_pool_backward(napi_env env, napi_callback_info info) {
   const int64_t W = g.W, kh = g.kh, kw = g.kw, s = g.s, OH = g.OH, OW = g.OW;
   const int64_t plane = g.H * W, out_plane = OH * OW;
   const double area = (double)kh * (double)kw;
+  const int64_t par_work = (int64_t)planes * plane;
+  PARALLEL_FOR
   for (int64_t pl = 0; pl < planes; pl++) {
     float *d = dx + pl * plane;
     memset(d, 0, (size_t)plane * sizeof(float)); /* plane by plane: zeroed while in cache */
@@ -923,6 +999,8 @@ static napi_value channel_moments(napi_env env, napi_callback_info info) {
     }
     return NULL;
   }
+  const int64_t par_work = NCS;
+  PARALLEL_FOR
   for (int64_t ch = 0; ch < c; ch++) {
     double sum = 0;
     for (int64_t b = 0; b < n; b++) {
@@ -985,10 +1063,13 @@ static napi_value channel_affine(napi_env env, napi_callback_info info) {
     }
     return NULL;
   }
-  for (int64_t b = 0; b < n; b++) {
-    for (int64_t ch = 0; ch < c; ch++) {
+  const int64_t par_work = NCS;
+  PARALLEL_FOR
+  for (int64_t t = 0; t < (int64_t)n * c; t++) {
+    {
+      const int64_t ch = t % c;
       const double a = scale[ch], k = shift[ch];
-      const int64_t o = (b * c + ch) * s;
+      const int64_t o = t * s;
       if (x == y) {
         float *restrict r = y + o;
         if (relu)
@@ -1061,6 +1142,8 @@ static napi_value channel_sums(napi_env env, napi_callback_info info) {
     }
     return NULL;
   }
+  const int64_t par_work = NCS;
+  PARALLEL_FOR
   for (int64_t ch = 0; ch < c; ch++) {
     double accA = 0, accAB = 0;
     const double mid = center[ch];
@@ -1120,10 +1203,13 @@ static napi_value channel_combine(napi_env env, napi_callback_info info) {
     }
     return NULL;
   }
-  for (int64_t r = 0; r < n; r++) {
-    for (int64_t ch = 0; ch < c; ch++) {
+  const int64_t par_work = NCS;
+  PARALLEL_FOR
+  for (int64_t t = 0; t < (int64_t)n * c; t++) {
+    {
+      const int64_t ch = t % c;
       const double p = al[ch], q = be[ch], k = ga[ch];
-      const int64_t off = (r * c + ch) * s;
+      const int64_t off = t * s;
       const float *ar = a + off, *br = b + off;
       float *o = out + off;
       if (masked) {
@@ -1336,7 +1422,7 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     throw_range(env, ex, "threads must be an integer in [1, 1024]");
     return NULL;
   }
-  blas_threads = n;
+  blas_threads = par_threads = n;
   use_threads(n);
   return NULL;
 }
@@ -1400,6 +1486,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (blas_threads == 0) { /* first load in this process (worker threads share the library) */
 #if HAVE_OPENBLAS
     blas_threads = blas_active = openblas_get_num_threads();
+    par_threads = blas_threads;
 #else
     blas_threads = blas_active = 1;
 #endif

@@ -22,8 +22,9 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { loadNativeBackend, NATIVE_ABI, DEFAULT_BLAS_THREADS, type NativeBackend } from '../../src/kernels/native/index.js';
+import { loadNativeBackend, NATIVE_ABI, DEFAULT_BLAS_THREADS, THREAD_POOL_ENV, type NativeBackend } from '../../src/kernels/native/index.js';
 import { tryLoad } from '../../src/kernels/select.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
 import { Rng } from '../../src/tensor/rng.js';
@@ -136,11 +137,32 @@ test('native: BLAS thread count is set, read back, and validated', () => {
   }
 });
 
+test('native: the thread pools load with THREAD_POOL_ENV in effect, and the process environment is left as it was', () => {
+  // A fresh process without the variables; libgomp prints the settings it read at load
+  // (OMP_DISPLAY_ENV) on stderr, the child prints what its environment holds afterwards.
+  const env: Record<string, string | undefined> = { ...process.env, OMP_DISPLAY_ENV: 'true' };
+  for (const k of Object.keys(THREAD_POOL_ENV)) delete env[k];
+  const script = "const { loadNativeBackend } = await import('./src/kernels/native/index.ts'); loadNativeBackend();" +
+    "console.log(JSON.stringify(['OMP_WAIT_POLICY', 'OPENBLAS_THREAD_TIMEOUT'].map((k) => process.env[k] ?? null)))";
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, encoding: 'utf8', cwd: new URL('../..', import.meta.url) });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /OMP_WAIT_POLICY = 'PASSIVE'/, 'libgomp read PASSIVE at load');
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), [null, null], 'nothing left in process.env for children');
+  // A value the user set wins.
+  const mine = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script],
+    { env: { ...env, OMP_WAIT_POLICY: 'ACTIVE' }, encoding: 'utf8', cwd: new URL('../..', import.meta.url) });
+  assert.equal(mine.status, 0, mine.stderr);
+  assert.match(mine.stderr, /OMP_WAIT_POLICY = 'ACTIVE'/);
+  assert.deepEqual(JSON.parse(mine.stdout.trim().split('\n').pop()!), ['ACTIVE', null]);
+});
+
 // ---------------------------------------------------------------------------------------------
 // GEMM against the reference
 
-// (m, k, n): op(A) is m×k, op(B) is k×n. The last is the first layer of a 784-256 MLP at B = 128.
-const GEMM_SIZES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 13, 9], [64, 33, 65], [128, 784, 256]];
+// (m, k, n): op(A) is m×k, op(B) is k×n. [128, 784, 256] is the first layer of a 784-256 MLP at
+// B = 128; [16, 40001, 24] a convolution's weight gradient, long and odd K: the native GEMM
+// splits it into K slices (native/ridgeline.c, long_k).
+const GEMM_SIZES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 13, 9], [64, 33, 65], [128, 784, 256], [16, 40001, 24]];
 const ALPHAS = [1, 0.5, -1.5];
 const BETAS = [0, 1, -0.25];
 

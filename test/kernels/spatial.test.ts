@@ -410,6 +410,7 @@ const CONVS: [number, number, number, number, number, number, number][] = [
   [2, 2, 28, 28, 3, 2, 1],  // 28 → 14
   [4, 8, 14, 14, 3, 1, 1],  // the 14×14 layer of the Fashion-MNIST CNN, fewer channels
   [1, 1, 1, 300, 3, 1, 1],  // rows of 300
+  [8, 4, 28, 28, 3, 1, 1],  // past the native kernels' PAR_MIN: split between threads
 ];
 const convName = ([B, C, H, W, k, s, p]: number[]) => `B=${B} C=${C} ${H}×${W} k=${k} s=${s} p=${p}`;
 
@@ -425,6 +426,8 @@ const POOLS: [number, number, number, number, number, number][] = [
   [2, 8, 8, 2, 2, 3],       // stride > kernel: gaps
   [1, 2, 600, 2, 2, 1],     // rows longer than the native avgPool block (256)
   [1, 1, 1, 1, 1, 1],
+  [64, 28, 28, 2, 2, 2],    // past PAR_MIN: split between threads
+  [48, 14, 14, 3, 3, 2],    // the same, overlapping
 ];
 const poolName = ([P, H, W, kh, kw, s]: number[]) => `planes=${P} ${H}×${W} ${kh}×${kw} s=${s}`;
 
@@ -568,7 +571,7 @@ for (const b of others) {
   test(`spatial [${b.name}]: channelMoments, channelAffine (also in place), channelSums, channelCombine vs js`, () => {
     // [n, c, s]: s = 1 (x is [n, c], LayerNorm's and BatchNorm1d's layout) with c past the
     // native s = 1 path's block (256), conv-like planes, odd sizes.
-    const SHAPES = [[1, 1, 1], [3, 5, 1], [128, 300, 1], [4, 3, 7], [2, 16, 196], [1, 64, 33], [5, 2, 1000], [1, 128, 256]];
+    const SHAPES = [[1, 1, 1], [3, 5, 1], [128, 300, 1], [4, 3, 7], [2, 16, 196], [1, 64, 33], [5, 2, 1000], [1, 128, 256], [16, 8, 784]];
     for (const [n, c, s] of SHAPES) {
       const what = `[${n}, ${c}, ${s}]`;
       const rng = new Rng(n * 10000 + c * 100 + s);
@@ -712,4 +715,52 @@ test('spatial [native]: misuse throws a TypeError or RangeError instead of crash
   const y = new Float32Array(1), a = new Int32Array(1);
   b.maxPool(f32([1, 4, 3, 2]), 1, pool(2, 2, 2, 2, 2), y, a);
   assert.deepEqual([y[0], a[0]], [4, 1]);
+});
+
+test('spatial [native]: the threaded kernels give the same bits on 1 and 2 threads', () => {
+  if (!nativeResult || !('backend' in nativeResult)) return assert.fail('the native backend did not load');
+  const b = nativeResult.backend as Backend & { setBlasThreads(n: number): void; blasThreads(): number };
+  const threads = b.blasThreads();
+  const rng = new Rng(31);
+  // Sizes past PAR_MIN (native/ridgeline.c), so every kernel's loop is split on 2 threads.
+  const g = conv(16, 14, 14, 3, 1, 1), batch = 16, P = 14 * 14, N = batch * 16 * P, K = 16 * 9;
+  const x = randomArray(rng, N), dyc = randomArray(rng, K * batch * P), mask = randomArray(rng, N);
+  const pg = pool(14, 14, 2, 2, 2);
+  const c = randomArray(rng, 16), d = randomArray(rng, 16), e = randomArray(rng, 16);
+  const run = (n: number) => {
+    b.setBlasThreads(n);
+    const out: Record<string, ArrayLike<number>> = {};
+    out.im2col = new Float32Array(K * batch * P);
+    b.im2col(x, batch, g, out.im2col as Float32Array);
+    out.col2im = new Float32Array(N);
+    b.col2im(dyc, batch, g, out.col2im as Float32Array);
+    out.swap = new Float32Array(N);
+    b.swapAxes01(x, batch, 16, P, out.swap as Float32Array);
+    out.maxPool = new Float32Array(N / 4);
+    out.argmax = new Int32Array(N / 4);
+    b.maxPool(x, batch * 16, pg, out.maxPool as Float32Array, out.argmax as Int32Array);
+    out.maxPoolBackward = new Float32Array(N);
+    b.maxPoolBackward(x.subarray(0, N / 4), out.argmax as Int32Array, batch * 16, pg, out.maxPoolBackward as Float32Array);
+    out.avgPool = new Float32Array(N / 4);
+    b.avgPool(x, batch * 16, pg, out.avgPool as Float32Array);
+    out.avgPoolBackward = new Float32Array(N);
+    b.avgPoolBackward(x.subarray(0, N / 4), batch * 16, pg, out.avgPoolBackward as Float32Array);
+    out.mean = new Float32Array(16);
+    out.variance = new Float32Array(16);
+    b.channelMoments(x, batch, 16, P, out.mean as Float32Array, out.variance as Float32Array);
+    out.affine = new Float32Array(N);
+    b.channelAffine(x, batch, 16, P, c, d, out.affine as Float32Array, true);
+    out.sumA = new Float32Array(16);
+    out.sumAB = new Float32Array(16);
+    b.channelSums(x, mask, batch, 16, P, c, mask, out.sumA as Float32Array, out.sumAB as Float32Array);
+    out.combine = new Float32Array(N);
+    b.channelCombine(x, mask, batch, 16, P, c, d, e, mask, out.combine as Float32Array);
+    return out;
+  };
+  try {
+    const one = run(1), two = run(2);
+    for (const k of Object.keys(one)) assertSame(two[k], one[k], `${k} on 2 threads vs 1`);
+  } finally {
+    b.setBlasThreads(threads);
+  }
 });

@@ -113,14 +113,36 @@ export const DEFAULT_BLAS_THREADS = 2;
 /** package root/native/build/Release: this file is src/kernels/native/ or dist/kernels/native/, three levels down. */
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/ridgeline_native.node', import.meta.url));
 
+/**
+ * How the addon's two thread pools wait, read once by each library when the addon loads. Our
+ * OpenMP loops (im2col, pooling, the per-channel kernels) and OpenBLAS's GEMMs alternate on
+ * the same cores, and by default each pool's idle threads spin for a while after its work,
+ * taking the core the other pool needs next. The bench CNN's step on 2 cores, one interleaved
+ * run (ms): both pools spinning (OMP_WAIT_POLICY=ACTIVE, OPENBLAS_THREAD_TIMEOUT=28) 171;
+ * OpenMP workers sleeping at once (PASSIVE) 87; and OpenBLAS workers also sleeping after
+ * 2^4 cycles 74. Values the user set are kept. The variables are set only while the addon
+ * loads, so child processes (the bench's PyTorch runs, study shards) do not inherit them.
+ */
+export const THREAD_POOL_ENV: Readonly<Record<string, string>> = { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '4' };
+
 let cached: Addon | undefined;
+
+function requireWithPoolEnv(path: string): Addon {
+  const added = Object.keys(THREAD_POOL_ENV).filter((k) => process.env[k] === undefined);
+  for (const k of added) process.env[k] = THREAD_POOL_ENV[k];
+  try {
+    return createRequire(import.meta.url)(path) as Addon;
+  } finally {
+    for (const k of added) delete process.env[k];
+  }
+}
 
 function loadAddon(): Addon {
   if (cached) return cached;
   if (!existsSync(ADDON_PATH)) throw new Error(`the native addon is not built (run npm run build:native): ${ADDON_PATH}`);
   let addon: Addon;
   try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+    addon = requireWithPoolEnv(ADDON_PATH);
   } catch (e) {
     throw new Error(`the native addon failed to load (${String((e as Error).message).split('\n')[0]}): ${ADDON_PATH}`);
   }
