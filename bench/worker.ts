@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../src/kernels/backend.js';
-import { tryLoad, type BackendName } from '../src/kernels/select.js';
+import { backendThreads, tryLoad, type BackendName } from '../src/kernels/select.js';
 import { createDataset } from '../src/data/dataset.js';
 import { mlpSpec, paramShapes, type LayerSpec, type ModelSpec } from '../src/nn/spec.js';
 import { regularizationTerm } from '../src/regularization/plan.js';
@@ -70,17 +70,6 @@ function emit(result: unknown): void {
  * Threads a backend computes with, when it says (a `threads` number or method, or the native
  * backend's `blasThreads()`); the js backend is single-threaded.
  */
-function backendThreads(b: Backend): number | null {
-  const o = b as unknown as Record<string, unknown>;
-  for (const key of ['threads', 'blasThreads']) {
-    const t = o[key];
-    if (typeof t === 'number') return t;
-    if (typeof t === 'function') return Number((t as () => unknown).call(b));
-  }
-  // js is plain single-threaded code (the wasm backend says its `threads`).
-  return b.name === 'js' ? 1 : null;
-}
-
 /** Whatever a backend says about itself beyond the kernels (e.g. the native backend's BLAS build). */
 function backendInfo(b: Backend): Record<string, unknown> {
   const o = b as unknown as Record<string, unknown>;

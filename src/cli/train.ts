@@ -15,6 +15,7 @@ import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.j
 import { ensureRunDir, loadCheckpoint, saveEpoch, saveResult, CHECKPOINT_FILE } from '../node/run-dir.js';
 import { loadData } from './data-source.js';
 import { buildRegularization } from './regularization-options.js';
+import { backendThreads } from '../kernels/select.js';
 import { backendOption, resolveBackend } from './backend-option.js';
 import { Log } from './log.js';
 import { exampleShape, fraction, nonNegative, num, positive, positiveInt, validateOptions, widths } from './options.js';
@@ -123,7 +124,9 @@ async function runTrain(cmd: Command): Promise<void> {
   if (resumed) trainer.restore(resumed.state, resumed.path);
 
   log.info(`data: ${data.label}: ${train.count} train, ${validation.count} validation, ${data.test?.count ?? 0} test`);
-  log.info(`model: ${describeSpec(config.model)} (${trainer.model.paramCount} parameters), backend ${backend.name}`);
+  const threads = backendThreads(backend);
+  log.info(`model: ${describeSpec(config.model)} (${trainer.model.paramCount} parameters), backend ${backend.name}` +
+    (threads === null ? '' : ` on ${threads} thread${threads === 1 ? '' : 's'}`));
   log.info(`optimizer: ${opts.optimizer}, chain [${trainer.chainNames().join(' → ')}], B = ${opts.batch}, ${trainer.stepsPerEpoch} steps/epoch`);
   for (const note of notes) log.info(`note: ${note}`);
   log.info(formatSummary(trainer.regularizationSummary()));

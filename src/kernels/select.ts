@@ -55,3 +55,18 @@ export async function selectBackend(choice: BackendChoice): Promise<Selected> {
   }
   throw new Error('the js backend always loads');
 }
+
+/**
+ * The threads a backend's kernels run on, as it reports them (the native backend's BLAS and
+ * OpenMP threads, the wasm backend's GEMM threads); 1 for the single-threaded reference; null
+ * when a backend does not say.
+ */
+export function backendThreads(b: Backend): number | null {
+  const o = b as unknown as Record<string, unknown>;
+  for (const key of ['threads', 'blasThreads']) {
+    const t = o[key];
+    if (typeof t === 'number') return t;
+    if (typeof t === 'function') return Number((t as () => unknown).call(b));
+  }
+  return b.name === 'js' ? 1 : null;
+}
