@@ -1065,31 +1065,29 @@ static napi_value channel_affine(napi_env env, napi_callback_info info) {
   }
   const int64_t par_work = NCS;
   PARALLEL_FOR
-  for (int64_t t = 0; t < (int64_t)n * c; t++) {
-    {
-      const int64_t ch = t % c;
-      const double a = scale[ch], k = shift[ch];
-      const int64_t o = t * s;
-      if (x == y) {
-        float *restrict r = y + o;
-        if (relu)
-          for (int64_t t = 0; t < s; t++) {
-            const float v = (float)(a * r[t] + k);
-            r[t] = RELU(v);
-          }
-        else
-          for (int64_t t = 0; t < s; t++) r[t] = (float)(a * r[t] + k);
-      } else {
-        const float *restrict xr = x + o;
-        float *restrict yr = y + o;
-        if (relu)
-          for (int64_t t = 0; t < s; t++) {
-            const float v = (float)(a * xr[t] + k);
-            yr[t] = RELU(v);
-          }
-        else
-          for (int64_t t = 0; t < s; t++) yr[t] = (float)(a * xr[t] + k);
-      }
+  for (int64_t bc = 0; bc < (int64_t)n * c; bc++) {
+    const int64_t ch = bc % c;
+    const double a = scale[ch], k = shift[ch];
+    const int64_t o = bc * s;
+    if (x == y) {
+      float *restrict r = y + o;
+      if (relu)
+        for (int64_t t = 0; t < s; t++) {
+          const float v = (float)(a * r[t] + k);
+          r[t] = RELU(v);
+        }
+      else
+        for (int64_t t = 0; t < s; t++) r[t] = (float)(a * r[t] + k);
+    } else {
+      const float *restrict xr = x + o;
+      float *restrict yr = y + o;
+      if (relu)
+        for (int64_t t = 0; t < s; t++) {
+          const float v = (float)(a * xr[t] + k);
+          yr[t] = RELU(v);
+        }
+      else
+        for (int64_t t = 0; t < s; t++) yr[t] = (float)(a * xr[t] + k);
     }
   }
   return NULL;
@@ -1205,23 +1203,21 @@ static napi_value channel_combine(napi_env env, napi_callback_info info) {
   }
   const int64_t par_work = NCS;
   PARALLEL_FOR
-  for (int64_t t = 0; t < (int64_t)n * c; t++) {
-    {
-      const int64_t ch = t % c;
-      const double p = al[ch], q = be[ch], k = ga[ch];
-      const int64_t off = t * s;
-      const float *ar = a + off, *br = b + off;
-      float *o = out + off;
-      if (masked) {
-        const float *mr = mask + off;
-        for (int64_t t = 0; t < s; t++) {
-          const float af = ar[t];
-          const double v = MASKED(mr[t], af);
-          o[t] = (float)(p * v + q * br[t] + k);
-        }
-      } else {
-        for (int64_t t = 0; t < s; t++) o[t] = (float)(p * ar[t] + q * br[t] + k);
+  for (int64_t bc = 0; bc < (int64_t)n * c; bc++) {
+    const int64_t ch = bc % c;
+    const double p = al[ch], q = be[ch], k = ga[ch];
+    const int64_t off = bc * s;
+    const float *ar = a + off, *br = b + off;
+    float *o = out + off;
+    if (masked) {
+      const float *mr = mask + off;
+      for (int64_t t = 0; t < s; t++) {
+        const float af = ar[t];
+        const double v = MASKED(mr[t], af);
+        o[t] = (float)(p * v + q * br[t] + k);
       }
+    } else {
+      for (int64_t t = 0; t < s; t++) o[t] = (float)(p * ar[t] + q * br[t] + k);
     }
   }
   return NULL;

@@ -4,7 +4,7 @@
  */
 import type { Backend } from '../kernels/backend.js';
 import type { Param } from '../tensor/param.js';
-import { Activations, NO_GRAD, type Layer, type LayerContext } from './layer.js';
+import { Activations, NO_GRAD, PassThrough, type Layer, type LayerContext } from './layer.js';
 
 abstract class Elementwise implements Layer {
   readonly params: readonly Param[] = [];
@@ -59,19 +59,4 @@ export class GELU extends Elementwise {
  * it: BatchNorm's `relu`). It passes values and gradients through unchanged, keeping its name
  * and position in the model so the spec, parameter names and layer listing stay as written.
  */
-export class FusedActivation implements Layer {
-  readonly params: readonly Param[] = [];
-  readonly outputSize: number;
-
-  constructor(readonly name: string, readonly inputSize: number) {
-    this.outputSize = inputSize;
-  }
-
-  forward(x: Float32Array): Float32Array {
-    return x;
-  }
-
-  backward(dy: Float32Array, _batch: number, needInputGrad: boolean): Float32Array {
-    return needInputGrad ? dy : NO_GRAD;
-  }
-}
+export class FusedActivation extends PassThrough {}

@@ -55,3 +55,24 @@ export class Activations {
 }
 
 export const NO_GRAD = new Float32Array(0);
+
+/**
+ * A layer that hands values and gradients through unchanged (Flatten, which only changes the
+ * declared shape; an activation fused into the layer before it).
+ */
+export class PassThrough implements Layer {
+  readonly params: readonly Param[] = [];
+  readonly outputSize: number;
+
+  constructor(readonly name: string, readonly inputSize: number) {
+    this.outputSize = inputSize;
+  }
+
+  forward(x: Float32Array): Float32Array {
+    return x;
+  }
+
+  backward(dy: Float32Array, _batch: number, needInputGrad: boolean): Float32Array {
+    return needInputGrad ? dy : NO_GRAD;
+  }
+}
