@@ -118,12 +118,16 @@ const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/ridgelin
  * OpenMP loops (im2col, pooling, the per-channel kernels) and OpenBLAS's GEMMs alternate on
  * the same cores, and by default each pool's idle threads spin for a while after its work,
  * taking the core the other pool needs next. The bench CNN's step on 2 cores, one interleaved
- * run (ms): both pools spinning (OMP_WAIT_POLICY=ACTIVE, OPENBLAS_THREAD_TIMEOUT=28) 171;
- * OpenMP workers sleeping at once (PASSIVE) 87; and OpenBLAS workers also sleeping after
- * 2^4 cycles 74. Values the user set are kept. The variables are set only while the addon
- * loads, so child processes (the bench's PyTorch runs, study shards) do not inherit them.
+ * run (ms): both pools spinning (OMP_WAIT_POLICY=ACTIVE, OPENBLAS_THREAD_TIMEOUT=28, i.e.
+ * 2^28 cycles) 171; OpenMP workers sleeping at once (PASSIVE) 87; OpenBLAS workers also
+ * sleeping after 2^4 cycles 74. But the MLP, all GEMMs back to back, wants OpenBLAS's workers
+ * awake between them (samples/s at 2^28, 2^22, 2^4: 70-78k, 68k, 57-61k), so they spin for
+ * 2^22 cycles (~1.5 ms): longer than the gaps between an MLP's GEMMs, shorter than a CNN's
+ * pooling and normalization between its GEMMs (CNN step at 2^22: 60-66 ms, as at 2^4).
+ * Values the user set are kept. The variables are set only while the addon loads, so child
+ * processes (the bench's PyTorch runs, study shards) do not inherit them.
  */
-export const THREAD_POOL_ENV: Readonly<Record<string, string>> = { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '4' };
+export const THREAD_POOL_ENV: Readonly<Record<string, string>> = { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '22' };
 
 let cached: Addon | undefined;
 
