@@ -1,6 +1,6 @@
 /**
- * The native backend: the N-API addon in native/ (C, GEMM through the system's OpenBLAS).
- * Node-only; loaded lazily by kernels/select.ts, so the browser-capable core never imports it.
+ * The native backend: the N-API addon in native/ (C, GEMM through the system's OpenBLAS, our
+ * own loops split over OpenMP threads). Node-only; loaded lazily by kernels/select.ts, so the browser-capable core never imports it.
  * `loadNativeBackend` throws with a one-line reason when the addon is missing, stale or
  * disabled (RIDGELINE_NO_NATIVE=1), and the caller falls back to WASM or JS.
  *
@@ -107,6 +107,8 @@ export interface NativeOptions {
  * then the optimizer update in TypeScript, which threads do not touch (it is now one C pass of
  * ~0.25 ms, optimizerStep). GEMMs under 4 MFLOP (the
  * 10-class layer) run on one thread whatever this says: native/ridgeline.c, SMALL_GEMM_FLOPS.
+ * The same count sets the OpenMP threads of the addon's own loops (im2col, pooling, the
+ * per-channel kernels) and the K slices of long-K GEMMs run side by side.
  */
 export const DEFAULT_BLAS_THREADS = 2;
 
