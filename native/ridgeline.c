@@ -199,6 +199,7 @@ static napi_value number(napi_env env, double v) {
 #define SMALL_GEMM_FLOPS 4e6
 
 static int blas_threads = 0; /* 0 until the first module init reads OpenBLAS's own count */
+static int blas_active = 0;
 
 /* Our own loops (im2col, pooling, the per-channel kernels: memory-bound data movement that was
  * a third of the CNN step, all on one core) run on OpenMP threads, as many as the BLAS gets.
@@ -214,7 +215,6 @@ static int par_threads = 1;
 #define PAR_MIN 32768
 /* Before a loop: `par_work` (floats touched) decides whether it is split. */
 #define PARALLEL_FOR _Pragma("omp parallel for schedule(static) num_threads(par_threads) if(par_work >= PAR_MIN)")
-static int blas_active = 0;
 
 static void use_threads(int n) {
 #if HAVE_OPENBLAS
@@ -230,7 +230,6 @@ static void use_threads(int n) {
 /* ---------------------------------------------------------------------------------------- */
 /* Kernels. */
 
-/* C ← α·op(A)·op(B) + β·C, row-major; β = 0 never reads C. */
 /* Long-K products: a convolution's weight gradient sums F × C·k² outputs over batch·positions
  * (thousands to 100k terms). OpenBLAS threads a GEMM by splitting M and N only, which these
  * shapes barely have: measured at 1 → 2 threads (OpenBLAS 0.3.21, 2 cores), 128×577×6272
@@ -282,6 +281,7 @@ static bool gemm_split_k(bool ta, bool tb, int m, int n, int k, float alpha, con
   return true;
 }
 
+/* C ← α·op(A)·op(B) + β·C, row-major; β = 0 never reads C. */
 static napi_value gemm(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   const export_t *ex;

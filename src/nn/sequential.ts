@@ -26,9 +26,8 @@ export interface BuildOptions {
   /** Seed for initial weights. Dropout draws from its own stream, `dropoutRng`. */
   seed: number;
   /**
-   * Fuse a ReLU into the BatchNorm right before it (default true): the same function to
-   * float32 rounding, in fewer passes over memory. False keeps every layer separate (tests
-   * compare the two).
+   * Fuse a ReLU into the BatchNorm right before it (default true): the same bits in fewer
+   * passes over memory. False keeps every layer separate (tests compare the two).
    */
   fuse?: boolean;
 }
