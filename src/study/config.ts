@@ -90,7 +90,7 @@ const FULL_BASE = { hidden: [256, 256], optimizer: 'momentum' as const, lr: 0.05
 /**
  * The full-data regime where λ matters. On all 50 000 training images a 256-256 MLP barely
  * overfits in 10 epochs: the validation CE is flat from λ_E = 1e-6 to 1e-4 and the optimum
- * cannot be pinned (the width preset, run that way, shows it). On 7 500 of them for 40 epochs
+ * cannot be pinned (the README's first width run shows it). On 7 500 of them for 40 epochs
  * the final validation CE falls from 0.53 (λ_E = 1e-5) to 0.45 (1e-3): the penalty decides.
  */
 const OVERFIT_BASE = { ...FULL_BASE, trainSize: 7500 };
@@ -123,12 +123,7 @@ export function preset(name: string, full: boolean): StudyConfig[] {
   const adamw = { ...OVERFIT_BASE, optimizer: 'adamw' as const, lr: OVERFIT_BASE.adamLr };
   const presets: Record<string, () => StudyConfig[]> = full ? {
     default: () => [overfit('width', [64, 128, 256, 512])],
-    // Run (and reported in the README) on all 50 000 images for 10 epochs, before the
-    // overfitting regime above: kept as it was so its stored trials stay valid.
-    width: () => [{
-      name: 'width', axis: 'width', values: [64, 128, 256, 512, 1024], seeds, base: FULL_BASE,
-      lambda: { min: 1e-6, max: 1e-2, points: 9 }, decay: { min: 1e-3, max: 1, points: 7 }, budget: { epochs: 10 },
-    }],
+    width: () => [overfit('width', [64, 128, 256, 512, 1024])],
     depth: () => [overfit('depth', [1, 2, 3, 4])],
     batch: () => [overfit('batch', [32, 64, 128, 256, 512])],
     data: () => [overfit('data', [3750, 7500, 15000, 30000, 50000], { lambda: { min: 1e-6, max: 1e-1, points: 11 }, budget: { steps: DATA_STEPS } })],
