@@ -34,13 +34,14 @@ import { createDataset } from '../../src/data/dataset.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
 import { parseArch } from '../../src/nn/spec.js';
 import { assertClose, difference } from '../helpers/close.js';
+import { ThreadChoice } from '../../src/kernels/wasm/thread-choice.js';
 
 const GEMM_RTOL = 1e-5;
 const requested = process.env.RIDGELINE_WASM_VARIANT as WasmVariant | undefined;
 const wasm1: WasmBackend = await loadWasmBackend({ variant: requested ?? 'auto' });
 const V = wasm1.variant;
 /** Splits every GEMM (k > 0) into blocks of one micro-tile, up to 4095 of them. */
-const EVERY_GEMM = { parallelMinFlops: 0, minColumns: 8, minRows: 4, chunksPerThread: 2048 };
+const EVERY_GEMM = { parallelMinFlops: 0, minColumns: 8, minRows: 4, chunksPerThread: 2048, adaptive: false };
 const wasm2 = await loadNodeWasmBackend({ variant: V, threads: 2 });
 const wasm2all = await loadNodeWasmBackend({ variant: V, threads: 2, tuning: EVERY_GEMM });
 const BACKENDS: [string, WasmBackend][] = [['1 thread', wasm1], ['2 threads', wasm2], ['2 threads, every GEMM split', wasm2all]];
@@ -353,7 +354,8 @@ test(`wasm (${V}): 2-thread GEMM equals the 1-thread GEMM bit for bit (all trans
   const shapes: [number, number, number][] = [
     [128, 64, 244], [128, 64, 245], [64, 6272, 288], [600, 40, 300], [133, 1001, 77], [128, 256, 784], [5, 9001, 3], [9, 17, 257],
   ];
-  const before = wasm2.gemmStats!.gemms;
+  const large = () => wasm2.gemmStats!.gemms + wasm2.gemmStats!.keptSerial;
+  const before = large();
   let expectedSplit = 0;
   for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
     for (const [m, n, k] of shapes) {
@@ -373,7 +375,7 @@ test(`wasm (${V}): 2-thread GEMM equals the 1-thread GEMM bit for bit (all trans
       }
     }
   }
-  assert.equal(wasm2.gemmStats!.gemms - before, expectedSplit, 'GEMMs at or above PARALLEL_GEMM_FLOPS are split, smaller ones are not');
+  assert.equal(large() - before, expectedSplit, 'GEMMs at or above PARALLEL_GEMM_FLOPS are split or timed against one thread, smaller ones are not');
   const s = wasm2all.gemmStats!;
   console.log(`# wasm (${V}) threads: the worker computed ${s.chunks - s.callerChunks} of ${s.chunks} GEMM blocks (every-GEMM backend)`);
 });
@@ -403,6 +405,50 @@ test(`wasm (${V}): a CNN (conv, BN, pool, dense) trains to the same bits on 1 an
     assertSameBits(trainers[1].model.params[i].value, p.value, `${p.name}, 2 threads`);
     assertSameBits(trainers[2].model.params[i].value, p.value, `${p.name}, 2 threads, every GEMM split`);
   });
+});
+
+test('wasm threads: the per-shape choice probes both ways, keeps the faster, and notices when load changes', () => {
+  const choice = new ThreadChoice(8, 0.5);
+  const s = choice.shape(0, 1, 128, 256, 784);
+  assert.equal(choice.shape(0, 1, 128, 256, 784), s, 'one entry per shape');
+  assert.notEqual(choice.shape(1, 1, 128, 256, 784), s, 'transposes are part of the shape');
+  let splitMs = 1, serialMs = 2;
+  const ways: boolean[] = [];
+  const run = (calls: number) => {
+    for (let i = 0; i < calls; i++) {
+      const split = choice.split(s);
+      ways.push(split);
+      choice.record(s, split, split ? splitMs : serialMs);
+    }
+  };
+  run(4);
+  assert.deepEqual(ways, [true, true, false, false], 'two probes each way (the first of each dropped as warm-up)');
+  run(28);
+  const steady = ways.slice(4);
+  assert.equal(steady.filter((w) => !w).length, 3, 'split is faster: one-thread only on the reprobe calls (every 8th)');
+  // The other core gets busy: splitting now costs 3 ms against 2 on one thread.
+  splitMs = 3;
+  ways.length = 0;
+  run(32);
+  assert.ok(ways.slice(-16).filter((w) => w).length <= 2, `after the load change the choice moved to one thread: ${ways.map(Number).join('')}`);
+  assert.ok(choice.keptSerial > 0);
+});
+
+test(`wasm (${V}): the adaptive 2-thread backend gives one thread's bits whichever way each call runs`, () => {
+  const rng = new Rng(77);
+  const [m, n, k] = [131, 257, 301]; // a shape no other test uses: its probes happen here
+  const a = randomArray(rng, m * k), b = randomArray(rng, n * k);
+  const c1 = new Float32Array(m * n);
+  wasm1.gemm(false, true, m, n, k, 1, a, b, 0, c1);
+  const before = wasm2.gemmStats!;
+  for (let i = 0; i < 20; i++) {
+    const c2 = new Float32Array(m * n).fill(NaN);
+    wasm2.gemm(false, true, m, n, k, 1, a, b, 0, c2);
+    assertSameBits(c2, c1, `call ${i}`);
+  }
+  const after = wasm2.gemmStats!;
+  assert.equal(after.gemms - before.gemms + after.keptSerial - before.keptSerial, 20, 'every call either split or kept on one thread');
+  assert.ok(after.gemms - before.gemms >= 2, 'the split way was probed');
 });
 
 test('wasm threads: the default is min(2, cores) in Node (select.ts), RIDGELINE_WASM_THREADS overrides it, threads: 1 is one thread', async () => {

@@ -25,8 +25,9 @@
  *     its memory; with threads > 1 (the default where a worker spawner is given: Node's entry
  *     src/kernels/wasm/node.ts) it is the shared-memory build of the same module, instantiated
  *     on one shared `WebAssembly.Memory` here and in threads − 1 workers, and GEMMs of at least
- *     PARALLEL_GEMM_FLOPS are cut into blocks of C that the threads claim (./threads.ts). Each C
- *     element is computed by one thread with the same k order, so threads never change a bit.
+ *     PARALLEL_GEMM_FLOPS are cut into blocks of C that the threads claim (./threads.ts), for the
+ *     shapes where timing shows that splitting pays (./thread-choice.ts). Each C element is
+ *     computed by one thread with the same k order, so threads never change a bit.
  *  5. Elementwise kernels run in whole f32x4 vectors over padded regions; exp/log/tanh/Φ are
  *     Cephes-style float32 polynomials (1–2 ulp; Φ uses the reference's Chebyshev erfc).
  *     Reductions that the reference does in float64 (sumSquares, sumRowsInto, the CE sum) are
@@ -39,6 +40,7 @@
 import type { Backend } from '../backend.js';
 import { jsSpatialKernels } from '../js/spatial.js';
 import { checkOptimizerProgram, OP_SLOTS } from '../optimizer-ops.js';
+import { ThreadChoice } from './thread-choice.js';
 import { CONTROL_BYTES, GemmThreads, type ChunkPolicy, type GemmPartExports, type SpawnWasmWorker, type WasmWorkerInit, type WasmWorkerReply } from './threads.js';
 
 export { runWasmWorker, webWorkerSpawner, type SpawnWasmWorker, type WasmWorkerHandle, type WasmWorkerInit } from './threads.js';
@@ -53,8 +55,11 @@ export interface WasmBackend extends Backend {
   readonly threads: number;
   /** Ends the worker threads (idempotent). The backend keeps working, on the calling thread only. */
   dispose(): void;
-  /** Threaded backends: GEMMs split so far, their blocks, and the blocks the calling thread computed. */
-  readonly gemmStats: { gemms: number; chunks: number; callerChunks: number } | undefined;
+  /**
+   * Threaded backends: GEMMs split so far, their blocks, the blocks the calling thread computed,
+   * and the GEMMs large enough to split that ran on the calling thread because it was faster.
+   */
+  readonly gemmStats: { gemms: number; chunks: number; callerChunks: number; keptSerial: number } | undefined;
 }
 
 /**
@@ -73,10 +78,15 @@ export interface WasmThreadTuning extends ChunkPolicy {
    * and the caller spins for the workers' last blocks before it blocks in Atomics.wait.
    */
   spinMicros: number;
+  /**
+   * Learn per GEMM shape whether splitting pays on this machine now (./thread-choice.ts), or
+   * (false) split every GEMM of at least `parallelMinFlops`.
+   */
+  adaptive: boolean;
 }
 
 export const DEFAULT_THREAD_TUNING: WasmThreadTuning = {
-  parallelMinFlops: PARALLEL_GEMM_FLOPS, spinMicros: 200, minColumns: 128, minRows: 64, chunksPerThread: 4,
+  parallelMinFlops: PARALLEL_GEMM_FLOPS, spinMicros: 200, minColumns: 128, minRows: 64, chunksPerThread: 4, adaptive: true,
 };
 
 export interface WasmLoadOptions {
@@ -232,7 +242,9 @@ export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuff
     clearTimeout(timer);
   }
   pool = new GemmThreads(memory, ex, workOf(0), workers, o.timeoutMs ?? 10_000, tuning, o.tile, tuning.spinMicros);
-  return createBackend(ex, memory, variant, { work: workOf(0), data: dataStart, pool, parallelMinFlops: tuning.parallelMinFlops });
+  return createBackend(ex, memory, variant, {
+    work: workOf(0), data: dataStart, pool, parallelMinFlops: tuning.parallelMinFlops, choice: tuning.adaptive ? new ThreadChoice() : undefined,
+  });
 }
 
 /** Regions start 64-byte aligned and keep ≥ 16 bytes of padding (the kernels' vector tails). */
@@ -248,12 +260,13 @@ interface Layout {
   data?: number;
   pool?: GemmThreads;
   parallelMinFlops?: number;
+  choice?: ThreadChoice;
 }
 
 function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: WasmVariant, layout: Layout): WasmBackend {
   const WORK = layout.work;
   const DATA = layout.data ?? WORK + regionBytes(ex.gemm_work_bytes() / 4);
-  const { pool } = layout;
+  const { pool, choice } = layout;
   const parallelMinFlops = layout.parallelMinFlops ?? Infinity;
   let f32 = new Float32Array(memory.buffer);
   let i32 = new Int32Array(memory.buffer);
@@ -306,7 +319,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     variant,
     get threads() { return pool?.active ? pool.threads : 1; },
     dispose() { pool?.shutdown(); },
-    get gemmStats() { return pool ? { ...pool.stats } : undefined; },
+    get gemmStats() { return pool ? { ...pool.stats, keptSerial: choice?.keptSerial ?? 0 } : undefined; },
 
     gemm(transA, transB, m, n, k, alpha, a, b, beta, c) {
       pool?.check();
@@ -319,7 +332,12 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       if (beta !== 0) put(c, cLen, cOff); // β = 0: C's old contents are never read
       const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
       if (pool?.active && k > 0 && 2 * m * n * k >= parallelMinFlops) {
-        pool.gemm({ ta, tb, m, n, k, alpha, a: aOff, b: bOff, beta, c: cOff });
+        const shape = choice?.shape(ta, tb, m, n, k);
+        const split = shape ? choice!.split(shape) : true;
+        const t0 = shape ? performance.now() : 0;
+        if (split) pool.gemm({ ta, tb, m, n, k, alpha, a: aOff, b: bOff, beta, c: cOff });
+        else ex.gemm(ta, tb, m, n, k, alpha, aOff, bOff, beta, cOff, WORK);
+        if (shape) choice!.record(shape, split, performance.now() - t0);
       } else {
         ex.gemm(ta, tb, m, n, k, alpha, aOff, bOff, beta, cOff, WORK);
       }
