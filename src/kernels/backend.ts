@@ -14,6 +14,16 @@ export interface Backend {
   readonly name: string;
 
   /**
+   * A zeroed buffer of n elements that this backend's kernels use where it lies, without
+   * copying it in and out (the wasm backend over a shared memory: its own linear memory).
+   * Absent where every Float32Array is as good (js, native). Models allocate their parameters,
+   * gradients and activations through it (`floats`). The block is reclaimed when the returned
+   * array is garbage: a subarray does not keep it alive, so hold the array itself. Kernel
+   * arguments must not overlap unless a method says so (copies used to hide that).
+   */
+  alloc?(n: number): Float32Array;
+
+  /**
    * C ← α·op(A)·op(B) + β·C, where op(A) is m×k and op(B) is k×n (BLAS sgemm, row-major).
    * With transA, A is stored k×m; with transB, B is stored n×k. β = 0 ignores C's old
    * contents entirely (NaN in C does not propagate), as BLAS does.
@@ -137,4 +147,9 @@ export interface PoolGeometry {
   readonly stride: number;
   readonly outHeight: number;
   readonly outWidth: number;
+}
+
+/** n zeroed floats from the backend's allocator when it has one, else a plain Float32Array. */
+export function floats(backend: Backend | undefined, n: number): Float32Array {
+  return backend?.alloc ? backend.alloc(n) : new Float32Array(n);
 }

@@ -10,7 +10,7 @@ export class SoftmaxCrossEntropy {
   private readonly dlogits: Activations; // [batch, classes]
 
   constructor(private readonly backend: Backend, readonly classes: number, maxBatch: number) {
-    this.dlogits = new Activations(maxBatch, classes);
+    this.dlogits = new Activations(maxBatch, classes, backend);
   }
 
   /**

@@ -16,8 +16,8 @@ abstract class Elementwise implements Layer {
 
   constructor(readonly name: string, readonly inputSize: number, protected readonly ctx: LayerContext) {
     this.outputSize = inputSize;
-    this.y = new Activations(ctx.maxBatch, inputSize);
-    this.dx = new Activations(ctx.maxBatch, inputSize);
+    this.y = new Activations(ctx.maxBatch, inputSize, ctx.backend);
+    this.dx = new Activations(ctx.maxBatch, inputSize, ctx.backend);
   }
 
   forward(x: Float32Array, batch: number): Float32Array {

@@ -31,8 +31,8 @@ export class AvgPool2d implements Layer {
     this.geometry = size === 'global' ? poolGeometry(input, input[1], input[2], 1) : poolGeometry(input, size, size, stride);
     this.inputSize = input[0] * input[1] * input[2];
     this.outputSize = this.channels * this.geometry.outHeight * this.geometry.outWidth;
-    this.y = new Activations(ctx.maxBatch, this.outputSize);
-    this.dx = new Activations(ctx.maxBatch, this.inputSize);
+    this.y = new Activations(ctx.maxBatch, this.outputSize, ctx.backend);
+    this.dx = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
   }
 
   forward(x: Float32Array, batch: number): Float32Array {

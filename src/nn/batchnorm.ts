@@ -51,16 +51,16 @@ export class BatchNorm implements Layer {
     this.spatial = input.length === 3 ? input[1] * input[2] : 1;
     this.inputSize = this.outputSize = this.channels * this.spatial;
     const C = this.channels;
-    this.gain = createParam(`${name}.weight`, [C], 'norm-gain');
-    this.shift = createParam(`${name}.bias`, [C], 'norm-shift');
+    this.gain = createParam(`${name}.weight`, [C], 'norm-gain', ctx.backend);
+    this.shift = createParam(`${name}.bias`, [C], 'norm-shift', ctx.backend);
     this.params = [this.gain, this.shift];
     this.runningMean = { name: `${name}.running_mean`, shape: [C], value: new Float32Array(C) };
     this.runningVar = { name: `${name}.running_var`, shape: [C], value: new Float32Array(C).fill(1) };
     this.buffers = [this.runningMean, this.runningVar];
     [this.mean, this.variance, this.invStd, this.alpha, this.beta, this.gamma, this.sumDy, this.sumDyXc] =
       Array.from({ length: 8 }, () => new Float32Array(C));
-    this.y = new Activations(ctx.maxBatch, this.inputSize);
-    this.dx = new Activations(ctx.maxBatch, this.inputSize);
+    this.y = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
+    this.dx = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
   }
 
   /** γ = 1, β = 0, running mean 0 and variance 1 (PyTorch's reset_parameters). */

@@ -40,15 +40,15 @@ export class Conv2d implements Layer {
     this.patch = channels * kernel * kernel;
     this.inputSize = channels * height * width;
     this.outputSize = filters * this.positions;
-    this.weight = createParam(`${name}.weight`, [filters, channels, kernel, kernel], 'conv-kernel');
-    this.bias = createParam(`${name}.bias`, [filters], 'bias');
+    this.weight = createParam(`${name}.weight`, [filters, channels, kernel, kernel], 'conv-kernel', ctx.backend);
+    this.bias = createParam(`${name}.bias`, [filters], 'bias', ctx.backend);
     this.params = [this.weight, this.bias];
     this.cols = new Float32Array((this.patch + 1) * ctx.maxBatch * this.positions);
     this.yT = new Float32Array(filters * ctx.maxBatch * this.positions);
     this.wb = new Float32Array(filters * (this.patch + 1));
     this.dwb = new Float32Array(filters * (this.patch + 1));
-    this.y = new Activations(ctx.maxBatch, this.outputSize);
-    this.dx = new Activations(ctx.maxBatch, this.inputSize);
+    this.y = new Activations(ctx.maxBatch, this.outputSize, ctx.backend);
+    this.dx = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
   }
 
   /** fan-in C·k² and fan-out F·k², for initializers. */

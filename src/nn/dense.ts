@@ -14,11 +14,11 @@ export class Dense implements Layer {
   private x: Float32Array = NO_GRAD; // the last forward input, [batch, in]
 
   constructor(readonly name: string, readonly inputSize: number, readonly outputSize: number, private readonly ctx: LayerContext) {
-    this.weight = createParam(`${name}.weight`, [outputSize, inputSize], 'dense-weight');
-    this.bias = createParam(`${name}.bias`, [outputSize], 'bias');
+    this.weight = createParam(`${name}.weight`, [outputSize, inputSize], 'dense-weight', ctx.backend);
+    this.bias = createParam(`${name}.bias`, [outputSize], 'bias', ctx.backend);
     this.params = [this.weight, this.bias];
-    this.y = new Activations(ctx.maxBatch, outputSize);
-    this.dx = new Activations(ctx.maxBatch, inputSize);
+    this.y = new Activations(ctx.maxBatch, outputSize, ctx.backend);
+    this.dx = new Activations(ctx.maxBatch, inputSize, ctx.backend);
   }
 
   forward(x: Float32Array, batch: number): Float32Array {

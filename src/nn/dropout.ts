@@ -19,9 +19,9 @@ export class Dropout implements Layer {
     private readonly rng: Rng, private readonly ctx: LayerContext) {
     if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${rate}`);
     this.outputSize = inputSize;
-    this.mask = new Activations(ctx.maxBatch, inputSize);
-    this.y = new Activations(ctx.maxBatch, inputSize);
-    this.dx = new Activations(ctx.maxBatch, inputSize);
+    this.mask = new Activations(ctx.maxBatch, inputSize, ctx.backend);
+    this.y = new Activations(ctx.maxBatch, inputSize, ctx.backend);
+    this.dx = new Activations(ctx.maxBatch, inputSize, ctx.backend);
   }
 
   forward(x: Float32Array, batch: number, training: boolean): Float32Array {

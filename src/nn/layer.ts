@@ -3,7 +3,7 @@
  * allocated once for `maxBatch` rows; forward and backward on a smaller batch use views of
  * the same memory, so the training loop allocates nothing.
  */
-import type { Backend } from '../kernels/backend.js';
+import { floats, type Backend } from '../kernels/backend.js';
 import type { ModelBuffer, Param } from '../tensor/param.js';
 
 export interface Layer {
@@ -38,8 +38,9 @@ export class Activations {
   private viewRows = -1;
   private cached: Float32Array = new Float32Array(0);
 
-  constructor(readonly maxBatch: number, readonly cols: number) {
-    this.data = new Float32Array(maxBatch * cols);
+  /** With a backend, the buffer comes from its allocator (zero-copy in wasm memory). */
+  constructor(readonly maxBatch: number, readonly cols: number, backend?: Backend) {
+    this.data = floats(backend, maxBatch * cols);
   }
 
   rows(batch: number): Float32Array {

@@ -32,16 +32,16 @@ export class LayerNorm implements Layer {
 
   constructor(readonly name: string, input: readonly number[], readonly eps: number = LAYERNORM_DEFAULTS.eps, private readonly ctx: LayerContext) {
     this.inputSize = this.outputSize = input.reduce((a, b) => a * b, 1);
-    this.gain = createParam(`${name}.weight`, input, 'norm-gain');
-    this.shift = createParam(`${name}.bias`, input, 'norm-shift');
+    this.gain = createParam(`${name}.weight`, input, 'norm-gain', ctx.backend);
+    this.shift = createParam(`${name}.bias`, input, 'norm-shift', ctx.backend);
     this.params = [this.gain, this.shift];
     [this.mean, this.variance, this.invStd, this.offset, this.bias2, this.sumG, this.sumGXhat] =
       Array.from({ length: 7 }, () => new Float32Array(ctx.maxBatch));
     this.zeros = new Float32Array(Math.max(this.inputSize, ctx.maxBatch));
-    this.xhat = new Activations(ctx.maxBatch, this.inputSize);
-    this.g = new Activations(ctx.maxBatch, this.inputSize);
-    this.y = new Activations(ctx.maxBatch, this.inputSize);
-    this.dx = new Activations(ctx.maxBatch, this.inputSize);
+    this.xhat = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
+    this.g = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
+    this.y = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
+    this.dx = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
   }
 
   /** γ = 1, β = 0. */

@@ -23,9 +23,9 @@ export class MaxPool2d implements Layer {
     this.geometry = poolGeometry(input, size, size, stride);
     this.inputSize = input[0] * input[1] * input[2];
     this.outputSize = this.channels * this.geometry.outHeight * this.geometry.outWidth;
-    this.y = new Activations(ctx.maxBatch, this.outputSize);
+    this.y = new Activations(ctx.maxBatch, this.outputSize, ctx.backend);
     this.argmax = new Int32Array(ctx.maxBatch * this.outputSize);
-    this.dx = new Activations(ctx.maxBatch, this.inputSize);
+    this.dx = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
   }
 
   forward(x: Float32Array, batch: number): Float32Array {

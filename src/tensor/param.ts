@@ -3,6 +3,8 @@
  * fixed when the model is built; parameters, gradients, optimizer state, decay masks and
  * checkpoint entries are all keyed by them.
  */
+import { floats, type Backend } from '../kernels/backend.js';
+
 /**
  * What a parameter is, which decay defaults and framework conventions select by: the seed
  * objective penalizes dense weights and conv kernels, not biases or normalization gains/shifts.
@@ -30,9 +32,10 @@ export interface ModelBuffer {
   readonly value: Float32Array;
 }
 
-export function createParam(name: string, shape: readonly number[], kind: ParamKind): Param {
+/** With a backend, value and grad come from its allocator (zero-copy in wasm memory). */
+export function createParam(name: string, shape: readonly number[], kind: ParamKind, backend?: Backend): Param {
   const size = shape.reduce((a, b) => a * b, 1);
-  return { name, shape: [...shape], kind, value: new Float32Array(size), grad: new Float32Array(size) };
+  return { name, shape: [...shape], kind, value: floats(backend, size), grad: floats(backend, size) };
 }
 
 export function sizeOf(shape: readonly number[]): number {

@@ -11,7 +11,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { DivergenceError, ConfigError } from '../errors.js';
-import type { Backend } from '../kernels/backend.js';
+import { floats, type Backend } from '../kernels/backend.js';
 import { SoftmaxCrossEntropy } from '../loss/softmax-cross-entropy.js';
 import { Sequential } from '../nn/sequential.js';
 import { formatShape, inputShapeOf, layerShapes, type ModelSpec } from '../nn/spec.js';
@@ -152,7 +152,7 @@ export class Trainer {
     this.stepsPerEpoch = Math.ceil(train.count / config.batchSize);
     this.shuffleRng = Rng.derive(config.seed, 'shuffle');
     this.order = new Int32Array(train.count);
-    this.xBatch = new Float32Array(batch * train.features);
+    this.xBatch = floats(backend, batch * train.features);
     this.yBatch = new Int32Array(batch);
     this.updates = this.model.params.map((p) => p.grad);
   }

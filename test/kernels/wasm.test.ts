@@ -44,7 +44,39 @@ const V = wasm1.variant;
 const EVERY_GEMM = { parallelMinFlops: 0, minColumns: 8, minRows: 4, chunksPerThread: 2048, adaptive: false };
 const wasm2 = await loadNodeWasmBackend({ variant: V, threads: 2 });
 const wasm2all = await loadNodeWasmBackend({ variant: V, threads: 2, tuning: EVERY_GEMM });
-const BACKENDS: [string, WasmBackend][] = [['1 thread', wasm1], ['2 threads', wasm2], ['2 threads, every GEMM split', wasm2all]];
+const wasmOwned = await loadWasmBackend({ variant: V, sharedMemory: false });
+
+/**
+ * The same backend with every Float32Array argument first copied into a buffer from its
+ * `alloc` (the same buffer for the same array, so in-place calls stay in place) and copied
+ * back after the call: every kernel test below then also runs on operands that live in wasm
+ * memory, the zero-copy path, sentinels past the end included.
+ */
+function inMemory(b: WasmBackend): WasmBackend {
+  return new Proxy(b, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop) as unknown;
+      if (typeof v !== 'function' || prop === 'alloc' || prop === 'dispose') return v;
+      return (...args: unknown[]) => {
+        const copies = new Map<Float32Array, Float32Array>();
+        const place = (a: unknown): unknown => {
+          if (Array.isArray(a)) return a.map(place);
+          if (!(a instanceof Float32Array) || a.length === 0) return a;
+          let c = copies.get(a);
+          if (!c) { c = target.alloc!(a.length); c.set(a); copies.set(a, c); }
+          return c;
+        };
+        const r = (v as (...x: unknown[]) => unknown).apply(target, args.map(place));
+        for (const [a, c] of copies) a.set(c);
+        return r;
+      };
+    },
+  });
+}
+const BACKENDS: [string, WasmBackend][] = [
+  ['1 thread', wasm1], ['2 threads', wasm2], ['2 threads, every GEMM split', wasm2all], ['1 thread, owned memory', wasmOwned],
+  ['1 thread, operands in wasm memory', inMemory(wasm1)], ['2 threads, every GEMM split, operands in wasm memory', inMemory(wasm2all)],
+];
 after(() => { wasm2.dispose(); wasm2all.dispose(); });
 
 function randomArray(rng: Rng, n: number, scale = 1): Float32Array {
@@ -79,11 +111,12 @@ const SIZES: [number, number, number][] = [
 const COEFFICIENTS: [number, number][] = [[1, 0], [0.5, 0], [1, 1], [-0.7, 0.3], [2, -1.5]];
 
 /**
- * Everything from here to the module checks runs on three backends of the same variant: one
- * thread (the owned-memory module), two threads with the default tuning (GEMMs from
- * PARALLEL_GEMM_FLOPS on are split), and two threads splitting every GEMM with k > 0 into
+ * Everything from here to the module checks runs on six backends of the same variant: one
+ * thread (over a shared memory, as in Node), two threads with the default tuning (GEMMs from
+ * PARALLEL_GEMM_FLOPS on are split), two threads splitting every GEMM with k > 0 into
  * chunks as small as one micro-tile (8 columns or 4 rows), so odd sizes exercise the block
- * edges of the threaded path too.
+ * edges of the threaded path too, one thread on the module that owns its memory (browsers
+ * without cross-origin isolation), and the first and third with operands in wasm memory.
  */
 for (const [T, wasm] of BACKENDS) {
   for (const transA of [false, true]) {
@@ -380,7 +413,7 @@ test(`wasm (${V}): 2-thread GEMM equals the 1-thread GEMM bit for bit (all trans
   console.log(`# wasm (${V}) threads: the worker computed ${s.chunks - s.callerChunks} of ${s.chunks} GEMM blocks (every-GEMM backend)`);
 });
 
-test(`wasm (${V}): a CNN (conv, BN, pool, dense) trains to the same bits on 1 and 2 threads`, () => {
+test(`wasm (${V}): a CNN (conv, BN, pool, dense) trains to the same bits on 1 and 2 threads, with its buffers in wasm memory or copied`, () => {
   // B = 32: the first conv's im2col GEMM is 16 × 25088 × 9 (7.2 MFLOP, split by the default
   // backend too), the second's 32 × 6272 × 144.
   const rng = new Rng(41);
@@ -394,16 +427,18 @@ test(`wasm (${V}): a CNN (conv, BN, pool, dense) trains to the same bits on 1 an
   };
   const data = createDataset(images, labels, [1, 28, 28], 10);
   const before = wasm2.gemmStats!.gemms;
-  const trainers = [wasm1, wasm2, wasm2all].map((b) => new Trainer(config, b, data));
+  const trainers = [wasm1, wasm2, wasm2all, wasmOwned].map((b) => new Trainer(config, b, data));
+  assert.ok(trainers[0].model.params[0].value.buffer instanceof SharedArrayBuffer, 'the 1-thread model lives in wasm memory');
   for (let s = 0; s < 2; s++) {
     const x = images.subarray(s * B * 784, (s + 1) * B * 784), y = labels.subarray(s * B, (s + 1) * B);
     const losses = trainers.map((t) => t.trainStep(x, y, B).dataLoss);
-    assert.ok(Object.is(losses[1], losses[0]) && Object.is(losses[2], losses[0]), `losses at step ${s}: ${losses.join(', ')}`);
+    assert.ok(losses.every((l) => Object.is(l, losses[0])), `losses at step ${s}: ${losses.join(', ')}`);
   }
   assert.ok(wasm2.gemmStats!.gemms > before, 'the default 2-thread backend split some of the conv GEMMs');
   trainers[0].model.params.forEach((p, i) => {
     assertSameBits(trainers[1].model.params[i].value, p.value, `${p.name}, 2 threads`);
     assertSameBits(trainers[2].model.params[i].value, p.value, `${p.name}, 2 threads, every GEMM split`);
+    assertSameBits(trainers[3].model.params[i].value, p.value, `${p.name}, owned memory (every operand copied)`);
   });
 });
 

@@ -18,29 +18,31 @@
  *     reads C (NaN in C does not propagate). Accumulation is float32: against the float64 JS
  *     reference the norm-wise relative difference (max|Δ| / max|C|) is a few 1e-7 on random
  *     data (measured ≤ 8.1e-7 up to k = 1024, both variants); the tests allow 1e-5.
- *  4. Each call copies its inputs into the linear memory at fixed offsets and its results out.
- *     Memory grows to the largest call seen; the typed-array views are re-taken only after a
- *     growth (growing detaches an owned memory's buffer), so the hot path allocates nothing
- *     beyond the `subarray` views needed to copy out a prefix. With threads = 1 the module owns
- *     its memory; with threads > 1 (the default where a worker spawner is given: Node's entry
- *     src/kernels/wasm/node.ts) it is the shared-memory build of the same module, instantiated
- *     on one shared `WebAssembly.Memory` here and in threads − 1 workers, and GEMMs of at least
- *     PARALLEL_GEMM_FLOPS are cut into blocks of C that the threads claim (./threads.ts), for the
- *     shapes where timing shows that splitting pays (./thread-choice.ts). Each C element is
- *     computed by one thread with the same k order, so threads never change a bit.
+ *  4. Operands: where the runtime has SharedArrayBuffer the module runs on a shared memory (one
+ *     thread or several) and the backend offers `alloc`: zeroed views of arena blocks
+ *     (./arena.ts) that models allocate their parameters, gradients and activations from, and
+ *     that kernels use where they lie. Any other argument is copied into a scratch block and
+ *     results copied out. Without SharedArrayBuffer the module owns its memory (growth detaches
+ *     it, which would invalidate handed-out views), so there is no `alloc` and every call
+ *     copies. With threads > 1 (the default where a worker spawner is given: Node's entry
+ *     src/kernels/wasm/node.ts) the same shared module is instantiated here and in threads − 1
+ *     workers, and GEMMs of at least PARALLEL_GEMM_FLOPS are cut into blocks of C that the
+ *     threads claim (./threads.ts), for the shapes where timing shows that splitting pays
+ *     (./thread-choice.ts). Each C element is computed by one thread with the same k order, so
+ *     threads never change a bit.
  *  5. Elementwise kernels run in whole f32x4 vectors over padded regions; exp/log/tanh/Φ are
  *     Cephes-style float32 polynomials (1–2 ulp; Φ uses the reference's Chebyshev erfc).
  *     Reductions that the reference does in float64 (sumSquares, sumRowsInto, the CE sum) are
  *     float64 here too.
- *  6. optimizerStep copies w, u and the state buffers in, runs the whole program in one blocked
- *     pass whose arithmetic is float64 lanes rounded where the reference stores (bit-identical
- *     to js; wasm/optimizer.ts), and copies them out: six copies of a parameter cost less than
- *     one of the TypeScript passes they replace.
+ *  6. optimizerStep runs the whole program in one blocked pass whose arithmetic is float64
+ *     lanes rounded where the reference stores (bit-identical to js; wasm/optimizer.ts); w and
+ *     u are used in place when they come from `alloc`, the state buffers are copied.
  */
 import type { Backend } from '../backend.js';
 import { jsSpatialKernels } from '../js/spatial.js';
 import { checkOptimizerProgram, OP_SLOTS } from '../optimizer-ops.js';
 import { ThreadChoice } from './thread-choice.js';
+import { Arena, ARENA_ALIGN } from './arena.js';
 import { CONTROL_BYTES, GemmThreads, type ChunkPolicy, type GemmPartExports, type SpawnWasmWorker, type WasmWorkerInit, type WasmWorkerReply } from './threads.js';
 
 export { runWasmWorker, webWorkerSpawner, type SpawnWasmWorker, type WasmWorkerHandle, type WasmWorkerInit } from './threads.js';
@@ -60,6 +62,8 @@ export interface WasmBackend extends Backend {
    * and the GEMMs large enough to split that ran on the calling thread because it was faster.
    */
   readonly gemmStats: { gemms: number; chunks: number; callerChunks: number; keptSerial: number } | undefined;
+  /** Bytes of the linear memory held by buffers from `alloc` and the copy-in region (leak checks). */
+  readonly arenaBytes: number;
 }
 
 /**
@@ -105,6 +109,11 @@ export interface WasmLoadOptions {
   timeoutMs?: number;
   /** Tuning of the threaded GEMM (benchmarks and tests). */
   tuning?: Partial<WasmThreadTuning>;
+  /**
+   * false: on one thread, the module that owns its memory (no `alloc`; every call copies), as
+   * where SharedArrayBuffer is missing. Default: a shared memory where there is one.
+   */
+  sharedMemory?: boolean;
 }
 
 /** The signatures of the generated module's exports (see wasm/generate.ts). */
@@ -165,7 +174,9 @@ export async function loadWasmBackend(options: WasmLoadOptions = {}): Promise<Wa
   const sharedOk = typeof SharedArrayBuffer === 'function';
   const threads = options.threads ?? (options.spawnWorker && sharedOk ? Math.min(2, globalThis.navigator?.hardwareConcurrency ?? 2) : 1);
   if (!(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new RangeError(`wasm threads must be an integer in [1, 64], got ${threads}`);
-  if (threads === 1) return instantiateWasmBackend(variant === 'relaxed-simd' ? relaxed : simd, variant);
+  // One thread over a shared memory where the runtime has one, for the zero-copy buffers
+  // (`alloc`); else the module that owns its memory, and every call copies.
+  if (threads === 1 && (!sharedOk || options.sharedMemory === false)) return instantiateWasmBackend(variant === 'relaxed-simd' ? relaxed : simd, variant);
   const shared = decodeBase64(variant === 'relaxed-simd' ? embedded.RELAXED_SHARED_WASM_BASE64 : embedded.SIMD_SHARED_WASM_BASE64);
   return instantiateThreadedWasmBackend(shared, variant, { ...options, threads, tile: embedded.KERNEL_OPTIONS });
 }
@@ -193,7 +204,7 @@ const READY_TIMEOUT_MS = 120_000;
  */
 export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuffer>, variant: WasmVariant, o: ThreadedInstantiation): Promise<WasmBackend> {
   const { threads, spawnWorker } = o;
-  if (!spawnWorker) throw new Error(`wasm threads = ${threads} needs a worker spawner (loadWasmBackend({ spawnWorker }))`);
+  if (threads > 1 && !spawnWorker) throw new Error(`wasm threads = ${threads} needs a worker spawner (loadWasmBackend({ spawnWorker }))`);
   if (typeof SharedArrayBuffer !== 'function') {
     throw new Error('wasm threads need SharedArrayBuffer, which this runtime does not offer (browsers: only cross-origin-isolated pages, COOP/COEP headers)');
   }
@@ -216,7 +227,7 @@ export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuff
   let pool: GemmThreads | undefined;
   const ready = Promise.all(Array.from({ length: threads - 1 }, (_, i) => new Promise<void>((resolve, reject) => {
     const index = i + 1;
-    const worker = spawnWorker();
+    const worker = spawnWorker!();
     workers.push(worker);
     worker.listen((data) => {
       const reply = data as WasmWorkerReply;
@@ -241,7 +252,7 @@ export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuff
   } finally {
     clearTimeout(timer);
   }
-  pool = new GemmThreads(memory, ex, workOf(0), workers, o.timeoutMs ?? 10_000, tuning, o.tile, tuning.spinMicros);
+  if (threads > 1) pool = new GemmThreads(memory, ex, workOf(0), workers, o.timeoutMs ?? 10_000, tuning, o.tile, tuning.spinMicros);
   return createBackend(ex, memory, variant, {
     work: workOf(0), data: dataStart, pool, parallelMinFlops: tuning.parallelMinFlops, choice: tuning.adaptive ? new ThreadChoice() : undefined,
   });
@@ -265,12 +276,15 @@ interface Layout {
 
 function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: WasmVariant, layout: Layout): WasmBackend {
   const WORK = layout.work;
-  const DATA = layout.data ?? WORK + regionBytes(ex.gemm_work_bytes() / 4);
+  const start = layout.data ?? WORK + regionBytes(ex.gemm_work_bytes() / 4);
   const { pool, choice } = layout;
   const parallelMinFlops = layout.parallelMinFlops ?? Infinity;
   let f32 = new Float32Array(memory.buffer);
   let i32 = new Int32Array(memory.buffer);
   let f64 = new Float64Array(memory.buffer);
+  // Every buffer object this memory has had: a shared memory hands out a new (longer)
+  // SharedArrayBuffer after each growth, and views of the older ones stay valid.
+  const mine = new WeakSet<ArrayBufferLike>([memory.buffer]);
 
   /** Makes the memory at least `end` bytes; growth detaches (owned) or outgrows (shared) the old views, so re-take them. */
   const ensure = (end: number) => {
@@ -279,7 +293,26 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     f32 = new Float32Array(memory.buffer);
     i32 = new Int32Array(memory.buffer);
     f64 = new Float64Array(memory.buffer);
+    mine.add(memory.buffer);
   };
+  const arena = new Arena(Math.ceil(start / ARENA_ALIGN) * ARENA_ALIGN, ensure);
+  let scratchOff = 0, scratchBytes = 0;
+  /**
+   * The region a call copies its other operands into: one arena block, swapped for a larger
+   * one when a call needs more (and so never shared with a buffer from `alloc`).
+   */
+  const scratch = (bytes: number) => {
+    if (bytes > scratchBytes) {
+      if (scratchBytes > 0) arena.release(scratchOff, scratchBytes);
+      scratchBytes = Math.ceil((bytes * 1.25) / PAGE) * PAGE;
+      scratchOff = arena.alloc(scratchBytes);
+    }
+    return scratchOff;
+  };
+  // Blocks of buffers from `alloc` go back to the arena when their view is collected.
+  const registry = new FinalizationRegistry<{ off: number; bytes: number }>((b) => arena.release(b.off, b.bytes));
+  const zeroCopy = memory.buffer instanceof (globalThis.SharedArrayBuffer ?? class {});
+
   const check = (x: ArrayLike<number>, len: number, what: string) => {
     if (x.length < len) throw new RangeError(`wasm backend: ${what} has ${x.length} elements, the call needs ${len}`);
   };
@@ -291,27 +324,56 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
   const get = (dst: Float32Array, len: number, off: number) => {
     dst.set(f32.subarray(off >> 2, (off >> 2) + len));
   };
+  /** Where `x` lives in the memory when it is one of this backend's buffers, else −1. */
+  const at = (x: Float32Array) => (mine.has(x.buffer) ? x.byteOffset : -1);
+  /**
+   * Where a kernel may write `x` in place: the elementwise, loss and optimizer kernels store
+   * whole f32x4 vectors, up to 3 floats past len (the padding of a copy region), so only when
+   * len is a multiple of 4 (a model's buffers almost always are).
+   */
+  const writable = (x: Float32Array, len: number) => (len % 4 === 0 ? at(x) : -1);
+  /** An input's offset: where it lives, or `off` after copying `len` elements there. */
+  const input = (x: Float32Array, len: number, off: number) => {
+    const o = at(x);
+    if (o >= 0) return o;
+    put(x, len, off);
+    return off;
+  };
+  /** An operand read and written by a whole-vector kernel: in place when `writable`, else copied in (and out by `output`). */
+  const inout = (x: Float32Array, len: number, off: number) => {
+    const o = writable(x, len);
+    if (o >= 0) return o;
+    put(x, len, off);
+    return off;
+  };
+  /** A whole-vector kernel's output: in place when `writable`, else `off` (copied out by `output`). */
+  const target = (x: Float32Array, len: number, off: number) => {
+    const o = writable(x, len);
+    return o >= 0 ? o : off;
+  };
+  /** Copies a result out unless the kernel wrote it in place (`off` is then x's own offset). */
+  const output = (x: Float32Array, len: number, off: number) => {
+    if (at(x) !== off) get(x, len, off);
+  };
 
-  /** out = f(x) elementwise, in place in one region. */
+  /** out = f(x) elementwise (in place when out is x). */
   const unary = (fn: (x: number, out: number, n: number) => void) => (x: Float32Array, y: Float32Array, n: number) => {
     if (n <= 0) return;
     check(x, n, 'input'); check(y, n, 'output');
-    ensure(DATA + regionBytes(n));
-    put(x, n, DATA);
-    fn(DATA, DATA, n);
-    get(y, n, DATA);
+    const D = scratch(regionBytes(n));
+    const xo = input(x, n, D), yo = target(y, n, D);
+    fn(xo, yo, n);
+    output(y, n, yo);
   };
-  /** out = f(u, v) elementwise, written over v's region. */
+  /** out = f(u, v) elementwise (out may be u or v). */
   const binary = (fn: (u: number, v: number, out: number, n: number) => void) =>
     (u: Float32Array, v: Float32Array, out: Float32Array, n: number) => {
       if (n <= 0) return;
       check(u, n, 'input'); check(v, n, 'input'); check(out, n, 'output');
-      const vOff = DATA + regionBytes(n);
-      ensure(vOff + regionBytes(n));
-      put(u, n, DATA);
-      put(v, n, vOff);
-      fn(DATA, vOff, vOff, n);
-      get(out, n, vOff);
+      const D = scratch(2 * regionBytes(n)), vD = D + regionBytes(n);
+      const uo = input(u, n, D), vo = input(v, n, vD), oo = target(out, n, vD);
+      fn(uo, vo, oo, n);
+      output(out, n, oo);
     };
 
   return {
@@ -320,16 +382,30 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     get threads() { return pool?.active ? pool.threads : 1; },
     dispose() { pool?.shutdown(); },
     get gemmStats() { return pool ? { ...pool.stats, keptSerial: choice?.keptSerial ?? 0 } : undefined; },
+    get arenaBytes() { return arena.used; },
+
+    // Only over a shared memory: growing an owned one would detach every buffer handed out.
+    alloc: zeroCopy ? (n: number) => {
+      if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`wasm backend: alloc of ${n} elements`);
+      const bytes = regionBytes(n);
+      const off = arena.alloc(bytes);
+      const view = new Float32Array(memory.buffer, off, n);
+      view.fill(0); // a reused block holds an old buffer's values
+      registry.register(view, { off, bytes });
+      return view;
+    } : undefined,
 
     gemm(transA, transB, m, n, k, alpha, a, b, beta, c) {
       pool?.check();
       if (m <= 0 || n <= 0) return;
       const aLen = m * k, bLen = k * n, cLen = m * n;
       check(a, aLen, 'A'); check(b, bLen, 'B'); check(c, cLen, 'C');
-      const aOff = DATA, bOff = aOff + regionBytes(aLen), cOff = bOff + regionBytes(bLen);
-      ensure(cOff + regionBytes(cLen));
-      if (k > 0) { put(a, aLen, aOff); put(b, bLen, bOff); }
-      if (beta !== 0) put(c, cLen, cOff); // β = 0: C's old contents are never read
+      const D = scratch(regionBytes(aLen) + regionBytes(bLen) + regionBytes(cLen));
+      const aD = D, bD = aD + regionBytes(aLen), cD = bD + regionBytes(bLen);
+      const aOff = k > 0 ? input(a, aLen, aD) : aD, bOff = k > 0 ? input(b, bLen, bD) : bD;
+      // GEMM stores only C's own elements, so C is used in place whatever its length. β = 0:
+      // C's old contents are never read, so not copied in.
+      const cOff = beta !== 0 ? input(c, cLen, cD) : at(c) >= 0 ? at(c) : cD;
       const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
       if (pool?.active && k > 0 && 2 * m * n * k >= parallelMinFlops) {
         const shape = choice?.shape(ta, tb, m, n, k);
@@ -341,31 +417,27 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       } else {
         ex.gemm(ta, tb, m, n, k, alpha, aOff, bOff, beta, cOff, WORK);
       }
-      get(c, cLen, cOff);
+      output(c, cLen, cOff);
     },
 
     addRowVector(y, bias, rows, cols) {
       const n = rows * cols;
       if (n <= 0) return;
       check(y, n, 'y'); check(bias, cols, 'bias');
-      const bOff = DATA + regionBytes(n);
-      ensure(bOff + regionBytes(cols));
-      put(y, n, DATA);
-      put(bias, cols, bOff);
-      ex.add_row_vector(DATA, bOff, rows, cols);
-      get(y, n, DATA);
+      const D = scratch(regionBytes(n) + regionBytes(cols));
+      const yOff = inout(y, n, D), bOff = input(bias, cols, D + regionBytes(n));
+      ex.add_row_vector(yOff, bOff, rows, cols);
+      output(y, n, yOff);
     },
 
     sumRowsInto(x, rows, cols, out) {
       if (cols <= 0) return;
       const n = rows * cols;
       check(x, n, 'x'); check(out, cols, 'out');
-      const oOff = DATA + regionBytes(n);
-      ensure(oOff + regionBytes(cols));
-      put(x, n, DATA);
-      put(out, cols, oOff);
-      ex.sum_rows_into(DATA, rows, cols, oOff);
-      get(out, cols, oOff);
+      const D = scratch(regionBytes(n) + regionBytes(cols));
+      const xOff = input(x, n, D), oOff = inout(out, cols, D + regionBytes(n));
+      ex.sum_rows_into(xOff, rows, cols, oOff);
+      output(out, cols, oOff);
     },
 
     relu: unary((x, out, n) => ex.relu(x, out, n)),
@@ -380,21 +452,19 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       const n = rows * cols;
       if (rows <= 0) return 0;
       check(logits, n, 'logits'); check(labels, rows, 'labels'); check(dlogits, n, 'dlogits');
-      const yOff = DATA + regionBytes(n), dOff = yOff + regionBytes(rows), wOff = dOff + regionBytes(n);
-      ensure(wOff + regionBytes(2 * rows + 8));
-      put(logits, n, DATA);
+      const D = scratch(2 * regionBytes(n) + regionBytes(rows) + regionBytes(2 * rows + 8));
+      const yOff = D + regionBytes(n), dD = yOff + regionBytes(rows), wOff = dD + regionBytes(n);
+      const lOff = input(logits, n, D), dOff = target(dlogits, n, dD);
       i32.set(labels.length === rows ? labels : labels.subarray(0, rows), yOff >> 2);
-      const total = ex.softmax_ce(DATA, yOff, rows, cols, dOff, scale, wOff);
-      get(dlogits, n, dOff);
+      const total = ex.softmax_ce(lOff, yOff, rows, cols, dOff, scale, wOff);
+      output(dlogits, n, dOff);
       return total;
     },
 
     sumSquares(x, n) {
       if (n <= 0) return 0;
       check(x, n, 'x');
-      ensure(DATA + regionBytes(n));
-      put(x, n, DATA);
-      return ex.sum_squares(DATA, n);
+      return ex.sum_squares(input(x, n, scratch(regionBytes(n))), n);
     },
 
     // Convolution, pooling and per-channel kernels are the reference loops for now: each is
@@ -406,20 +476,16 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       // Regions back to back: w, u, each state buffer, then the program (64-byte aligned, so
       // its float64s are aligned too) and the table of state offsets.
       const region = regionBytes(n);
-      const stateOff = DATA + 2 * region, progOff = stateOff + state.length * region;
-      const tableOff = progOff + ((program.length * 8 + 63) & ~63);
-      ensure(tableOff + 4 * state.length + 16);
-      put(w, n, DATA);
-      put(u, n, DATA + region);
-      for (let k = 0; k < state.length; k++) {
-        put(state[k], n, stateOff + k * region);
-        i32[(tableOff >> 2) + k] = stateOff + k * region;
-      }
+      const progBytes = (program.length * 8 + 63) & ~63;
+      const D = scratch((2 + state.length) * region + progBytes + 4 * state.length + 16);
+      const stateD = D + 2 * region, progOff = stateD + state.length * region, tableOff = progOff + progBytes;
+      const wOff = inout(w, n, D), uOff = inout(u, n, D + region);
+      for (let k = 0; k < state.length; k++) i32[(tableOff >> 2) + k] = inout(state[k], n, stateD + k * region);
       f64.set(program, progOff >> 3);
-      ex.optimizer_step(DATA, DATA + region, n, progOff, program.length / OP_SLOTS, tableOff);
-      get(w, n, DATA);
-      get(u, n, DATA + region);
-      for (let k = 0; k < state.length; k++) get(state[k], n, stateOff + k * region);
+      ex.optimizer_step(wOff, uOff, n, progOff, program.length / OP_SLOTS, tableOff);
+      output(w, n, wOff);
+      output(u, n, uOff);
+      for (let k = 0; k < state.length; k++) output(state[k], n, i32[(tableOff >> 2) + k]);
     },
   };
 }
