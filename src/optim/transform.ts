@@ -21,12 +21,19 @@ export interface StepContext {
   batchSize: number;
 }
 
+/** n zeroed floats. */
+export type Alloc = (n: number) => Float32Array;
+
 export interface GradientTransformation<S = unknown> {
   /** For logs and for tests that assert a recipe's order. */
   readonly name: string;
   /** Inner transforms of a combinator, in order; empty for a leaf. */
   readonly children: readonly GradientTransformation<any>[];
-  init(params: readonly Param[]): S;
+  /**
+   * Fresh state for these params. `alloc` gives the buffers (a backend's, so that a fused
+   * optimizer step can use them in place, e.g. in wasm memory); default: plain arrays.
+   */
+  init(params: readonly Param[], alloc?: Alloc): S;
   update(updates: readonly Float32Array[], state: S, params: readonly Param[], ctx?: StepContext): void;
   /**
    * Optional: the same arithmetic as `update`, as fused ops over these params and this state
@@ -44,7 +51,7 @@ export function chain<T extends readonly GradientTransformation<any>[]>(...trans
   return {
     name: 'chain',
     children: transforms,
-    init: (params) => transforms.map((t) => t.init(params)) as ChainState<T>,
+    init: (params, alloc) => transforms.map((t) => t.init(params, alloc)) as ChainState<T>,
     update(updates, state, params, ctx) {
       for (let i = 0; i < transforms.length; i++) transforms[i].update(updates, state[i], params, ctx);
     },
@@ -88,9 +95,9 @@ export function masked<S>(inner: GradientTransformation<S>, mask: ParamMask): Gr
   return {
     name: `masked(${inner.name})`,
     children: [inner],
-    init(params) {
+    init(params, alloc) {
       select(params);
-      return inner.init(subParams);
+      return inner.init(subParams, alloc);
     },
     update(updates, state, params, ctx) {
       select(params);
@@ -126,6 +133,6 @@ export function applyUpdates(params: readonly Param[], updates: readonly Float32
 }
 
 /** One zero-filled Float32Array per parameter, keyed by name: the usual shape of per-parameter state. */
-export function zerosLike(params: readonly Param[]): Record<string, Float32Array> {
-  return Object.fromEntries(params.map((p) => [p.name, new Float32Array(p.value.length)]));
+export function zerosLike(params: readonly Param[], alloc: Alloc = (n) => new Float32Array(n)): Record<string, Float32Array> {
+  return Object.fromEntries(params.map((p) => [p.name, alloc(p.value.length)]));
 }

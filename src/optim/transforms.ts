@@ -85,7 +85,7 @@ export function traceMomentum(options: MomentumOptions): GradientTransformation<
   const mu = options.momentum, keep = 1 - (options.dampening ?? 0), nesterov = options.nesterov ?? false;
   return {
     name: nesterov ? 'trace_momentum(nesterov)' : 'trace_momentum', children: [],
-    init: (params) => ({ count: 0, momentum: zerosLike(params) }),
+    init: (params, alloc) => ({ count: 0, momentum: zerosLike(params, alloc) }),
     update(updates, state, params) {
       const first = state.count === 0;
       for (let i = 0; i < params.length; i++) {
@@ -135,7 +135,7 @@ export function scaleByAdam(options: AdamOptions = {}): GradientTransformation<A
   const uncorrected = options.epsilon === 'uncorrected';
   return {
     name: 'scale_by_adam', children: [],
-    init: (params) => ({ count: 0, m: zerosLike(params), v: zerosLike(params) }),
+    init: (params, alloc) => ({ count: 0, m: zerosLike(params, alloc), v: zerosLike(params, alloc) }),
     update(updates, state, params) {
       state.count++;
       const bc1 = 1 - Math.pow(b1, state.count), sqrtBc2 = Math.sqrt(1 - Math.pow(b2, state.count));

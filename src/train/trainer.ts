@@ -147,7 +147,7 @@ export class Trainer {
     // Coupled terms come before the moments (where PyTorch puts SGD's and Adam's
     // `weight_decay`), decoupled ones after them: see buildUpdate.
     this.transform = buildUpdate(config.optimizer, config.regularization);
-    this.optState = this.transform.init(this.model.params);
+    this.optState = this.transform.init(this.model.params, (n) => floats(backend, n));
     this.updater = new Updater(this.transform, backend);
     this.stepsPerEpoch = Math.ceil(train.count / config.batchSize);
     this.shuffleRng = Rng.derive(config.seed, 'shuffle');

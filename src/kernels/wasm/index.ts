@@ -20,9 +20,9 @@
  *     data (measured ≤ 8.1e-7 up to k = 1024, both variants); the tests allow 1e-5.
  *  4. Operands: where the runtime has SharedArrayBuffer the module runs on a shared memory (one
  *     thread or several) and the backend offers `alloc`: zeroed views of arena blocks
- *     (./arena.ts) that models allocate their parameters, gradients and activations from, and
- *     that kernels use where they lie. Any other argument is copied into a scratch block and
- *     results copied out. Without SharedArrayBuffer the module owns its memory (growth detaches
+ *     (./arena.ts) that models allocate their parameters, gradients, activations and optimizer
+ *     state from, and that kernels use where they lie. Any other argument is copied into a
+ *     scratch block and results copied out. Without SharedArrayBuffer the module owns its memory (growth detaches
  *     it, which would invalidate handed-out views), so there is no `alloc` and every call
  *     copies. With threads > 1 (the default where a worker spawner is given: Node's entry
  *     src/kernels/wasm/node.ts) the same shared module is instantiated here and in threads − 1
@@ -35,8 +35,9 @@
  *     Reductions that the reference does in float64 (sumSquares, sumRowsInto, the CE sum) are
  *     float64 here too.
  *  6. optimizerStep runs the whole program in one blocked pass whose arithmetic is float64
- *     lanes rounded where the reference stores (bit-identical to js; wasm/optimizer.ts); w and
- *     u are used in place when they come from `alloc`, the state buffers are copied.
+ *     lanes rounded where the reference stores (bit-identical to js; wasm/optimizer.ts); w, u
+ *     and the state buffers are used in place when they come from `alloc` (the trainer gives
+ *     the optimizer's `init` the backend's allocator).
  */
 import type { Backend } from '../backend.js';
 import { jsSpatialKernels } from '../js/spatial.js';
