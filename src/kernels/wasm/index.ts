@@ -22,9 +22,9 @@
  *     thread or several) and the backend offers `alloc`: zeroed views of arena blocks
  *     (./arena.ts) that models allocate their parameters, gradients, activations and optimizer
  *     state from, and that kernels use where they lie. Any other argument is copied into a
- *     scratch block and results copied out. Without SharedArrayBuffer the module owns its memory (growth detaches
- *     it, which would invalidate handed-out views), so there is no `alloc` and every call
- *     copies. With threads > 1 (the default where a worker spawner is given: Node's entry
+ *     scratch block and results copied out. Without SharedArrayBuffer the module owns its
+ *     memory (growth detaches it, which would invalidate handed-out views), so there is no
+ *     `alloc` and every call copies. With threads > 1 (the default where a worker spawner is given: Node's entry
  *     src/kernels/wasm/node.ts) the same shared module is instantiated here and in threads − 1
  *     workers, and GEMMs of at least PARALLEL_GEMM_FLOPS are cut into blocks of C that the
  *     threads claim (./threads.ts), for the shapes where timing shows that splitting pays
