@@ -17,9 +17,10 @@ export interface Backend {
    * A zeroed buffer of n elements that this backend's kernels use where it lies, without
    * copying it in and out (the wasm backend over a shared memory: its own linear memory).
    * Absent where every Float32Array is as good (js, native). Models allocate their parameters,
-   * gradients and activations through it (`floats`). The block is reclaimed when the returned
-   * array is garbage: a subarray does not keep it alive, so hold the array itself. Kernel
-   * arguments must not overlap unless a method says so (copies used to hide that).
+   * gradients, activations and optimizer state through it (`floats`). The block is reclaimed
+   * when the returned array is garbage: a subarray does not keep it alive, so hold the array
+   * itself. Kernel arguments must not overlap unless a method says so (copies used to hide
+   * that).
    */
   alloc?(n: number): Float32Array;
 
