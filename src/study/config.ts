@@ -101,50 +101,62 @@ const OVERFIT_EPOCHS = 40;
  */
 const DATA_STEPS = 2400;
 
+/** What the presets share within one regime: the base run, grids, budget and axis values. */
+interface Regime {
+  base: StudyConfig['base'];
+  seeds: number[];
+  lambda: Grid;
+  decay: Grid;
+  budget: StudyConfig['budget'];
+  widths: number[];
+  batches: number[];
+  sizes: number[];
+  /** The data axis' own settings (the full regime holds steps there, see DATA_STEPS). */
+  data: Partial<StudyConfig>;
+}
+
+const EMBEDDED: Regime = {
+  base: EMBEDDED_BASE, seeds: [1, 2],
+  lambda: { min: 1e-5, max: 1e-2, points: 7 }, decay: { min: 3e-3, max: 3, points: 7 },
+  // On the 3500-image sample a few epochs barely overfit; 15 make λ matter and keep the
+  // default study near 5 minutes on the reference backend.
+  budget: { epochs: 15 },
+  widths: [16, 32, 64, 128], batches: [16, 32, 64, 128], sizes: [450, 900, 1800, 3500], data: {},
+};
+
+const FULL: Regime = {
+  base: OVERFIT_BASE, seeds: [1, 2, 3],
+  lambda: { min: 1e-5, max: 1e-1, points: 9 }, decay: { min: 1e-3, max: 10, points: 9 },
+  budget: { epochs: OVERFIT_EPOCHS },
+  widths: [64, 128, 256, 512, 1024], batches: [32, 64, 128, 256, 512], sizes: [3750, 7500, 15000, 30000, 50000],
+  data: { lambda: { min: 1e-6, max: 1e-1, points: 11 }, budget: { steps: DATA_STEPS } },
+};
+
 /**
  * Presets. `default` runs in minutes on the embedded sample with the reference backend; the
  * axis presets are sized for the full Fashion-MNIST on a fast backend. `adamw-batch` and
  * `adamw-data` sweep AdamW's decoupled c along B and N, to test the timescale B/(N·η·c).
  */
 export function preset(name: string, full: boolean): StudyConfig[] {
-  const seeds = full ? [1, 2, 3] : [1, 2];
-  const embedded = (axis: Axis, values: StudyConfig['values'], extra: Partial<StudyConfig> = {}): StudyConfig => ({
-    name: `${axis}`, axis, values, seeds, base: EMBEDDED_BASE,
-    lambda: { min: 1e-5, max: 1e-2, points: 7 }, decay: { min: 3e-3, max: 3, points: 7 },
-    // On the 3500-image sample a few epochs barely overfit; 15 make λ matter and keep the
-    // default study near 5 minutes on the reference backend.
-    budget: { epochs: 15 }, ...extra,
+  const r = full ? FULL : EMBEDDED;
+  const make = (axis: Axis, values: StudyConfig['values'], extra: Partial<StudyConfig> = {}): StudyConfig => ({
+    name: `${axis}`, axis, values, seeds: r.seeds, base: r.base, lambda: r.lambda, decay: r.decay, budget: r.budget, ...extra,
   });
-  const overfit = (axis: Axis, values: StudyConfig['values'], extra: Partial<StudyConfig> = {}): StudyConfig => ({
-    name: `${axis}`, axis, values, seeds, base: OVERFIT_BASE,
-    lambda: { min: 1e-5, max: 1e-1, points: 9 }, decay: { min: 1e-3, max: 10, points: 9 },
-    budget: { epochs: OVERFIT_EPOCHS }, ...extra,
-  });
-  const adamw = { ...OVERFIT_BASE, optimizer: 'adamw' as const, lr: OVERFIT_BASE.adamLr };
-  const presets: Record<string, () => StudyConfig[]> = full ? {
-    default: () => [overfit('width', [64, 128, 256, 512])],
-    width: () => [overfit('width', [64, 128, 256, 512, 1024])],
-    depth: () => [overfit('depth', [1, 2, 3, 4])],
-    batch: () => [overfit('batch', [32, 64, 128, 256, 512])],
-    data: () => [overfit('data', [3750, 7500, 15000, 30000, 50000], { lambda: { min: 1e-6, max: 1e-1, points: 11 }, budget: { steps: DATA_STEPS } })],
-    lr: () => [overfit('lr', [0.0125, 0.025, 0.05, 0.1])],
-    optimizer: () => [overfit('optimizer', ['sgd', 'momentum', 'adam', 'adamw'])],
+  const adamw = { ...r.base, optimizer: 'adamw' as const, lr: r.base.adamLr };
+  const presets: Record<string, () => StudyConfig[]> = {
+    default: () => [make('width', r.widths.slice(0, 4))],
+    width: () => [make('width', r.widths)],
+    depth: () => [make('depth', [1, 2, 3, 4])],
+    batch: () => [make('batch', r.batches)],
+    data: () => [make('data', r.sizes, r.data)],
+    lr: () => [make('lr', [0.0125, 0.025, 0.05, 0.1])],
+    optimizer: () => [make('optimizer', ['sgd', 'momentum', 'adam', 'adamw'])],
     // With BN after a layer its weights' scale no longer matters to the loss: λ acts on the
     // effective learning rate instead of capacity, so the optimum should move.
-    norm: () => [overfit('norm', ['none', 'batchnorm', 'layernorm'])],
-    'adamw-batch': () => [overfit('batch', [32, 64, 128, 256, 512], { name: 'adamw-batch', base: adamw })],
-    'adamw-data': () => [overfit('data', [3750, 7500, 15000, 30000, 50000], { name: 'adamw-data', base: adamw, budget: { steps: DATA_STEPS } })],
-  } : {
-    default: () => [embedded('width', [16, 32, 64, 128])],
-    width: () => [embedded('width', [16, 32, 64, 128])],
-    depth: () => [embedded('depth', [1, 2, 3, 4])],
-    batch: () => [embedded('batch', [16, 32, 64, 128])],
-    data: () => [embedded('data', [450, 900, 1800, 3500])],
-    lr: () => [embedded('lr', [0.0125, 0.025, 0.05, 0.1])],
-    optimizer: () => [embedded('optimizer', ['sgd', 'momentum', 'adam', 'adamw'])],
-    norm: () => [embedded('norm', ['none', 'batchnorm', 'layernorm'])],
-    'adamw-batch': () => [embedded('batch', [16, 32, 64, 128], { name: 'adamw-batch', base: { ...EMBEDDED_BASE, optimizer: 'adamw', lr: EMBEDDED_BASE.adamLr } })],
-    'adamw-data': () => [embedded('data', [450, 900, 1800, 3500], { name: 'adamw-data', base: { ...EMBEDDED_BASE, optimizer: 'adamw', lr: EMBEDDED_BASE.adamLr } })],
+    norm: () => [make('norm', ['none', 'batchnorm', 'layernorm'])],
+    'adamw-batch': () => [make('batch', r.batches, { name: 'adamw-batch', base: adamw })],
+    // AdamW sweeps `decay`, so of the data axis' settings only the budget applies.
+    'adamw-data': () => [make('data', r.sizes, { name: 'adamw-data', base: adamw, ...(r.data.budget ? { budget: r.data.budget } : {}) })],
   };
   if (name === 'all') return Object.keys(presets).filter((k) => k !== 'default').flatMap((k) => presets[k]());
   const p = presets[name];

@@ -333,20 +333,16 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
    * len is a multiple of 4 (a model's buffers almost always are).
    */
   const writable = (x: Float32Array, len: number) => (len % 4 === 0 ? at(x) : -1);
-  /** An input's offset: where it lives, or `off` after copying `len` elements there. */
-  const input = (x: Float32Array, len: number, off: number) => {
-    const o = at(x);
-    if (o >= 0) return o;
+  /** `place` when x is used in place (≥ 0), else `off` after copying x's first `len` elements there. */
+  const copyIn = (x: Float32Array, len: number, off: number, place: number) => {
+    if (place >= 0) return place;
     put(x, len, off);
     return off;
   };
-  /** An operand read and written by a whole-vector kernel: in place when `writable`, else copied in (and out by `output`). */
-  const inout = (x: Float32Array, len: number, off: number) => {
-    const o = writable(x, len);
-    if (o >= 0) return o;
-    put(x, len, off);
-    return off;
-  };
+  /** An input's offset: where it lives, or a copy at `off`. */
+  const input = (x: Float32Array, len: number, off: number) => copyIn(x, len, off, at(x));
+  /** An operand a whole-vector kernel reads and writes: in place when `writable`, else a copy at `off` (copied back by `output`). */
+  const inout = (x: Float32Array, len: number, off: number) => copyIn(x, len, off, writable(x, len));
   /** A whole-vector kernel's output: in place when `writable`, else `off` (copied out by `output`). */
   const target = (x: Float32Array, len: number, off: number) => {
     const o = writable(x, len);
@@ -406,7 +402,8 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       const aOff = k > 0 ? input(a, aLen, aD) : aD, bOff = k > 0 ? input(b, bLen, bD) : bD;
       // GEMM stores only C's own elements, so C is used in place whatever its length. β = 0:
       // C's old contents are never read, so not copied in.
-      const cOff = beta !== 0 ? input(c, cLen, cD) : at(c) >= 0 ? at(c) : cD;
+      const cAt = at(c);
+      const cOff = beta !== 0 ? copyIn(c, cLen, cD, cAt) : cAt >= 0 ? cAt : cD;
       const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
       if (pool?.active && k > 0 && 2 * m * n * k >= parallelMinFlops) {
         const shape = choice?.shape(ta, tb, m, n, k);
