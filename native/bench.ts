@@ -10,7 +10,7 @@
  *
  * Run it on an otherwise idle machine; each figure is the best of several timed rounds.
  */
-import { loadNativeBackend, type NativeBackend } from '../src/kernels/native/index.js';
+import { loadNativeBackend, type NativeBackend, type NativeGemm } from '../src/kernels/native/index.js';
 import { jsBackend } from '../src/kernels/js/index.js';
 import type { Backend } from '../src/kernels/backend.js';
 import { createDataset } from '../src/data/dataset.js';
@@ -21,7 +21,8 @@ import { applyUpdates } from '../src/optim/transform.js';
 import { regularizationTerm, type RegTerm } from '../src/regularization/plan.js';
 
 const what = process.argv[2] ?? 'all';
-const native = loadNativeBackend();
+// GEMM=own or GEMM=blas picks the native GEMM (default: own where the CPU has it).
+const native = loadNativeBackend({ gemm: (process.env.GEMM as NativeGemm | undefined) ?? 'auto' });
 const rng = new Rng(1);
 const random = (n: number) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = 2 * rng.uniform() - 1; return a; };
 const now = () => performance.now();

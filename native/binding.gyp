@@ -7,9 +7,11 @@
 # Code generation is portable on purpose: the addon may be built on one machine and run on
 # another (a CI image, a shared home directory), so no -march=native. On x86-64 we ask for
 # SSE4.2 + POPCNT, i.e. the x86-64-v2 level (every x86-64 CPU since 2009), spelled as -m flags
-# because -march=x86-64-v2 needs GCC >= 11 / clang >= 12. GEMM speed does not depend on this:
-# OpenBLAS picks its kernels (AVX2, AVX-512, ...) at run time. Only our elementwise loops are
-# limited to 128-bit vectors, and they are memory-bound at MLP sizes.
+# because -march=x86-64-v2 needs GCC >= 11 / clang >= 12. Wider code is chosen at run time
+# instead: gemm.c's AVX-512 kernel is compiled with a per-function target attribute and used
+# only when cpuid reports AVX-512; the optimizer pass is built as target clones (AVX-512,
+# AVX2, baseline) that the loader picks by CPU; OpenBLAS picks its own kernels. The other
+# elementwise loops stay at 128-bit vectors: they are memory-bound at MLP sizes.
 # -fno-math-errno lets libm calls and sqrt-free loops vectorize; -fopenmp enables `omp simd`
 # and the `omp parallel for` loops (libgomp, part of GCC; see PARALLEL_FOR in ridgeline.c);
 # -ffp-contract=off keeps each elementwise result
@@ -18,7 +20,7 @@
   "targets": [
     {
       "target_name": "ridgeline_native",
-      "sources": ["ridgeline.c"],
+      "sources": ["ridgeline.c", "gemm.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": [
         "-O3", "-fno-math-errno", "-fopenmp", "-ffp-contract=off", "-std=gnu11",

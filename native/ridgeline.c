@@ -1,7 +1,8 @@
 /*
  * ridgeline_native: the Backend interface of src/kernels/backend.ts as an N-API addon in C.
- * GEMM is the system CBLAS (OpenBLAS: cblas_sgemm, row-major); everything else is plain C
- * loops written so the compiler vectorizes them. The reference is src/kernels/js/index.ts
+ * GEMM is our own AVX-512 kernel (gemm.c) on CPUs that have AVX-512, else the system CBLAS
+ * (OpenBLAS: cblas_sgemm, row-major); everything else is plain C loops written so the compiler
+ * vectorizes them. The reference is src/kernels/js/index.ts
  * (convolution, pooling and per-channel kernels: src/kernels/js/spatial.ts);
  * src/kernels/native/index.ts loads this file and test/kernels/native.test.ts and
  * test/kernels/spatial.test.ts compare them.
@@ -31,6 +32,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <cblas.h>
+#include "gemm.h"
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -281,8 +283,15 @@ static bool gemm_split_k(bool ta, bool tb, int m, int n, int k, float alpha, con
   return true;
 }
 
-/* C ← α·op(A)·op(B) + β·C, row-major; β = 0 never reads C. */
-static napi_value gemm(napi_env env, napi_callback_info info) {
+/* Which GEMM runs: our own (gemm.c) where the CPU has AVX-512, chosen when the module first
+ * loads, else the CBLAS; setGemm switches (the bench compares both, tests check both).
+ * Process-wide, like the thread count. */
+static bool gemm_own = false;
+static bool gemm_probed = false;
+
+/* C ← α·op(A)·op(B) + β·C, row-major; β = 0 never reads C. `serial`: on the calling thread
+ * only (gemmSerial), else split when the product is large enough (gemm). */
+static napi_value gemm_call(napi_env env, napi_callback_info info, bool serial) {
   napi_value argv[MAX_ARGS];
   const export_t *ex;
   bool ta, tb;
@@ -308,13 +317,19 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     else if (beta != 1) for (size_t i = 0; i < mn; i++) c[i] *= fb;
     return NULL;
   }
-  if (long_k(m, n, k) && gemm_split_k(ta, tb, m, n, k, (float)alpha, a, b, (float)beta, c)) return NULL;
-  use_threads(2.0 * m * n * k < SMALL_GEMM_FLOPS ? 1 : blas_threads);
-  /* Row-major leading dimensions: A is m×k (k×m when transposed), B is k×n (n×k). */
+  const int lda = ta ? m : k, ldb = tb ? k : n; /* row-major: A is m×k (k×m transposed), B k×n (n×k) */
+  const bool small = serial || 2.0 * m * n * k < SMALL_GEMM_FLOPS;
+  if (gemm_own && own_sgemm(ta, tb, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, n, small ? 1 : par_threads))
+    return NULL;
+  if (!serial && long_k(m, n, k) && gemm_split_k(ta, tb, m, n, k, (float)alpha, a, b, (float)beta, c)) return NULL;
+  use_threads(small ? 1 : blas_threads);
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              m, n, k, (float)alpha, a, ta ? m : k, b, tb ? k : n, (float)beta, c, n);
+              m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, n);
   return NULL;
 }
+
+static napi_value gemm(napi_env env, napi_callback_info info) { return gemm_call(env, info, false); }
+static napi_value gemm_serial(napi_env env, napi_callback_info info) { return gemm_call(env, info, true); }
 
 /* y[r, j] += bias[j]. */
 static napi_value add_row_vector(napi_env env, napi_callback_info info) {
@@ -1301,6 +1316,46 @@ static bool overlap(const float *a, const float *b, int n) {
   return n > 0 && a < b + n && b < a + n;
 }
 
+/* The program over n parameters, block by block. Built three times on x86-64 Linux (AVX-512,
+ * AVX2, baseline) and picked by the loader at run time: the double-precision arithmetic is
+ * the same IEEE operations in every clone (no FMA: -ffp-contract=off), so the bits are too,
+ * but the baseline's 128-bit vectors hold two doubles and made this pass compute-bound: the
+ * MLP's 269 322 parameters (momentum) took 181 µs per step, 105 µs with the AVX-512 clone
+ * (native/bench.ts profile, one thread). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define OPT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define OPT_CLONES
+#endif
+OPT_CLONES static void run_program(float *w, float *u, const span_t *buf, int n, const double *prog, int nops) {
+  for (int i0 = 0; i0 < n; i0 += OPT_BLOCK) {
+    const int len = n - i0 < OPT_BLOCK ? n - i0 : OPT_BLOCK;
+    float *ub = u + i0;
+    const float *wb = w + i0;
+    uint32_t s = 2;
+    for (int k = 0; k < nops; k++) {
+      const double *a = prog + k * OP_SLOTS;
+      switch ((int)a[0]) {
+        case OP_ADD_SCALED_WEIGHTS:
+          if (a[1] != 0) op_add_scaled_weights(ub, wb, len, a[1]);
+          break;
+        case OP_SCALE:
+          if (a[1] != 1) op_scale(ub, len, a[1]);
+          break;
+        case OP_MOMENTUM:
+          op_momentum(ub, buf[s].p + i0, len, a[1], a[2], a[3] != 0, a[4] != 0);
+          s += 1;
+          break;
+        case OP_ADAM:
+          op_adam(ub, buf[s].p + i0, buf[s + 1].p + i0, len, a + 1);
+          s += 2;
+          break;
+      }
+    }
+    add_into(w + i0, ub, len);
+  }
+}
+
 /* optimizerStep(w, u, n, program, state): see the comment above. Everything is validated
  * (sizes, opcodes, state count, aliasing) before anything is written. */
 static napi_value optimizer_step(napi_env env, napi_callback_info info) {
@@ -1376,33 +1431,7 @@ static napi_value optimizer_step(napi_env env, napi_callback_info info) {
     }
   }
 
-  float *w = buf[0].p, *u = buf[1].p;
-  for (int i0 = 0; i0 < n; i0 += OPT_BLOCK) {
-    const int len = n - i0 < OPT_BLOCK ? n - i0 : OPT_BLOCK;
-    float *ub = u + i0;
-    const float *wb = w + i0;
-    uint32_t s = 2;
-    for (int k = 0; k < nops; k++) {
-      const double *a = prog + k * OP_SLOTS;
-      switch ((int)a[0]) {
-        case OP_ADD_SCALED_WEIGHTS:
-          if (a[1] != 0) op_add_scaled_weights(ub, wb, len, a[1]);
-          break;
-        case OP_SCALE:
-          if (a[1] != 1) op_scale(ub, len, a[1]);
-          break;
-        case OP_MOMENTUM:
-          op_momentum(ub, buf[s].p + i0, len, a[1], a[2], a[3] != 0, a[4] != 0);
-          s += 1;
-          break;
-        case OP_ADAM:
-          op_adam(ub, buf[s].p + i0, buf[s + 1].p + i0, len, a + 1);
-          s += 2;
-          break;
-      }
-    }
-    add_into(w + i0, ub, len);
-  }
+  run_program(buf[0].p, buf[1].p, buf, n, prog, nops);
   return NULL;
 }
 
@@ -1444,11 +1473,46 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* setGemm('own' | 'blas'): 'own' throws where the CPU has no AVX-512 kernel. */
+static napi_value set_gemm(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const export_t *ex;
+  char kind[8];
+  size_t len;
+  if (!get_args(env, info, argv, &ex)) return NULL;
+  if (napi_get_value_string_utf8(env, argv[0], kind, sizeof kind, &len) != napi_ok) {
+    throw_type(env, ex, "%s must be a string", "kind", 0);
+    return NULL;
+  }
+  if (strcmp(kind, "blas") == 0) gemm_own = false;
+  else if (strcmp(kind, "own") == 0) {
+    if (!own_gemm_supported()) {
+      throw_range(env, ex, "kind 'own' needs a CPU with AVX-512 (F, VL, DQ); this one has none, use 'blas'");
+      return NULL;
+    }
+    gemm_own = true;
+  } else {
+    throw_range(env, ex, "kind must be 'own' or 'blas'");
+    return NULL;
+  }
+  return NULL;
+}
+
+/* 'own' or 'blas': which GEMM runs now. */
+static napi_value get_gemm(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], r;
+  const export_t *ex;
+  if (!get_args(env, info, argv, &ex)) return NULL;
+  napi_create_string_utf8(env, gemm_own ? "own" : "blas", NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* The ABI: one table, read by module init and exported as `abi` for the loader to check. */
 
 static const export_t EXPORTS[] = {
   {"gemm", gemm, 10},
+  {"gemmSerial", gemm_serial, 10},
   {"addRowVector", add_row_vector, 4},
   {"sumRowsInto", sum_rows_into, 4},
   {"relu", relu, 3},
@@ -1475,6 +1539,8 @@ static const export_t EXPORTS[] = {
   {"setThreads", set_threads, 1},
   {"getThreads", get_threads, 0},
   {"blasInfo", blas_info, 0},
+  {"setGemm", set_gemm, 1},
+  {"getGemm", get_gemm, 0},
 };
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
@@ -1486,6 +1552,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
 #else
     blas_threads = blas_active = 1;
 #endif
+  }
+  if (!gemm_probed) {
+    gemm_own = own_gemm_supported();
+    gemm_probed = true;
   }
   if (napi_create_object(env, &abi) != napi_ok) return NULL;
   for (size_t i = 0; i < sizeof EXPORTS / sizeof EXPORTS[0]; i++) {

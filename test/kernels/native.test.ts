@@ -6,7 +6,7 @@
  * addon fails every test here with the fix in the message (it is never skipped).
  *
  * Tolerances (norm-wise relative: max|got − ref| / max|ref|, test/helpers/close.ts):
- * - gemm 1e-5. OpenBLAS accumulates k products in float32 (the reference in float64 and
+ * - gemm 1e-5, for our own AVX-512 GEMM and for the CBLAS alike. Both accumulate k products in float32 (the reference in float64 and
  *   rounds once). The worst-case bound is k·u·(|A||B|)ᵢⱼ with u = 2⁻²⁴ ≈ 6e-8, i.e. 4.7e-5 of
  *   |A||B| at k = 784; rounding errors of a blocked, FMA-using kernel are not all of one sign,
  *   so they grow like √k·u (≈ 2e-6 at k = 784) relative to |A||B|, which for zero-mean data is
@@ -90,7 +90,7 @@ function assertSame(actual: ArrayLike<number>, expected: ArrayLike<number>, what
 
 const observed: string[] = [];
 after(() => {
-  if (observed.length) console.log(['', 'native vs js: gemm max norm-wise relative difference (tolerance 1e-5)', '| shape (m×k×n) | transA | transB | max rel. difference |', ...observed].join('\n'));
+  if (observed.length) console.log(['', 'native vs js: gemm max norm-wise relative difference (tolerance 1e-5)', '| GEMM | shape (m×k×n) | transA | transB | max rel. difference |', ...observed].join('\n'));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -162,14 +162,44 @@ test('native: the thread pools load with THREAD_POOL_ENV in effect, and the proc
 // (m, k, n): op(A) is m×k, op(B) is k×n. [128, 784, 256] is the first layer of a 784-256 MLP at
 // B = 128; [16, 40001, 24] a convolution's weight gradient, long and odd K: the native GEMM
 // splits it into K slices (native/ridgeline.c, long_k).
-const GEMM_SIZES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 13, 9], [64, 33, 65], [128, 784, 256], [16, 40001, 24]];
+// Our own GEMM (native/gemm.c) blocks K by ≤ 320, M by ≤ 264 and N by 4096 with 12×32 tiles:
+// [265, 650, 45] has two M blocks, three K blocks and edge tiles both ways, [3, 7, 4100] two N
+// blocks.
+const GEMM_SIZES: [number, number, number][] = [
+  [1, 1, 1], [3, 5, 7], [17, 13, 9], [64, 33, 65], [128, 784, 256], [16, 40001, 24], [265, 650, 45], [3, 7, 4100],
+];
 const ALPHAS = [1, 0.5, -1.5];
 const BETAS = [0, 1, -0.25];
 
-for (const [m, k, n] of GEMM_SIZES) {
+/** Whether this CPU runs our own GEMM: then every GEMM test runs on it and on the CBLAS. */
+function ownGemmSupported(): boolean {
+  const b = native();
+  const before = b.gemmKind();
+  try {
+    b.setGemm('own');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    b.setGemm(before);
+  }
+}
+const GEMM_KINDS: ('own' | 'blas')[] = ownGemmSupported() ? ['own', 'blas'] : ['blas'];
+
+/** Runs fn with the given GEMM, restoring the default ('auto') after. */
+function withGemm<T>(kind: 'own' | 'blas', fn: () => T): T {
+  native().setGemm(kind);
+  try {
+    return fn();
+  } finally {
+    native().setGemm('auto');
+  }
+}
+
+for (const kind of GEMM_KINDS) for (const [m, k, n] of GEMM_SIZES) {
   for (const transA of [false, true]) {
     for (const transB of [false, true]) {
-      test(`native: gemm ${m}×${k}×${n} transA=${transA} transB=${transB}, α ∈ {1, 0.5, −1.5}, β ∈ {0 over NaN, 1, −0.25}`, () => {
+      test(`native: gemm (${kind}) ${m}×${k}×${n} transA=${transA} transB=${transB}, α ∈ {1, 0.5, −1.5}, β ∈ {0 over NaN, 1, −0.25}`, () => withGemm(kind, () => {
         const b = native();
         const rng = new Rng(7 * m + 11 * k + 13 * n + (transA ? 1 : 0) + (transB ? 2 : 0));
         const A = randomArray(rng, m * k), B = randomArray(rng, k * n);
@@ -187,13 +217,57 @@ for (const [m, k, n] of GEMM_SIZES) {
             checkGuards(c, m * n, what);
           }
         }
-        observed.push(`| ${m}×${k}×${n} | ${transA} | ${transB} | ${worst.toExponential(2)} |`);
-      });
+        observed.push(`| ${kind} | ${m}×${k}×${n} | ${transA} | ${transB} | ${worst.toExponential(2)} |`);
+      }));
     }
   }
 }
 
-test('native: gemm on subarray views of A, B and C with nonzero offsets', () => {
+test('native: auto selects our own GEMM exactly where the CPU has it; unknown kinds are refused', () => {
+  const b = native();
+  b.setGemm('auto');
+  assert.equal(b.gemmKind(), GEMM_KINDS.includes('own') ? 'own' : 'blas');
+  withGemm('blas', () => assert.equal(b.gemmKind(), 'blas'));
+  assert.throws(() => b.setGemm('fast' as never), { name: 'RangeError', message: /'auto', 'own' or 'blas'/ });
+  assert.equal(b.gemmKind(), GEMM_KINDS.includes('own') ? 'own' : 'blas');
+});
+
+test('native: our own GEMM gives the same bits on 1 and 2 threads, split or not', { skip: !GEMM_KINDS.includes('own') && 'this CPU has no AVX-512: only the CBLAS runs' }, () => withGemm('own', () => {
+  const b = native();
+  const rng = new Rng(17);
+  // The MLP's shapes and odd ones whose column split leaves a ragged last panel.
+  const shapes: [boolean, boolean, number, number, number][] = [
+    [false, true, 128, 256, 784], [true, false, 256, 784, 128], [false, false, 128, 256, 256], [true, true, 97, 101, 333], [false, false, 40, 1000, 200],
+  ];
+  try {
+    for (const [ta, tb, m, n, k] of shapes) {
+      const A = randomArray(rng, m * k), B = randomArray(rng, k * n), C = randomArray(rng, m * n);
+      // Fixed rule (adaptive: false): 2 threads split every product above 4 MFLOP.
+      const fixed = (threads: number) => {
+        const c = C.slice();
+        loadNativeBackend({ adaptive: false, threads }).gemm(ta, tb, m, n, k, 0.5, A, B, 1, c);
+        return c;
+      };
+      const one = fixed(1);
+      const what = `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} ${m}×${n}×${k}`;
+      assertSame(fixed(2), one, `${what}, split over 2 threads`);
+      // The adaptive backend probes both ways on its first calls of a shape, then keeps one.
+      b.setBlasThreads(2);
+      for (let call = 0; call < 6; call++) {
+        const c = C.slice();
+        b.gemm(ta, tb, m, n, k, 0.5, A, B, 1, c);
+        assertSame(c, one, `${what}, adaptive call ${call}`);
+      }
+      const expected = C.slice();
+      jsBackend.gemm(ta, tb, m, n, k, 0.5, A, B, 1, expected);
+      assertClose(one, expected, 1e-5, `${m}×${n}×${k}`);
+    }
+  } finally {
+    b.setBlasThreads(DEFAULT_BLAS_THREADS);
+  }
+}));
+
+for (const kind of GEMM_KINDS) test(`native: gemm (${kind}) on subarray views of A, B and C with nonzero offsets`, () => withGemm(kind, () => {
   const b = native();
   const rng = new Rng(3);
   const [m, k, n] = [19, 23, 29];
@@ -210,9 +284,9 @@ test('native: gemm on subarray views of A, B and C with nonzero offsets', () => 
       checkGuards(c, m * n, what);
     }
   }
-});
+}));
 
-test('native: gemm edge cases: k = 0 and α = 0 give β·C, m = 0 or n = 0 does nothing', () => {
+for (const kind of GEMM_KINDS) test(`native: gemm (${kind}) edge cases: k = 0 and α = 0 give β·C, m = 0 or n = 0 does nothing`, () => withGemm(kind, () => {
   const b = native();
   for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
     const c = view(new Float32Array([1, -2, 3, 4, 5, -6]), 2);
@@ -230,7 +304,7 @@ test('native: gemm edge cases: k = 0 and α = 0 give β·C, m = 0 or n = 0 does 
     b.gemm(transA, transB, 1, 0, 3, 1, new Float32Array(3), new Float32Array(0), 0, untouched);
     assert.ok(Number.isNaN(untouched[0]), 'm = 0 or n = 0 wrote to C');
   }
-});
+}));
 
 // ---------------------------------------------------------------------------------------------
 // Every other kernel against the reference, on views with offsets and odd sizes
@@ -345,7 +419,9 @@ test('native: misuse throws a JS error instead of crashing', () => {
   const b = native();
   const f = new Float32Array(12), g = new Float64Array(12);
   const call = (fn: unknown, ...args: unknown[]) => () => (fn as (...a: unknown[]) => unknown)(...args);
-  assert.throws(call(b.gemm, false, false, 2, 2, 2, 1, f, f, 0), { name: 'TypeError', message: /gemm: expected 10 arguments, got 9/ });
+  // The addon's own gemm counts its arguments; the adaptive wrapper (the default) passes 10, the missing one undefined.
+  assert.throws(call(loadNativeBackend({ adaptive: false }).gemm, false, false, 2, 2, 2, 1, f, f, 0), { name: 'TypeError', message: /gemm: expected 10 arguments, got 9/ });
+  assert.throws(call(b.gemm, false, false, 2, 2, 2, 1, f, f, 0), { name: 'TypeError', message: /argument 10 \(c\) must be a Float32Array/ });
   assert.throws(call(b.gemm, false, false, 2, 2, 2, 1, g, f, 0, f), { name: 'TypeError', message: /argument 7 \(a\) must be a Float32Array/ });
   assert.throws(call(b.gemm, 0, false, 2, 2, 2, 1, f, f, 0, f), { name: 'TypeError', message: /argument 1 \(transA\) must be a boolean/ });
   assert.throws(call(b.gemm, false, false, '2', 2, 2, 1, f, f, 0, f), { name: 'TypeError', message: /\(m\) must be a number/ });

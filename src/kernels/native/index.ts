@@ -1,11 +1,11 @@
 /**
- * The native backend: the N-API addon in native/ (C, GEMM through the system's OpenBLAS, our
- * own loops split over OpenMP threads). Node-only; loaded lazily by kernels/select.ts, so the browser-capable core never imports it.
+ * The native backend: the N-API addon in native/ (C; GEMM is our own AVX-512 kernel where the
+ * CPU has one, else the system's OpenBLAS; our own loops split over OpenMP threads). Node-only; loaded lazily by kernels/select.ts, so the browser-capable core never imports it.
  * `loadNativeBackend` throws with a one-line reason when the addon is missing, stale or
  * disabled (RIDGELINE_NO_NATIVE=1), and the caller falls back to WASM or JS.
  *
  * Matches the reference backend (kernels/js) to float32 rounding: GEMM accumulates in float32
- * inside OpenBLAS (the reference in float64), so products differ by ~1e-7..1e-6 relative
+ * (the reference in float64), so products differ by ~1e-7..1e-6 relative
  * (test/kernels/native.test.ts bounds them at 1e-5 norm-wise); bias sums, softmax-CE and Σx²
  * run in float64 as the reference does. The convolution, pooling and per-channel kernels
  * (reference: kernels/js/spatial.ts) are bit-identical to it except the per-channel float64
@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Backend, ConvGeometry, PoolGeometry } from '../backend.js';
+import { ThreadChoice } from '../thread-choice.js';
 
 /**
  * The addon's ABI, declared once: export name → argument count. The C side exports the same
@@ -24,6 +25,7 @@ import type { Backend, ConvGeometry, PoolGeometry } from '../backend.js';
  */
 export const NATIVE_ABI = {
   gemm: 10,
+  gemmSerial: 10,
   addRowVector: 4,
   sumRowsInto: 4,
   relu: 3,
@@ -53,12 +55,25 @@ export const NATIVE_ABI = {
   setThreads: 1,
   getThreads: 0,
   blasInfo: 0,
+  setGemm: 1,
+  getGemm: 0,
 } as const;
+
+/**
+ * Which GEMM the native backend runs. 'own' is native/gemm.c, a 12×32 AVX-512 micro-kernel
+ * over packed panels, for x86-64 CPUs with AVX-512 (F, VL, DQ); 'blas' is the system CBLAS.
+ * 'auto' (the default) is 'own' where the CPU has it. Why our own: OpenBLAS picks its kernels
+ * by CPU and environment (OPENBLAS_CORETYPE), and on the machine the targets are measured on
+ * runs its AVX2 ones; native/bench.ts gemm, one thread, 784-256-256-10 at B = 128: own
+ * 178-194 GFLOP/s at the MLP's six large shapes, OpenBLAS 93-102.
+ */
+export type NativeGemm = 'auto' | 'own' | 'blas';
 
 /** The kernels whose geometry argument the addon takes as separate numbers. */
 type GeometryKernels = 'im2col' | 'col2im' | 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward';
 type Kernels = Omit<Backend, 'name' | GeometryKernels>;
 interface Addon extends Kernels {
+  gemmSerial: Backend['gemm'];
   im2col(x: Float32Array, batch: number, channels: number, height: number, width: number, kernel: number,
     stride: number, padding: number, outHeight: number, outWidth: number, cols: Float32Array): void;
   col2im(cols: Float32Array, batch: number, channels: number, height: number, width: number, kernel: number,
@@ -74,6 +89,8 @@ interface Addon extends Kernels {
   setThreads(threads: number): void;
   getThreads(): number;
   blasInfo(): string;
+  setGemm(kind: 'own' | 'blas'): void;
+  getGemm(): 'own' | 'blas';
   abi: Record<string, number>;
 }
 
@@ -84,6 +101,12 @@ export interface NativeBackend extends Backend {
   /** BLAS threads GEMM may use. Process-wide: it applies to every native backend in the process. */
   blasThreads(): number;
   setBlasThreads(threads: number): void;
+  /** The GEMM that runs now. Process-wide, like the thread count. */
+  gemmKind(): 'own' | 'blas';
+  /** Switches GEMM ('own' throws where the CPU has no AVX-512 kernel). Process-wide. */
+  setGemm(kind: NativeGemm): void;
+  /** Calls of our own GEMM that stayed on one thread because splitting was measured slower. */
+  readonly keptSerial: number;
 }
 
 export interface NativeOptions {
@@ -92,6 +115,17 @@ export interface NativeOptions {
    * min(2, available cores) (DEFAULT_BLAS_THREADS). Applies process-wide.
    */
   threads?: number;
+  /** Which GEMM: 'auto' (default) takes our own where the CPU has it. Applies process-wide. */
+  gemm?: NativeGemm;
+  /**
+   * Learn per GEMM shape whether splitting our own GEMM over the threads pays (../thread-choice.ts),
+   * instead of splitting every product above 4 MFLOP. Default true. Why: in a training step the
+   * operands were just written on the calling thread's core, and on the machine the targets
+   * are measured on, moving them to the other core cost about what the second core saved (MLP
+   * step, 2 threads against 1: 104-106k against 110k samples/s always split). Our own GEMM
+   * gives the same bits either way; OpenBLAS's does not, so its GEMMs keep the fixed rule.
+   */
+  adaptive?: boolean;
 }
 
 /**
@@ -167,21 +201,63 @@ function checkThreads(threads: number): number {
   return threads;
 }
 
+/** Products under this many flops run on one thread without asking the ThreadChoice (as in C: SMALL_GEMM_FLOPS). */
+const SPLIT_MIN_FLOPS = 4e6;
+
+/**
+ * The addon's process-wide settings as last set through this module, so the GEMM wrapper reads
+ * two fields instead of calling into C (and allocating a string) on every product.
+ */
+const process_ = { ownGemm: false, threads: 1 };
+
+function setThreads(addon: Addon, threads: number): void {
+  addon.setThreads(checkThreads(threads));
+  process_.threads = threads;
+}
+
+function setGemm(addon: Addon, kind: NativeGemm): void {
+  if (kind === 'auto') {
+    try { addon.setGemm('own'); } catch { addon.setGemm('blas'); }
+  } else if (kind === 'own' || kind === 'blas') addon.setGemm(kind);
+  else throw new RangeError(`native GEMM must be 'auto', 'own' or 'blas', got ${String(kind)}`);
+  process_.ownGemm = addon.getGemm() === 'own';
+}
+
 export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
   if (process.env.RIDGELINE_NO_NATIVE === '1') throw new Error('the native backend is disabled by RIDGELINE_NO_NATIVE');
   const addon = loadAddon();
-  if (options.threads !== undefined) addon.setThreads(checkThreads(options.threads));
+  if (options.threads !== undefined) setThreads(addon, options.threads);
   else if (!process.env.OPENBLAS_NUM_THREADS && !process.env.OMP_NUM_THREADS) {
-    addon.setThreads(Math.min(DEFAULT_BLAS_THREADS, availableParallelism()));
-  }
+    setThreads(addon, Math.min(DEFAULT_BLAS_THREADS, availableParallelism()));
+  } else process_.threads = addon.getThreads();
+  process_.ownGemm = addon.getGemm() === 'own';
+  if (options.gemm !== undefined) setGemm(addon, options.gemm);
+  const choice = options.adaptive === false ? undefined : new ThreadChoice();
+  const { gemmSerial } = addon;
+  const gemm: Backend['gemm'] = choice
+    ? (ta, tb, m, n, k, alpha, a, b, beta, c) => {
+      if (!process_.ownGemm || process_.threads < 2 || 2 * m * n * k < SPLIT_MIN_FLOPS) {
+        addon.gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+        return;
+      }
+      const shape = choice.shape(ta ? 1 : 0, tb ? 1 : 0, m, n, k);
+      const split = choice.split(shape);
+      const t0 = performance.now();
+      (split ? addon.gemm : gemmSerial)(ta, tb, m, n, k, alpha, a, b, beta, c);
+      choice.record(shape, split, performance.now() - t0);
+    }
+    : addon.gemm;
   return {
     name: 'native',
     blas: addon.blasInfo().trim(),
     blasThreads: () => addon.getThreads(),
-    setBlasThreads: (threads) => addon.setThreads(checkThreads(threads)),
+    setBlasThreads: (threads) => setThreads(addon, threads),
+    gemmKind: () => addon.getGemm(),
+    setGemm: (kind) => setGemm(addon, kind),
+    get keptSerial() { return choice?.keptSerial ?? 0; },
     // The kernels are the addon's functions themselves (no wrapper between a call and C), except
     // the six that take a geometry object, which pass its fields as numbers.
-    gemm: addon.gemm,
+    gemm,
     addRowVector: addon.addRowVector,
     sumRowsInto: addon.sumRowsInto,
     relu: addon.relu,
