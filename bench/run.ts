@@ -201,6 +201,8 @@ interface GemmResult { backend: string; skipped?: string; shapes?: GemmEntry[]; 
 interface MemoryResult {
   backend: string; skipped?: string; flat?: boolean; steps_per_epoch?: number;
   epochs?: { epoch: number; rss_mb: number; heap_used_mb: number }[];
+  warmup_epochs?: number; rss_growth_after_warmup_mb?: number; heap_growth_after_warmup_mb?: number;
+  /** Reports before 2026-11-26 (session 5): 3 epochs, growth after the first. */
   rss_growth_after_first_epoch_mb?: number; heap_growth_after_first_epoch_mb?: number;
 }
 
@@ -565,12 +567,16 @@ function renderTable(r: Report): string {
 
   const mem = Object.values(r.memory_flat);
   if (mem.length > 0) {
-    out.push('', 'Memory over 3 epochs (MLP, Trainer.runEpoch, RSS after a GC)');
+    const epochs = mem.find((e) => e.epochs)?.epochs?.length ?? 0;
+    out.push('', `Memory over ${epochs} epochs (MLP, Trainer.runEpoch, RSS after a GC)`);
     for (const e of mem) {
       if (e.skipped) { out.push(`  ${e.backend}: ${e.skipped}`); continue; }
+      const warmup = e.warmup_epochs ?? 1;
+      const rss = e.rss_growth_after_warmup_mb ?? e.rss_growth_after_first_epoch_mb!;
+      const heap = e.heap_growth_after_warmup_mb ?? e.heap_growth_after_first_epoch_mb!;
       out.push(`  ${e.backend}: ${e.steps_per_epoch} steps/epoch; RSS ${e.epochs!.map((p) => p.rss_mb.toFixed(1)).join(' → ')} MB, ` +
-        `heap ${e.epochs!.map((p) => p.heap_used_mb.toFixed(1)).join(' → ')} MB; growth after epoch 1 ` +
-        `${e.rss_growth_after_first_epoch_mb!.toFixed(1)} MB RSS, ${e.heap_growth_after_first_epoch_mb!.toFixed(2)} MB heap: ${e.flat ? 'flat' : 'GROWING'}`);
+        `heap ${e.epochs!.map((p) => p.heap_used_mb.toFixed(1)).join(' → ')} MB; growth after epoch ${warmup} ` +
+        `${rss.toFixed(1)} MB RSS, ${heap.toFixed(2)} MB heap: ${e.flat ? 'flat' : 'GROWING'}`);
     }
   }
 

@@ -59,7 +59,8 @@ test('bench --quick --only js --workload mlp --json: report shape', async () => 
   }
   assert.ok(report.rss.systems['ridgeline-js'] > 0);
   const mem = report.memory_flat.js;
-  assert.equal(mem.epochs.length, 3);
+  assert.equal(mem.epochs.length, 6);
+  assert.equal(typeof mem.rss_growth_after_warmup_mb, 'number');
   assert.equal(typeof mem.flat, 'boolean');
 });
 

@@ -129,7 +129,8 @@ export interface NativeOptions {
 }
 
 /**
- * Two BLAS threads by default (capped at the cores available). Measured with native/bench.ts
+ * Two threads by default (capped at the cores available). The figures below are OpenBLAS's
+ * (NativeOptions.gemm 'blas'); for our own GEMM see NativeGemm. Measured with native/bench.ts
  * on the 2-core CI machine (AMD EPYC, OpenBLAS 0.3.21 with its Haswell kernels), best of 5,
  * GFLOP/s at 1 → 2 threads:
  *   forward x·W1ᵀ 128×784 · 784×256 (NT)        91 → 144
@@ -160,6 +161,9 @@ const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/ridgelin
  * awake between them (samples/s at 2^28, 2^22, 2^4: 70-78k, 68k, 57-61k), so they spin for
  * 2^22 cycles (~1.5 ms): longer than the gaps between an MLP's GEMMs, shorter than a CNN's
  * pooling and normalization between its GEMMs (CNN step at 2^22: 60-66 ms, as at 2^4).
+ * With our own GEMM (AVX-512 CPUs) OpenBLAS is not called at all and one pool remains; PASSIVE
+ * still suits it: the MLP's products mostly stay on one thread (see `adaptive`), and the CNN's
+ * step was the same with the workers spinning (2 419 samples/s, ACTIVE) as sleeping (2 384).
  * Values the user set are kept. The variables are set only while the addon loads, so child
  * processes (the bench's PyTorch runs, study shards) do not inherit them.
  */
