@@ -289,9 +289,8 @@ static bool gemm_split_k(bool ta, bool tb, int m, int n, int k, float alpha, con
 static bool gemm_own = false;
 static bool gemm_probed = false;
 
-/* C ← α·op(A)·op(B) + β·C, row-major; β = 0 never reads C. `serial`: on the calling thread
- * only (gemmSerial), else split when the product is large enough (gemm). */
-static napi_value gemm_call(napi_env env, napi_callback_info info, bool serial) {
+/* C ← α·op(A)·op(B) + β·C, row-major; β = 0 never reads C. */
+static napi_value gemm(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   const export_t *ex;
   bool ta, tb;
@@ -318,18 +317,15 @@ static napi_value gemm_call(napi_env env, napi_callback_info info, bool serial) 
     return NULL;
   }
   const int lda = ta ? m : k, ldb = tb ? k : n; /* row-major: A is m×k (k×m transposed), B k×n (n×k) */
-  const bool small = serial || 2.0 * m * n * k < SMALL_GEMM_FLOPS;
+  const bool small = 2.0 * m * n * k < SMALL_GEMM_FLOPS;
   if (gemm_own && own_sgemm(ta, tb, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, n, small ? 1 : par_threads))
     return NULL;
-  if (!serial && long_k(m, n, k) && gemm_split_k(ta, tb, m, n, k, (float)alpha, a, b, (float)beta, c)) return NULL;
+  if (long_k(m, n, k) && gemm_split_k(ta, tb, m, n, k, (float)alpha, a, b, (float)beta, c)) return NULL;
   use_threads(small ? 1 : blas_threads);
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, n);
   return NULL;
 }
-
-static napi_value gemm(napi_env env, napi_callback_info info) { return gemm_call(env, info, false); }
-static napi_value gemm_serial(napi_env env, napi_callback_info info) { return gemm_call(env, info, true); }
 
 /* y[r, j] += bias[j]. */
 static napi_value add_row_vector(napi_env env, napi_callback_info info) {
@@ -1260,6 +1256,7 @@ static napi_value channel_combine(napi_env env, napi_callback_info info) {
 #define OPT_MAX_OPS 32
 #define OPT_MAX_STATE 32
 #define OPT_BLOCK 512
+#define OPT_PAR_MIN 65536 /* parameters below this stay on one thread: waking a worker costs more */
 
 /* The loops below are independent per element (the arrays never overlap: checked per call),
  * which `restrict` alone does not always convey once they are inlined into the block loop. */
@@ -1431,7 +1428,18 @@ static napi_value optimizer_step(napi_env env, napi_callback_info info) {
     }
   }
 
-  run_program(buf[0].p, buf[1].p, buf, n, prog, nops);
+  /* Large parameters are split into one contiguous run per thread (whole 16-float groups):
+   * elementwise, so the bits do not change. The runs are the rows a 2-thread weight-gradient
+   * GEMM wrote on each core (gemm.c, own_sgemm), so each thread updates what is in its cache. */
+  const int nt = n >= OPT_PAR_MIN ? par_threads : 1;
+  _Pragma("omp parallel for schedule(static) num_threads(nt) if(nt > 1)")
+  for (int t = 0; t < nt; t++) {
+    const int i0 = (int)((int64_t)n * t / nt / 16 * 16);
+    const int i1 = t == nt - 1 ? n : (int)((int64_t)n * (t + 1) / nt / 16 * 16);
+    span_t part[2 + OPT_MAX_STATE];
+    for (uint32_t j = 0; j < nbuf; j++) part[j] = (span_t){buf[j].p + i0, buf[j].len - (size_t)i0};
+    run_program(part[0].p, part[1].p, part, i1 - i0, prog, nops);
+  }
   return NULL;
 }
 
@@ -1512,7 +1520,6 @@ static napi_value get_gemm(napi_env env, napi_callback_info info) {
 
 static const export_t EXPORTS[] = {
   {"gemm", gemm, 10},
-  {"gemmSerial", gemm_serial, 10},
   {"addRowVector", add_row_vector, 4},
   {"sumRowsInto", sum_rows_into, 4},
   {"relu", relu, 3},

@@ -34,7 +34,7 @@ import { createDataset } from '../../src/data/dataset.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
 import { parseArch } from '../../src/nn/spec.js';
 import { assertClose, difference } from '../helpers/close.js';
-import { ThreadChoice } from '../../src/kernels/thread-choice.js';
+import { ThreadChoice } from '../../src/kernels/wasm/thread-choice.js';
 
 const GEMM_RTOL = 1e-5;
 const requested = process.env.RIDGELINE_WASM_VARIANT as WasmVariant | undefined;

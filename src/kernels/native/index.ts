@@ -16,7 +16,6 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Backend, ConvGeometry, PoolGeometry } from '../backend.js';
-import { ThreadChoice } from '../thread-choice.js';
 
 /**
  * The addon's ABI, declared once: export name → argument count. The C side exports the same
@@ -25,7 +24,6 @@ import { ThreadChoice } from '../thread-choice.js';
  */
 export const NATIVE_ABI = {
   gemm: 10,
-  gemmSerial: 10,
   addRowVector: 4,
   sumRowsInto: 4,
   relu: 3,
@@ -73,7 +71,6 @@ export type NativeGemm = 'auto' | 'own' | 'blas';
 type GeometryKernels = 'im2col' | 'col2im' | 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward';
 type Kernels = Omit<Backend, 'name' | GeometryKernels>;
 interface Addon extends Kernels {
-  gemmSerial: Backend['gemm'];
   im2col(x: Float32Array, batch: number, channels: number, height: number, width: number, kernel: number,
     stride: number, padding: number, outHeight: number, outWidth: number, cols: Float32Array): void;
   col2im(cols: Float32Array, batch: number, channels: number, height: number, width: number, kernel: number,
@@ -105,8 +102,6 @@ export interface NativeBackend extends Backend {
   gemmKind(): 'own' | 'blas';
   /** Switches GEMM ('own' throws where the CPU has no AVX-512 kernel). Process-wide. */
   setGemm(kind: NativeGemm): void;
-  /** Calls of our own GEMM that stayed on one thread because splitting was measured slower. */
-  readonly keptSerial: number;
 }
 
 export interface NativeOptions {
@@ -117,15 +112,6 @@ export interface NativeOptions {
   threads?: number;
   /** Which GEMM: 'auto' (default) takes our own where the CPU has it. Applies process-wide. */
   gemm?: NativeGemm;
-  /**
-   * Learn per GEMM shape whether splitting our own GEMM over the threads pays (../thread-choice.ts),
-   * instead of splitting every product above 4 MFLOP. Default true. Why: in a training step the
-   * operands were just written on the calling thread's core, and on the machine the targets
-   * are measured on, moving them to the other core cost about what the second core saved (MLP
-   * step, 2 threads against 1: 104-106k against 110k samples/s always split). Our own GEMM
-   * gives the same bits either way; OpenBLAS's does not, so its GEMMs keep the fixed rule.
-   */
-  adaptive?: boolean;
 }
 
 /**
@@ -161,13 +147,18 @@ const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/ridgelin
  * awake between them (samples/s at 2^28, 2^22, 2^4: 70-78k, 68k, 57-61k), so they spin for
  * 2^22 cycles (~1.5 ms): longer than the gaps between an MLP's GEMMs, shorter than a CNN's
  * pooling and normalization between its GEMMs (CNN step at 2^22: 60-66 ms, as at 2^4).
- * With our own GEMM (AVX-512 CPUs) OpenBLAS is not called at all and one pool remains; PASSIVE
- * still suits it: the MLP's products mostly stay on one thread (see `adaptive`), and the CNN's
- * step was the same with the workers spinning (2 419 samples/s, ACTIVE) as sleeping (2 384).
+ * With our own GEMM (AVX-512 CPUs) OpenBLAS is not called at all and one pool remains, whose
+ * GEMMs want a worker that is awake: every split product (8 per MLP step) and the split
+ * optimizer pass would otherwise wait for the kernel to wake it. So the OpenMP workers spin
+ * for GOMP_SPINCOUNT = 30 000 rounds (a fraction of a millisecond; PASSIVE alone means 0) before
+ * sleeping. MLP step on 2 threads, two interleaved runs (samples/s): spin 0 103-111k,
+ * 10 000 117-133k, 30 000 118-121k, 300 000 111-121k; 1 thread 96-101k (a busy moment).
  * Values the user set are kept. The variables are set only while the addon loads, so child
  * processes (the bench's PyTorch runs, study shards) do not inherit them.
  */
-export const THREAD_POOL_ENV: Readonly<Record<string, string>> = { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '22' };
+export const THREAD_POOL_ENV: Readonly<Record<string, string>> = {
+  OMP_WAIT_POLICY: 'PASSIVE', GOMP_SPINCOUNT: '30000', OPENBLAS_THREAD_TIMEOUT: '22',
+};
 
 let cached: Addon | undefined;
 
@@ -205,18 +196,8 @@ function checkThreads(threads: number): number {
   return threads;
 }
 
-/** Products under this many flops run on one thread without asking the ThreadChoice (as in C: SMALL_GEMM_FLOPS). */
-const SPLIT_MIN_FLOPS = 4e6;
-
-/**
- * The addon's process-wide settings as last set through this module, so the GEMM wrapper reads
- * two fields instead of calling into C (and allocating a string) on every product.
- */
-const process_ = { ownGemm: false, threads: 1 };
-
 function setThreads(addon: Addon, threads: number): void {
   addon.setThreads(checkThreads(threads));
-  process_.threads = threads;
 }
 
 function setGemm(addon: Addon, kind: NativeGemm): void {
@@ -224,7 +205,6 @@ function setGemm(addon: Addon, kind: NativeGemm): void {
     try { addon.setGemm('own'); } catch { addon.setGemm('blas'); }
   } else if (kind === 'own' || kind === 'blas') addon.setGemm(kind);
   else throw new RangeError(`native GEMM must be 'auto', 'own' or 'blas', got ${String(kind)}`);
-  process_.ownGemm = addon.getGemm() === 'own';
 }
 
 export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
@@ -233,24 +213,8 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
   if (options.threads !== undefined) setThreads(addon, options.threads);
   else if (!process.env.OPENBLAS_NUM_THREADS && !process.env.OMP_NUM_THREADS) {
     setThreads(addon, Math.min(DEFAULT_BLAS_THREADS, availableParallelism()));
-  } else process_.threads = addon.getThreads();
-  process_.ownGemm = addon.getGemm() === 'own';
+  }
   if (options.gemm !== undefined) setGemm(addon, options.gemm);
-  const choice = options.adaptive === false ? undefined : new ThreadChoice();
-  const { gemmSerial } = addon;
-  const gemm: Backend['gemm'] = choice
-    ? (ta, tb, m, n, k, alpha, a, b, beta, c) => {
-      if (!process_.ownGemm || process_.threads < 2 || 2 * m * n * k < SPLIT_MIN_FLOPS) {
-        addon.gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
-        return;
-      }
-      const shape = choice.shape(ta ? 1 : 0, tb ? 1 : 0, m, n, k);
-      const split = choice.split(shape);
-      const t0 = performance.now();
-      (split ? addon.gemm : gemmSerial)(ta, tb, m, n, k, alpha, a, b, beta, c);
-      choice.record(shape, split, performance.now() - t0);
-    }
-    : addon.gemm;
   return {
     name: 'native',
     blas: addon.blasInfo().trim(),
@@ -258,10 +222,9 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
     setBlasThreads: (threads) => setThreads(addon, threads),
     gemmKind: () => addon.getGemm(),
     setGemm: (kind) => setGemm(addon, kind),
-    get keptSerial() { return choice?.keptSerial ?? 0; },
     // The kernels are the addon's functions themselves (no wrapper between a call and C), except
     // the six that take a geometry object, which pass its fields as numbers.
-    gemm,
+    gemm: addon.gemm,
     addRowVector: addon.addRowVector,
     sumRowsInto: addon.sumRowsInto,
     relu: addon.relu,

@@ -28,7 +28,7 @@
  *     src/kernels/wasm/node.ts) the same shared module is instantiated here and in threads − 1
  *     workers, and GEMMs of at least PARALLEL_GEMM_FLOPS are cut into blocks of C that the
  *     threads claim (./threads.ts), for the shapes where timing shows that splitting pays
- *     (../thread-choice.ts). Each C element is computed by one thread with the same k order, so
+ *     (./thread-choice.ts). Each C element is computed by one thread with the same k order, so
  *     threads never change a bit.
  *  5. Elementwise kernels run in whole f32x4 vectors over padded regions; exp/log/tanh/Φ are
  *     Cephes-style float32 polynomials (1–2 ulp; Φ uses the reference's Chebyshev erfc).
@@ -42,7 +42,7 @@
 import type { Backend } from '../backend.js';
 import { jsSpatialKernels } from '../js/spatial.js';
 import { checkOptimizerProgram, OP_SLOTS } from '../optimizer-ops.js';
-import { ThreadChoice } from '../thread-choice.js';
+import { ThreadChoice } from './thread-choice.js';
 import { Arena, ARENA_ALIGN } from './arena.js';
 import { CONTROL_BYTES, GemmThreads, type ChunkPolicy, type GemmPartExports, type SpawnWasmWorker, type WasmWorkerInit, type WasmWorkerReply } from './threads.js';
 
@@ -84,7 +84,7 @@ export interface WasmThreadTuning extends ChunkPolicy {
    */
   spinMicros: number;
   /**
-   * Learn per GEMM shape whether splitting pays on this machine now (../thread-choice.ts), or
+   * Learn per GEMM shape whether splitting pays on this machine now (./thread-choice.ts), or
    * (false) split every GEMM of at least `parallelMinFlops`.
    */
   adaptive: boolean;
