@@ -15,10 +15,10 @@
  * each packer reads its operand in whichever layout it has and writes panels in the order the
  * kernel streams them, zero-padded at the edges (edge tiles store through lane masks).
  *
- * Threads split the tiles of C by NR-column panels (both pack their share of each operand
- * first, then meet at a barrier), so every element of C is the same sum in the same order
- * whatever the thread count: results are bit-identical on 1 and 2 threads, unlike OpenBLAS,
- * whose partitions move the edge tiles.
+ * Threads split C into blocks (column panels, or rows for Aᵀ·B: see own_sgemm), each packing
+ * what its block needs into its own buffers, so every element of C is the same sum in the same
+ * order whatever the thread count: results are bit-identical on 1 and 2 threads, unlike
+ * OpenBLAS, whose partitions move the edge tiles.
  */
 #include "gemm.h"
 
@@ -43,6 +43,7 @@
 #define KC 320 /* longest K block: a B micro-panel (KC × NR floats, 40 KB) stays in a 48 KB L1 */
 #define MC 264 /* rows of A packed at once (22 panels, ≤ 330 KB: L2) */
 #define NC 4096 /* columns of B packed at once (≤ 5 MB) */
+#define ROWS_MAX_B (1 << 20) /* floats of op(B) that an Aᵀ·B split by rows packs on every thread */
 
 #define TARGET __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 
@@ -52,8 +53,8 @@ bool own_gemm_supported(void) {
          __builtin_cpu_supports("avx512dq");
 }
 
-/* Grow-only, 64-byte aligned, one pair per calling (JS) thread: the training loop does not
- * allocate once the largest shape has been seen. */
+/* Grow-only, 64-byte aligned, one pair per thread (each OpenMP worker packs into its own):
+ * the training loop does not allocate once the largest shape has been seen. */
 static _Thread_local float *a_buf = NULL, *b_buf = NULL;
 static _Thread_local size_t a_len = 0, b_len = 0;
 
@@ -250,7 +251,7 @@ static void part(bool ta, bool tb, int m, int n, int k, float alpha, const float
 bool own_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc, int threads) {
   const int panels = (n + NR - 1) / NR;
-  const bool by_rows = ta && !tb; /* see below */
+  const bool by_rows = ta && !tb && (int64_t)k * n <= ROWS_MAX_B; /* see below */
   if (threads > (by_rows ? m : panels)) threads = by_rows ? m : panels;
   if (threads <= 1) {
     if (!reserve_for(m, n, k)) return false;
@@ -265,12 +266,16 @@ bool own_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *
    * step does), 2 threads: 701-718 µs with the packing shared (threads meeting after each
    * packed block), 620-628 µs independent; 1 thread 844-921 µs.
    *
-   * The blocks are column panels, except for Aᵀ·B, a Dense layer's weight gradient dW = dyᵀ·x
-   * ([out, in]), which is split by rows: thread t then writes the output units that its share of
+   * The blocks are column panels, except for Aᵀ·B with a small B, a Dense layer's weight
+   * gradient dW = dyᵀ·x ([out, in]; x is batch × in), which is split by rows (each thread then
+   * packs all of B): thread t then writes the output units that its share of
    * the optimizer pass updates (ridgeline.c, optimizer_step: contiguous halves) and that its
    * column panels of the next forward x·Wᵀ read, so a weight's rows stay in one core's cache
    * through the step. MLP step on 2 threads with the workers spinning: 90k samples/s with dW
-   * split by columns and the optimizer on one thread, 138-140k this way (1 thread: 113k). */
+   * split by columns and the optimizer on one thread, 138-140k this way (1 thread: 113k).
+   * A convolution's Wᵀ·dy has B·H·W columns (up to 100 352): packing that B twice made the
+   * bench CNN's step 19% slower (2 383 → 1 927 samples/s), so above ROWS_MAX_B it keeps the
+   * column split, where each thread packs only its own columns. */
   int failed = 0;
 #pragma omp parallel num_threads(threads)
   {

@@ -1324,7 +1324,8 @@ static bool overlap(const float *a, const float *b, int n) {
 #else
 #define OPT_CLONES
 #endif
-OPT_CLONES static void run_program(float *w, float *u, const span_t *buf, int n, const double *prog, int nops) {
+OPT_CLONES static void run_program(const span_t *buf, int n, const double *prog, int nops) {
+  float *w = buf[0].p, *u = buf[1].p;
   for (int i0 = 0; i0 < n; i0 += OPT_BLOCK) {
     const int len = n - i0 < OPT_BLOCK ? n - i0 : OPT_BLOCK;
     float *ub = u + i0;
@@ -1432,13 +1433,17 @@ static napi_value optimizer_step(napi_env env, napi_callback_info info) {
    * elementwise, so the bits do not change. The runs are the rows a 2-thread weight-gradient
    * GEMM wrote on each core (gemm.c, own_sgemm), so each thread updates what is in its cache. */
   const int nt = n >= OPT_PAR_MIN ? par_threads : 1;
-  _Pragma("omp parallel for schedule(static) num_threads(nt) if(nt > 1)")
+  if (nt == 1) {
+    run_program(buf, n, prog, nops);
+    return NULL;
+  }
+  _Pragma("omp parallel for schedule(static) num_threads(nt)")
   for (int t = 0; t < nt; t++) {
     const int i0 = (int)((int64_t)n * t / nt / 16 * 16);
     const int i1 = t == nt - 1 ? n : (int)((int64_t)n * (t + 1) / nt / 16 * 16);
     span_t part[2 + OPT_MAX_STATE];
     for (uint32_t j = 0; j < nbuf; j++) part[j] = (span_t){buf[j].p + i0, buf[j].len - (size_t)i0};
-    run_program(part[0].p, part[1].p, part, i1 - i0, prog, nops);
+    run_program(part, i1 - i0, prog, nops);
   }
   return NULL;
 }

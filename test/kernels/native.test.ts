@@ -240,6 +240,7 @@ test('native: our own GEMM gives the same bits on 1 and 2 threads (split by rows
   const shapes: [boolean, boolean, number, number, number][] = [
     [false, true, 128, 256, 784], [true, false, 256, 784, 128], [false, false, 128, 256, 256], [true, true, 97, 101, 333],
     [false, false, 40, 1000, 200], [true, false, 37, 300, 201], [true, false, 1, 5000, 900],
+    [true, false, 40, 20000, 60], // Aᵀ·B with op(B) over gemm.c's ROWS_MAX_B: split by columns again
   ];
   try {
     for (const [ta, tb, m, n, k] of shapes) {
