@@ -262,6 +262,22 @@ test('native: our own GEMM gives the same bits on 1 and 2 threads (split by rows
   }
 }));
 
+test('native: sumSquares of a large parameter is the same on 1 and 2 threads (two halves, native/ridgeline.c PARAM_SPLIT_MIN)', () => {
+  const b = native();
+  const rng = new Rng(23);
+  const x = randomArray(rng, 100003);
+  try {
+    b.setBlasThreads(1);
+    const one = b.sumSquares(x, x.length);
+    b.setBlasThreads(2);
+    assert.equal(b.sumSquares(x, x.length), one);
+    const want = jsBackend.sumSquares(x, x.length);
+    assert.ok(Math.abs(one - want) <= 1e-12 * want, `${one} vs js ${want}`);
+  } finally {
+    b.setBlasThreads(DEFAULT_BLAS_THREADS);
+  }
+});
+
 for (const kind of GEMM_KINDS) test(`native: gemm (${kind}) on subarray views of A, B and C with nonzero offsets`, () => withGemm(kind, () => {
   const b = native();
   const rng = new Rng(3);
