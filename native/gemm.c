@@ -199,9 +199,9 @@ typedef struct {
   float *c, *apack, *bpack;
 } job_t;
 
-/* The product (or a block of C's columns, see own_sgemm) on the calling thread. Every element
- * of C is summed in the same order (K blocks in turn, k in order within a block) wherever its
- * tile lies, which is why splitting columns between threads does not change any bit. */
+/* The product (or a block of it, see own_sgemm) on the calling thread. Every element of C is
+ * summed in the same order (K blocks in turn, k in order within a block) wherever its tile
+ * lies, which is why splitting C between threads does not change any bit. */
 TARGET static void run(const job_t *j) {
   const int m = j->m, n = j->n, k = j->k, kcb = j->kcb, mcb = j->mcb;
   for (int jc = 0; jc < n; jc += NC) {
@@ -240,6 +240,8 @@ static bool reserve_for(int m, int n, int k) {
   return reserve(&a_buf, &a_len, (size_t)kcb * mcb) && reserve(&b_buf, &b_len, (size_t)kcb * ncb);
 }
 
+/* Rows [i0, i0 + m) and columns [j0, j0 + n) of the product on the calling thread, whose
+ * buffers reserve_for(m, n, k) has grown. */
 static void part(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                  int ldb, float beta, float *c, int ldc, int i0, int j0) {
   const job_t job = {ta, tb, m, n, k, lda, ldb, ldc, block(k, KC, 1), block(m, MC, MR), alpha, beta,

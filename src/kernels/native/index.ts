@@ -1,6 +1,7 @@
 /**
  * The native backend: the N-API addon in native/ (C; GEMM is our own AVX-512 kernel where the
- * CPU has one, else the system's OpenBLAS; our own loops split over OpenMP threads). Node-only; loaded lazily by kernels/select.ts, so the browser-capable core never imports it.
+ * CPU has one, else the system's OpenBLAS; our own loops split over OpenMP threads). Node-only;
+ * loaded lazily by kernels/select.ts, so the browser-capable core never imports it.
  * `loadNativeBackend` throws with a one-line reason when the addon is missing, stale or
  * disabled (RIDGELINE_NO_NATIVE=1), and the caller falls back to WASM or JS.
  *
@@ -196,10 +197,6 @@ function checkThreads(threads: number): number {
   return threads;
 }
 
-function setThreads(addon: Addon, threads: number): void {
-  addon.setThreads(checkThreads(threads));
-}
-
 function setGemm(addon: Addon, kind: NativeGemm): void {
   if (kind === 'auto') {
     try { addon.setGemm('own'); } catch { addon.setGemm('blas'); }
@@ -210,16 +207,16 @@ function setGemm(addon: Addon, kind: NativeGemm): void {
 export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
   if (process.env.RIDGELINE_NO_NATIVE === '1') throw new Error('the native backend is disabled by RIDGELINE_NO_NATIVE');
   const addon = loadAddon();
-  if (options.threads !== undefined) setThreads(addon, options.threads);
+  if (options.threads !== undefined) addon.setThreads(checkThreads(options.threads));
   else if (!process.env.OPENBLAS_NUM_THREADS && !process.env.OMP_NUM_THREADS) {
-    setThreads(addon, Math.min(DEFAULT_BLAS_THREADS, availableParallelism()));
+    addon.setThreads(Math.min(DEFAULT_BLAS_THREADS, availableParallelism()));
   }
   if (options.gemm !== undefined) setGemm(addon, options.gemm);
   return {
     name: 'native',
     blas: addon.blasInfo().trim(),
     blasThreads: () => addon.getThreads(),
-    setBlasThreads: (threads) => setThreads(addon, threads),
+    setBlasThreads: (threads) => addon.setThreads(checkThreads(threads)),
     gemmKind: () => addon.getGemm(),
     setGemm: (kind) => setGemm(addon, kind),
     // The kernels are the addon's functions themselves (no wrapper between a call and C), except
