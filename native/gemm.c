@@ -106,12 +106,18 @@ TARGET static inline void transpose16(__m512 r[16]) {
   }
 }
 
+/* Lane masks for the first nr (≤ NR) columns of a panel row: lanes 0-15 and 16-31. */
+static inline void lane_masks(int nr, __mmask16 *m0, __mmask16 *m1) {
+  *m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+  *m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+}
+
 /* Panel of op(B): rows p0 … p0+kc−1, columns j0 … j0+nr−1 (nr ≤ NR), zero-padded to NR. */
 TARGET static void pack_b(bool tb, const float *b, int ldb, int p0, int kc, int j0, int nr, float *dst) {
   if (!tb) {
     /* op(B) = B, k×n row-major: each panel row is a contiguous run of a B row. */
-    const __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-    const __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+    __mmask16 m0, m1;
+    lane_masks(nr, &m0, &m1);
     const float *src = b + (int64_t)p0 * ldb + j0;
     for (int p = 0; p < kc; p++, src += ldb, dst += NR) {
       _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, src));
@@ -178,8 +184,8 @@ TARGET static void kernel(int kc, const float *restrict ap, const float *restric
     bp += NR;
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  const __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-  const __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+  __mmask16 m0, m1;
+  lane_masks(nr, &m0, &m1);
   for (int i = 0; i < mr; i++, c += ldc) {
     __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
     if (beta != 0) {

@@ -219,6 +219,12 @@ static int par_threads = 1;
  * runs, the rows a 2-thread weight-gradient GEMM wrote on each core); smaller ones stay on one
  * thread, where waking a worker would cost more than it saves. */
 #define PARAM_SPLIT_MIN 65536
+
+/* Where run t of `parts` contiguous runs over n floats starts, on a 16-float boundary (run
+ * `parts` "starts" at n): the same halves for the optimizer pass and Σw². */
+static int run_start(int n, int t, int parts) {
+  return t == parts ? n : (int)((int64_t)n * t / parts / 16 * 16);
+}
 /* Before a loop: `par_work` (floats touched) decides whether it is split. */
 #define PARALLEL_FOR _Pragma("omp parallel for schedule(static) num_threads(par_threads) if(par_work >= PAR_MIN)")
 
@@ -288,10 +294,9 @@ static bool gemm_split_k(bool ta, bool tb, int m, int n, int k, float alpha, con
 }
 
 /* Which GEMM runs: our own (gemm.c) where the CPU has AVX-512, chosen when the module first
- * loads, else the CBLAS; setGemm switches (the bench compares both, tests check both).
+ * loads, else the CBLAS; setOwnGemm switches (the bench compares both, tests check both).
  * Process-wide, like the thread count. */
 static bool gemm_own = false;
-static bool gemm_probed = false;
 
 /* C ← α·op(A)·op(B) + β·C, row-major; β = 0 never reads C. */
 static napi_value gemm(napi_env env, napi_callback_info info) {
@@ -496,7 +501,7 @@ static napi_value sum_squares(napi_env env, napi_callback_info info) {
       !arg_size(env, ex, argv, 1, "n", &n) || !fits(env, ex, "x", lx, n))
     return NULL;
   if (n < PARAM_SPLIT_MIN) return number(env, sum_squares_run(x, 0, n));
-  const int half = n / 2 / 16 * 16;
+  const int half = run_start(n, 1, 2);
   if (par_threads == 1) return number(env, sum_squares_run(x, 0, half) + sum_squares_run(x, half, n));
   double part[2];
   _Pragma("omp parallel for schedule(static) num_threads(2)")
@@ -1457,8 +1462,7 @@ static napi_value optimizer_step(napi_env env, napi_callback_info info) {
   }
   _Pragma("omp parallel for schedule(static) num_threads(nt)")
   for (int t = 0; t < nt; t++) {
-    const int i0 = (int)((int64_t)n * t / nt / 16 * 16);
-    const int i1 = t == nt - 1 ? n : (int)((int64_t)n * (t + 1) / nt / 16 * 16);
+    const int i0 = run_start(n, t, nt), i1 = run_start(n, t + 1, nt);
     span_t part[2 + OPT_MAX_STATE];
     for (uint32_t j = 0; j < nbuf; j++) part[j] = (span_t){buf[j].p + i0, buf[j].len - (size_t)i0};
     run_program(part, i1 - i0, prog, nops);
@@ -1504,37 +1508,26 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* setGemm('own' | 'blas'): 'own' throws where the CPU has no AVX-512 kernel. */
-static napi_value set_gemm(napi_env env, napi_callback_info info) {
+/* setOwnGemm(true | false): true throws where the CPU has no AVX-512 kernel. */
+static napi_value set_own_gemm(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   const export_t *ex;
-  char kind[8];
-  size_t len;
-  if (!get_args(env, info, argv, &ex)) return NULL;
-  if (napi_get_value_string_utf8(env, argv[0], kind, sizeof kind, &len) != napi_ok) {
-    throw_type(env, ex, "%s must be a string", "kind", 0);
+  bool own;
+  if (!get_args(env, info, argv, &ex) || !arg_bool(env, ex, argv, 0, "own", &own)) return NULL;
+  if (own && !own_gemm_supported()) {
+    throw_range(env, ex, "our own GEMM needs a CPU with AVX-512 (F, VL, DQ); this one has none");
     return NULL;
   }
-  if (strcmp(kind, "blas") == 0) gemm_own = false;
-  else if (strcmp(kind, "own") == 0) {
-    if (!own_gemm_supported()) {
-      throw_range(env, ex, "kind 'own' needs a CPU with AVX-512 (F, VL, DQ); this one has none, use 'blas'");
-      return NULL;
-    }
-    gemm_own = true;
-  } else {
-    throw_range(env, ex, "kind must be 'own' or 'blas'");
-    return NULL;
-  }
+  gemm_own = own;
   return NULL;
 }
 
-/* 'own' or 'blas': which GEMM runs now. */
-static napi_value get_gemm(napi_env env, napi_callback_info info) {
+/* Whether our own GEMM runs now (else the CBLAS). */
+static napi_value get_own_gemm(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS], r;
   const export_t *ex;
   if (!get_args(env, info, argv, &ex)) return NULL;
-  napi_create_string_utf8(env, gemm_own ? "own" : "blas", NAPI_AUTO_LENGTH, &r);
+  napi_get_boolean(env, gemm_own, &r);
   return r;
 }
 
@@ -1569,23 +1562,20 @@ static const export_t EXPORTS[] = {
   {"setThreads", set_threads, 1},
   {"getThreads", get_threads, 0},
   {"blasInfo", blas_info, 0},
-  {"setGemm", set_gemm, 1},
-  {"getGemm", get_gemm, 0},
+  {"setOwnGemm", set_own_gemm, 1},
+  {"ownGemm", get_own_gemm, 0},
 };
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value abi, fn, count;
   if (blas_threads == 0) { /* first load in this process (worker threads share the library) */
+    gemm_own = own_gemm_supported();
 #if HAVE_OPENBLAS
     blas_threads = blas_active = openblas_get_num_threads();
     par_threads = blas_threads;
 #else
     blas_threads = blas_active = 1;
 #endif
-  }
-  if (!gemm_probed) {
-    gemm_own = own_gemm_supported();
-    gemm_probed = true;
   }
   if (napi_create_object(env, &abi) != napi_ok) return NULL;
   for (size_t i = 0; i < sizeof EXPORTS / sizeof EXPORTS[0]; i++) {

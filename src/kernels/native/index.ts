@@ -54,8 +54,8 @@ export const NATIVE_ABI = {
   setThreads: 1,
   getThreads: 0,
   blasInfo: 0,
-  setGemm: 1,
-  getGemm: 0,
+  setOwnGemm: 1,
+  ownGemm: 0,
 } as const;
 
 /**
@@ -87,8 +87,8 @@ interface Addon extends Kernels {
   setThreads(threads: number): void;
   getThreads(): number;
   blasInfo(): string;
-  setGemm(kind: 'own' | 'blas'): void;
-  getGemm(): 'own' | 'blas';
+  setOwnGemm(own: boolean): void;
+  ownGemm(): boolean;
   abi: Record<string, number>;
 }
 
@@ -199,8 +199,8 @@ function checkThreads(threads: number): number {
 
 function setGemm(addon: Addon, kind: NativeGemm): void {
   if (kind === 'auto') {
-    try { addon.setGemm('own'); } catch { addon.setGemm('blas'); }
-  } else if (kind === 'own' || kind === 'blas') addon.setGemm(kind);
+    try { addon.setOwnGemm(true); } catch { addon.setOwnGemm(false); }
+  } else if (kind === 'own' || kind === 'blas') addon.setOwnGemm(kind === 'own');
   else throw new RangeError(`native GEMM must be 'auto', 'own' or 'blas', got ${String(kind)}`);
 }
 
@@ -217,7 +217,7 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
     blas: addon.blasInfo().trim(),
     blasThreads: () => addon.getThreads(),
     setBlasThreads: (threads) => addon.setThreads(checkThreads(threads)),
-    gemmKind: () => addon.getGemm(),
+    gemmKind: () => (addon.ownGemm() ? 'own' : 'blas'),
     setGemm: (kind) => setGemm(addon, kind),
     // The kernels are the addon's functions themselves (no wrapper between a call and C), except
     // the six that take a geometry object, which pass its fields as numbers.
