@@ -66,6 +66,10 @@ const SYSTEMS: SystemSpec[] = [
     name: 'ridgeline-wasm-1t', family: 'ridgeline', backend: 'wasm', env: { RIDGELINE_WASM_THREADS: '1' },
     note: 'RIDGELINE_WASM_THREADS=1: the wasm backend on one thread (its default is min(2, cores): worker_threads over a shared memory)',
   },
+  {
+    name: 'ridgeline-wasm-simd128', family: 'ridgeline', backend: 'wasm', env: { RIDGELINE_WASM_VARIANT: 'simd128' },
+    note: 'RIDGELINE_WASM_VARIANT=simd128: the wasm backend without relaxed SIMD (multiply and add, no FMA), as on a runtime without it',
+  },
   { name: 'ridgeline-js', family: 'ridgeline', backend: 'js', cnnPace: 'slow' },
   { name: 'tfjs-cpu', family: 'tfjs', backend: 'cpu', cnnPace: 'slowest' },
   { name: 'tfjs-wasm', family: 'tfjs', backend: 'wasm' },

@@ -156,7 +156,8 @@ async function storeFiles(dir: string): Promise<string[]> {
 
 /**
  * `--jobs n`: this same command n times as `--shard k/n` child processes, each with its share
- * of the BLAS threads, then a merge. Small models use a second core far better as a second
+ * of the threads (native: OPENBLAS_NUM_THREADS; wasm: RIDGELINE_WASM_THREADS, whose split jobs
+ * wait for a worker that another shard keeps off its core), then a merge. Small models use a second core far better as a second
  * trial than as a second BLAS thread (measured: 2 BLAS threads speed a 256-wide MLP step by
  * ~6%). Progress is the line count of the shards' stores; a signal is passed on to them.
  */
@@ -165,7 +166,7 @@ async function runJobs(jobs: number, out: string, total: number, log: Log): Prom
   const blasThreads = String(Math.max(1, Math.floor(availableParallelism() / jobs)));
   const children = Array.from({ length: jobs }, (_, k) => spawn(process.execPath,
     [...process.execArgv, process.argv[1], ...args, '--shard', `${k + 1}/${jobs}`, '--quiet'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENBLAS_NUM_THREADS: blasThreads } }));
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENBLAS_NUM_THREADS: blasThreads, RIDGELINE_WASM_THREADS: blasThreads } }));
   const outputs = children.map(() => ({ stdout: '', stderr: '' }));
   children.forEach((c, k) => {
     c.stdout!.setEncoding('utf8').on('data', (d: string) => { outputs[k].stdout += d; });

@@ -66,7 +66,8 @@ for (const backend of loaded) {
 }
 
 // 1099: two 512-element blocks and a tail of 75, not a multiple of 4. 70001: above the native
-// backend's PARAM_SPLIT_MIN (65 536), so it is split into one run per thread (native/ridgeline.c).
+// and wasm backends' PARAM_SPLIT_MIN (65 536), so it is split into one run per thread
+// (native/ridgeline.c, src/kernels/wasm/threads.ts).
 for (const n of [1099, 70001]) test(`optimizerStep: every op and flag, across blocks and vector tails, on subarray views, bit-identical to js (n = ${n})`, () => {
   const rng = new Rng(7);
   /** A view at offset 1 of a longer buffer (unaligned for SIMD), filled with N(0, 1). */

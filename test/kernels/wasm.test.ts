@@ -2,8 +2,9 @@
  * The WASM backend against the JS reference (jsBackend, float64 accumulation) on seeded random
  * inputs, plus PyTorch training parity and the build's two modules.
  *
- * The variant under test is the one this runtime loads (SIMD128 in Node 20 without flags). When
- * relaxed SIMD does not validate here, one test re-runs this whole file in a child Node with
+ * The variant under test is the one this runtime loads without help (SIMD128 in Node 20, where
+ * only the Node loader turns relaxed SIMD on, and these backends ask for the variant). When
+ * relaxed SIMD does not validate at start, one test re-runs this whole file in a child Node with
  * --experimental-wasm-relaxed-simd and RIDGELINE_WASM_VARIANT=relaxed-simd, so both generated
  * modules are checked on every run.
  *
@@ -24,24 +25,31 @@ import { Worker } from 'node:worker_threads';
 import type { Backend } from '../../src/kernels/backend.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
 import {
-  instantiateWasmBackend, loadWasmBackend, PARALLEL_GEMM_FLOPS, type SpawnWasmWorker, type WasmBackend, type WasmVariant, type WasmWorkerInit,
+  instantiateWasmBackend, loadWasmBackend, PARALLEL_GEMM_FLOPS, PARAM_SPLIT_MIN, type SpawnWasmWorker, type WasmBackend, type WasmVariant, type WasmWorkerInit,
 } from '../../src/kernels/wasm/index.js';
-import { defaultWasmThreads, loadNodeWasmBackend, spawnNodeWasmWorker } from '../../src/kernels/wasm/node.js';
+import { defaultWasmThreads, defaultWasmVariant, loadNodeWasmBackend, spawnNodeWasmWorker } from '../../src/kernels/wasm/node.js';
 import { assemble } from '../../wasm/build.js';
 import { tryLoad } from '../../src/kernels/select.js';
 import { Rng } from '../../src/tensor/rng.js';
+import { OP_SLOTS, encodeAddScaledWeights, encodeAdam, encodeMomentum } from '../../src/kernels/optimizer-ops.js';
 import { createDataset } from '../../src/data/dataset.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
 import { parseArch } from '../../src/nn/spec.js';
 import { assertClose, difference } from '../helpers/close.js';
-import { ThreadChoice } from '../../src/kernels/wasm/thread-choice.js';
 
 const GEMM_RTOL = 1e-5;
+const embedded = await import('../../src/kernels/wasm/kernels-wasm.js');
+const bytesOf = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
+/**
+ * Whether relaxed SIMD validates in this runtime as started, read before any test runs:
+ * loadNodeWasmBackend (select.ts's loader) turns it on for the rest of the process on Node 20.
+ */
+const RELAXED_AT_START = WebAssembly.validate(bytesOf(embedded.RELAXED_WASM_BASE64));
 const requested = process.env.RIDGELINE_WASM_VARIANT as WasmVariant | undefined;
 const wasm1: WasmBackend = await loadWasmBackend({ variant: requested ?? 'auto' });
 const V = wasm1.variant;
 /** Splits every GEMM (k > 0) into blocks of one micro-tile, up to 4095 of them. */
-const EVERY_GEMM = { parallelMinFlops: 0, minColumns: 8, minRows: 4, chunksPerThread: 2048, adaptive: false };
+const EVERY_GEMM = { parallelMinFlops: 0, minColumns: 8, minRows: 4, chunksPerThread: 2048 };
 const wasm2 = await loadNodeWasmBackend({ variant: V, threads: 2 });
 const wasm2all = await loadNodeWasmBackend({ variant: V, threads: 2, tuning: EVERY_GEMM });
 const wasmOwned = await loadWasmBackend({ variant: V, sharedMemory: false });
@@ -387,8 +395,7 @@ test(`wasm (${V}): 2-thread GEMM equals the 1-thread GEMM bit for bit (all trans
   const shapes: [number, number, number][] = [
     [128, 64, 244], [128, 64, 245], [64, 6272, 288], [600, 40, 300], [133, 1001, 77], [128, 256, 784], [5, 9001, 3], [9, 17, 257],
   ];
-  const large = () => wasm2.gemmStats!.gemms + wasm2.gemmStats!.keptSerial;
-  const before = large();
+  const before = wasm2.gemmStats!.gemms;
   let expectedSplit = 0;
   for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
     for (const [m, n, k] of shapes) {
@@ -408,9 +415,38 @@ test(`wasm (${V}): 2-thread GEMM equals the 1-thread GEMM bit for bit (all trans
       }
     }
   }
-  assert.equal(large() - before, expectedSplit, 'GEMMs at or above PARALLEL_GEMM_FLOPS are split or timed against one thread, smaller ones are not');
+  assert.equal(wasm2.gemmStats!.gemms - before, expectedSplit, 'GEMMs at or above PARALLEL_GEMM_FLOPS are split, smaller ones are not');
   const s = wasm2all.gemmStats!;
   console.log(`# wasm (${V}) threads: the worker computed ${s.chunks - s.callerChunks} of ${s.chunks} GEMM blocks (every-GEMM backend)`);
+});
+
+test(`wasm (${V}): the 2-thread optimizer step splits a large parameter and gives one thread's bits, in wasm memory or copied`, () => {
+  const program = new Float64Array(3 * OP_SLOTS);
+  encodeAddScaledWeights(program, 0, 2e-3);
+  encodeMomentum(program, OP_SLOTS, 0.9, 1, false, false);
+  encodeAdam(program, 2 * OP_SLOTS, 0.9, 0.999, 0.1, 0.05, 1e-8);
+  // Just over PARAM_SPLIT_MIN, not a multiple of 4 or 16; then a 256×784 weight.
+  for (const n of [PARAM_SPLIT_MIN + 3, 256 * 784]) {
+    const rng = new Rng(n);
+    const inputs = [0, 1, 2, 3, 4].map((i) => Float32Array.from(randomArray(rng, n), i === 4 ? Math.abs : (x: number) => x)); // w, u, b, m, v ≥ 0
+    const run = (b: WasmBackend) => {
+      const bufs = inputs.map((a) => a.slice());
+      b.optimizerStep(bufs[0], bufs[1], n, program, bufs.slice(2));
+      return bufs;
+    };
+    const one = run(wasm1);
+    const split = wasm2.gemmStats!.optimizerSteps;
+    for (const [what, b] of [['copied', wasm2], ['in wasm memory', inMemory(wasm2)]] as const) {
+      run(b).forEach((x, i) => assertSameBits(x, one[i], `n = ${n}, ${what}: ${['w', 'u', 'b', 'm', 'v'][i]}`));
+    }
+    assert.equal(wasm2.gemmStats!.optimizerSteps - split, 2, 'both calls were split over the threads');
+    const ref = inputs.map((a) => a.slice());
+    jsBackend.optimizerStep(ref[0], ref[1], n, program, ref.slice(2));
+    one.forEach((x, i) => assertSameBits(x, ref[i], `n = ${n}: 1 thread against js`));
+  }
+  const small = wasm2.gemmStats!.optimizerSteps;
+  wasm2.optimizerStep(new Float32Array(256), new Float32Array(256), 256, program.subarray(0, OP_SLOTS), []);
+  assert.equal(wasm2.gemmStats!.optimizerSteps, small, 'a bias-sized parameter stays on the calling thread');
 });
 
 test(`wasm (${V}): a CNN (conv, BN, pool, dense) trains to the same bits on 1 and 2 threads, with its buffers in wasm memory or copied`, () => {
@@ -440,50 +476,6 @@ test(`wasm (${V}): a CNN (conv, BN, pool, dense) trains to the same bits on 1 an
     assertSameBits(trainers[2].model.params[i].value, p.value, `${p.name}, 2 threads, every GEMM split`);
     assertSameBits(trainers[3].model.params[i].value, p.value, `${p.name}, owned memory (every operand copied)`);
   });
-});
-
-test('wasm threads: the per-shape choice probes both ways, keeps the faster, and notices when load changes', () => {
-  const choice = new ThreadChoice(8, 0.5);
-  const s = choice.shape(0, 1, 128, 256, 784);
-  assert.equal(choice.shape(0, 1, 128, 256, 784), s, 'one entry per shape');
-  assert.notEqual(choice.shape(1, 1, 128, 256, 784), s, 'transposes are part of the shape');
-  let splitMs = 1, serialMs = 2;
-  const ways: boolean[] = [];
-  const run = (calls: number) => {
-    for (let i = 0; i < calls; i++) {
-      const split = choice.split(s);
-      ways.push(split);
-      choice.record(s, split, split ? splitMs : serialMs);
-    }
-  };
-  run(4);
-  assert.deepEqual(ways, [true, true, false, false], 'two probes each way (the first of each dropped as warm-up)');
-  run(28);
-  const steady = ways.slice(4);
-  assert.equal(steady.filter((w) => !w).length, 3, 'split is faster: one-thread only on the reprobe calls (every 8th)');
-  // The other core gets busy: splitting now costs 3 ms against 2 on one thread.
-  splitMs = 3;
-  ways.length = 0;
-  run(32);
-  assert.ok(ways.slice(-16).filter((w) => w).length <= 2, `after the load change the choice moved to one thread: ${ways.map(Number).join('')}`);
-  assert.ok(choice.keptSerial > 0);
-});
-
-test(`wasm (${V}): the adaptive 2-thread backend gives one thread's bits whichever way each call runs`, () => {
-  const rng = new Rng(77);
-  const [m, n, k] = [131, 257, 301]; // a shape no other test uses: its probes happen here
-  const a = randomArray(rng, m * k), b = randomArray(rng, n * k);
-  const c1 = new Float32Array(m * n);
-  wasm1.gemm(false, true, m, n, k, 1, a, b, 0, c1);
-  const before = wasm2.gemmStats!;
-  for (let i = 0; i < 20; i++) {
-    const c2 = new Float32Array(m * n).fill(NaN);
-    wasm2.gemm(false, true, m, n, k, 1, a, b, 0, c2);
-    assertSameBits(c2, c1, `call ${i}`);
-  }
-  const after = wasm2.gemmStats!;
-  assert.equal(after.gemms - before.gemms + after.keptSerial - before.keptSerial, 20, 'every call either split or kept on one thread');
-  assert.ok(after.gemms - before.gemms >= 2, 'the split way was probed');
 });
 
 test('wasm threads: the default is min(2, cores) in Node (select.ts), RIDGELINE_WASM_THREADS overrides it, threads: 1 is one thread', async () => {
@@ -518,6 +510,32 @@ test('wasm threads: the default is min(2, cores) in Node (select.ts), RIDGELINE_
     globalThis.SharedArrayBuffer = sab;
   }
   await assert.rejects(loadWasmBackend({ threads: 0 }), RangeError);
+});
+
+test('wasm variant (Node): loadNodeWasmBackend picks relaxed SIMD (on Node 20 by turning it on), RIDGELINE_WASM_VARIANT=simd128 keeps SIMD128', async () => {
+  const saved = process.env.RIDGELINE_WASM_VARIANT;
+  const rng = new Rng(11);
+  const [m, n, k] = [9, 37, 300];
+  const a = randomArray(rng, m * k), b = randomArray(rng, k * n), ref = new Float32Array(m * n);
+  jsBackend.gemm(false, false, m, n, k, 1, a, b, 0, ref);
+  try {
+    process.env.RIDGELINE_WASM_VARIANT = 'simd128';
+    assert.equal(defaultWasmVariant(), 'simd128');
+    assert.equal((await loadNodeWasmBackend({ threads: 1 })).variant, 'simd128');
+    process.env.RIDGELINE_WASM_VARIANT = 'fast';
+    assert.throws(() => defaultWasmVariant(), /RIDGELINE_WASM_VARIANT must be one of auto, relaxed-simd, simd128, got 'fast'/);
+    const r = await tryLoad('wasm');
+    assert.ok('error' in r && /RIDGELINE_WASM_VARIANT/.test(r.error), 'select.ts reports the bad value as why wasm did not load');
+    delete process.env.RIDGELINE_WASM_VARIANT;
+    const relaxed = await loadNodeWasmBackend({ threads: 1 });
+    assert.equal(relaxed.variant, 'relaxed-simd', `Node ${process.versions.node} (V8 ${process.versions.v8})`);
+    const c = new Float32Array(m * n);
+    relaxed.gemm(false, false, m, n, k, 1, a, b, 0, c);
+    const d = difference(c, ref);
+    assert.ok(d.maxRel <= GEMM_RTOL, `relaxed gemm off by ${d.maxRel} (relative to max|C|)`);
+  } finally {
+    if (saved === undefined) delete process.env.RIDGELINE_WASM_VARIANT; else process.env.RIDGELINE_WASM_VARIANT = saved;
+  }
 });
 
 test('wasm threads: dispose() ends the workers; the backend goes on, on one thread, with the same results', async () => {
@@ -577,6 +595,20 @@ test('wasm threads: a worker that traps in gemm fails the call with its message,
     /a worker thread failed earlier/);
 });
 
+test('wasm threads: a worker that fails in its part of an optimizer step fails the call with its message', async () => {
+  // The sabotaged module has no optimizer_step, so the worker's part throws.
+  const b = await sabotagedBackend('unreachable', 60_000);
+  const n = PARAM_SPLIT_MIN;
+  const w = new Float32Array(n), u = new Float32Array(n).fill(1);
+  let error: Error | undefined;
+  for (let i = 0; i < 2000 && !error; i++) {
+    try { b.optimizerStep(w, u, n, new Float64Array(0), []); } catch (e) { error = e as Error; }
+  }
+  assert.ok(error, 'the sabotaged worker never took an optimizer block');
+  assert.match(error.message, /^wasm backend: worker thread 1 failed in the optimizer step: /);
+  assert.throws(() => b.optimizerStep(w, u, n, new Float64Array(0), []), /a worker thread failed earlier/);
+});
+
 test('wasm threads: a worker that never finishes its block fails the call after timeoutMs, not a hang', async () => {
   const b = await sabotagedBackend('(loop $forever (br $forever))', 300);
   const t0 = performance.now();
@@ -617,9 +649,6 @@ test('wasm threads: idle workers do not keep the process alive', () => {
 // ---------------------------------------------------------------------------------------------
 // The build's modules and the loader
 
-const embedded = await import('../../src/kernels/wasm/kernels-wasm.js');
-const bytesOf = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
-
 test('wasm modules: SIMD128 validates and compiles here; relaxed-SIMD bytes are produced and well-formed', async () => {
   const simd = bytesOf(embedded.SIMD_WASM_BASE64), relaxed = bytesOf(embedded.RELAXED_WASM_BASE64);
   for (const bytes of [simd, relaxed]) assert.deepEqual([...bytes.subarray(0, 8)], [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0], 'wasm magic + version 1');
@@ -656,7 +685,7 @@ test('wasm modules: SIMD128 validates and compiles here; relaxed-SIMD bytes are 
 
 const CHILD = process.env.RIDGELINE_WASM_VARIANT !== undefined;
 test('wasm (relaxed-simd): this file passes in a child Node with --experimental-wasm-relaxed-simd',
-  { skip: CHILD || WebAssembly.validate(bytesOf(embedded.RELAXED_WASM_BASE64)) ? 'relaxed SIMD is the variant under test here' : false },
+  { skip: CHILD || RELAXED_AT_START ? 'relaxed SIMD is the variant under test here' : false },
   () => {
     const file = new URL(import.meta.url).pathname;
     // Without NODE_TEST_CONTEXT the child reports in TAP on its stdout rather than to this runner.

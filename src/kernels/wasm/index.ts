@@ -26,10 +26,10 @@
  *     memory (growth detaches it, which would invalidate handed-out views), so there is no
  *     `alloc` and every call copies. With threads > 1 (the default where a worker spawner is given: Node's entry
  *     src/kernels/wasm/node.ts) the same shared module is instantiated here and in threads − 1
- *     workers, and GEMMs of at least PARALLEL_GEMM_FLOPS are cut into blocks of C that the
- *     threads claim (./threads.ts), for the shapes where timing shows that splitting pays
- *     (./thread-choice.ts). Each C element is computed by one thread with the same k order, so
- *     threads never change a bit.
+ *     workers; GEMMs of at least PARALLEL_GEMM_FLOPS are cut into blocks of C, and optimizer
+ *     steps of parameters of at least PARAM_SPLIT_MIN floats into contiguous ranges, that the
+ *     threads claim (./threads.ts). Each C element is computed by one thread with the same k
+ *     order, and the optimizer is elementwise, so threads never change a bit.
  *  5. Elementwise kernels run in whole f32x4 vectors over padded regions; exp/log/tanh/Φ are
  *     Cephes-style float32 polynomials (1–2 ulp; Φ uses the reference's Chebyshev erfc).
  *     Reductions that the reference does in float64 (sumSquares, sumRowsInto, the CE sum) are
@@ -42,9 +42,8 @@
 import type { Backend } from '../backend.js';
 import { jsSpatialKernels } from '../js/spatial.js';
 import { checkOptimizerProgram, OP_SLOTS } from '../optimizer-ops.js';
-import { ThreadChoice } from './thread-choice.js';
 import { Arena, ARENA_ALIGN } from './arena.js';
-import { CONTROL_BYTES, GemmThreads, type ChunkPolicy, type GemmPartExports, type SpawnWasmWorker, type WasmWorkerInit, type WasmWorkerReply } from './threads.js';
+import { CONTROL_BYTES, KernelThreads, type ChunkPolicy, type ThreadExports, type SpawnWasmWorker, type WasmWorkerInit, type WasmWorkerReply } from './threads.js';
 
 export { runWasmWorker, webWorkerSpawner, type SpawnWasmWorker, type WasmWorkerHandle, type WasmWorkerInit } from './threads.js';
 
@@ -60,9 +59,9 @@ export interface WasmBackend extends Backend {
   dispose(): void;
   /**
    * Threaded backends: GEMMs split so far, their blocks, the blocks the calling thread computed,
-   * and the GEMMs large enough to split that ran on the calling thread because it was faster.
+   * and the optimizer steps split (parameters of ≥ PARAM_SPLIT_MIN floats).
    */
-  readonly gemmStats: { gemms: number; chunks: number; callerChunks: number; keptSerial: number } | undefined;
+  readonly gemmStats: { gemms: number; chunks: number; callerChunks: number; optimizerSteps: number } | undefined;
   /** Bytes of the linear memory held by buffers from `alloc` and the copy-in region (leak checks). */
   readonly arenaBytes: number;
 }
@@ -73,25 +72,25 @@ export interface WasmBackend extends Backend {
  * products gain. Measured with wasm/bench.ts (wasm/README.md, "Threads").
  */
 export const PARALLEL_GEMM_FLOPS = 4e6;
+/**
+ * Parameters of at least this many floats have their optimizer step split over the threads
+ * (a 256×256 weight and up; a bias is a few µs of work, less than a hand-off).
+ */
+export const PARAM_SPLIT_MIN = 65536;
 
 /** Knobs of the threaded GEMM (defaults measured; see wasm/README.md). */
 export interface WasmThreadTuning extends ChunkPolicy {
   /** GEMMs below this many flops stay on the calling thread. */
   parallelMinFlops: number;
   /**
-   * µs a worker spins after a GEMM before it sleeps (the next GEMM of a step usually follows),
+   * µs a worker spins after a job before it sleeps (the next one of a step usually follows),
    * and the caller spins for the workers' last blocks before it blocks in Atomics.wait.
    */
   spinMicros: number;
-  /**
-   * Learn per GEMM shape whether splitting pays on this machine now (./thread-choice.ts), or
-   * (false) split every GEMM of at least `parallelMinFlops`.
-   */
-  adaptive: boolean;
 }
 
 export const DEFAULT_THREAD_TUNING: WasmThreadTuning = {
-  parallelMinFlops: PARALLEL_GEMM_FLOPS, spinMicros: 200, minColumns: 128, minRows: 64, chunksPerThread: 4, adaptive: true,
+  parallelMinFlops: PARALLEL_GEMM_FLOPS, spinMicros: 200, minColumns: 128, minRows: 64, chunksPerThread: 4,
 };
 
 export interface WasmLoadOptions {
@@ -118,7 +117,7 @@ export interface WasmLoadOptions {
 }
 
 /** The signatures of the generated module's exports (see wasm/generate.ts). */
-interface KernelExports extends GemmPartExports {
+interface KernelExports extends ThreadExports {
   /** The owned-memory build only (the shared build imports it). */
   memory: WebAssembly.Memory;
   gemm_work_bytes(): number;
@@ -134,7 +133,6 @@ interface KernelExports extends GemmPartExports {
   mul(a: number, b: number, out: number, n: number): void;
   softmax_ce(logits: number, labels: number, rows: number, cols: number, dlogits: number, scale: number, work: number): number;
   sum_squares(x: number, n: number): number;
-  optimizer_step(w: number, u: number, n: number, program: number, ops: number, states: number): void;
 }
 
 interface EmbeddedModules {
@@ -225,7 +223,7 @@ export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuff
   memory.grow(Math.ceil(Math.max(0, dataStart + PAGE - memory.buffer.byteLength) / PAGE));
 
   const workers: ReturnType<SpawnWasmWorker>[] = [];
-  let pool: GemmThreads | undefined;
+  let pool: KernelThreads | undefined;
   const ready = Promise.all(Array.from({ length: threads - 1 }, (_, i) => new Promise<void>((resolve, reject) => {
     const index = i + 1;
     const worker = spawnWorker!();
@@ -253,9 +251,9 @@ export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuff
   } finally {
     clearTimeout(timer);
   }
-  if (threads > 1) pool = new GemmThreads(memory, ex, workOf(0), workers, o.timeoutMs ?? 10_000, tuning, o.tile, tuning.spinMicros);
+  if (threads > 1) pool = new KernelThreads(memory, ex, workOf(0), workers, o.timeoutMs ?? 10_000, tuning, o.tile, tuning.spinMicros);
   return createBackend(ex, memory, variant, {
-    work: workOf(0), data: dataStart, pool, parallelMinFlops: tuning.parallelMinFlops, choice: tuning.adaptive ? new ThreadChoice() : undefined,
+    work: workOf(0), data: dataStart, pool, parallelMinFlops: tuning.parallelMinFlops,
   });
 }
 
@@ -270,15 +268,14 @@ interface Layout {
   work: number;
   /** Where operands start (default: right after the scratch). */
   data?: number;
-  pool?: GemmThreads;
+  pool?: KernelThreads;
   parallelMinFlops?: number;
-  choice?: ThreadChoice;
 }
 
 function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: WasmVariant, layout: Layout): WasmBackend {
   const WORK = layout.work;
   const start = layout.data ?? WORK + regionBytes(ex.gemm_work_bytes() / 4);
-  const { pool, choice } = layout;
+  const { pool } = layout;
   const parallelMinFlops = layout.parallelMinFlops ?? Infinity;
   let f32 = new Float32Array(memory.buffer);
   let i32 = new Int32Array(memory.buffer);
@@ -378,7 +375,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     variant,
     get threads() { return pool?.active ? pool.threads : 1; },
     dispose() { pool?.shutdown(); },
-    get gemmStats() { return pool ? { ...pool.stats, keptSerial: choice?.keptSerial ?? 0 } : undefined; },
+    get gemmStats() { return pool ? { ...pool.stats } : undefined; },
     get arenaBytes() { return arena.used; },
 
     // Only over a shared memory: growing an owned one would detach every buffer handed out.
@@ -406,12 +403,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       const cOff = beta !== 0 ? copyIn(c, cLen, cD, cAt) : cAt >= 0 ? cAt : cD;
       const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
       if (pool?.active && k > 0 && 2 * m * n * k >= parallelMinFlops) {
-        const shape = choice?.shape(ta, tb, m, n, k);
-        const split = shape ? choice!.split(shape) : true;
-        const t0 = shape ? performance.now() : 0;
-        if (split) pool.gemm({ ta, tb, m, n, k, alpha, a: aOff, b: bOff, beta, c: cOff });
-        else ex.gemm(ta, tb, m, n, k, alpha, aOff, bOff, beta, cOff, WORK);
-        if (shape) choice!.record(shape, split, performance.now() - t0);
+        pool.gemm({ ta, tb, m, n, k, alpha, a: aOff, b: bOff, beta, c: cOff });
       } else {
         ex.gemm(ta, tb, m, n, k, alpha, aOff, bOff, beta, cOff, WORK);
       }
@@ -469,21 +461,31 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     // one memory-bound pass, where copying into wasm memory would cost as much as the work.
     ...jsSpatialKernels,
     optimizerStep(w, u, n, program, state) {
+      pool?.check();
       checkOptimizerProgram(w, u, n, program, state);
       if (n === 0) return;
+      // Large parameters are cut into one contiguous part per thread (see ./threads.ts for
+      // why the parts line up with the GEMMs' chunks); elementwise, so the same bits.
+      const parts = pool?.active && n >= PARAM_SPLIT_MIN ? pool.threads : 1;
+      const size = Math.ceil(n / parts / 16) * 16;
       // Regions back to back: w, u, each state buffer, then the program (64-byte aligned, so
-      // its float64s are aligned too) and the table of state offsets.
+      // its float64s are aligned too) and one table of state offsets per part.
       const region = regionBytes(n);
       const progBytes = (program.length * 8 + 63) & ~63;
-      const D = scratch((2 + state.length) * region + progBytes + 4 * state.length + 16);
+      const D = scratch((2 + state.length) * region + progBytes + 4 * state.length * parts + 16);
       const stateD = D + 2 * region, progOff = stateD + state.length * region, tableOff = progOff + progBytes;
       const wOff = inout(w, n, D), uOff = inout(u, n, D + region);
-      for (let k = 0; k < state.length; k++) i32[(tableOff >> 2) + k] = inout(state[k], n, stateD + k * region);
+      const table = tableOff >> 2;
+      for (let k = 0; k < state.length; k++) i32[table + k] = inout(state[k], n, stateD + k * region);
+      for (let p = 1; p < parts; p++) for (let k = 0; k < state.length; k++) i32[table + p * state.length + k] = i32[table + k] + 4 * p * size;
       f64.set(program, progOff >> 3);
-      ex.optimizer_step(wOff, uOff, n, progOff, program.length / OP_SLOTS, tableOff);
+      const ops = program.length / OP_SLOTS;
+      if (parts > 1) pool!.optimizerStep({ w: wOff, u: uOff, n, program: progOff, ops, tables: tableOff, states: state.length, size });
+      else ex.optimizer_step(wOff, uOff, n, progOff, ops, tableOff);
       output(w, n, wOff);
       output(u, n, uOff);
-      for (let k = 0; k < state.length; k++) output(state[k], n, i32[(tableOff >> 2) + k]);
+      for (let k = 0; k < state.length; k++) output(state[k], n, i32[table + k]);
     },
+
   };
 }

@@ -7,17 +7,26 @@
  * worker script calls with its first message.
  *
  * Protocol (every field is an Int32 slot of the control block; see wasm/README.md):
- *  - The calling thread writes a job (transposes, sizes, α, β, operand offsets, how C is cut),
- *    resets DONE, then publishes TICKET = epoch(8 bits) | chunks(12 bits) | next chunk(12 bits),
- *    bumps EPOCH and `Atomics.notify`s it. Workers sleep in `Atomics.wait` on EPOCH (after a
- *    short spin, so back-to-back GEMMs find them awake).
- *  - Every thread, the caller included, claims chunks by compare-exchange on TICKET (next chunk
- *    + 1) and computes each claimed chunk, a disjoint block of C, with the module's
- *    `gemm_part` in its own packing area. The claim is self-validating: a compare-exchange that
- *    succeeds saw the current job with that chunk unclaimed, so the job's arguments (read after
- *    the claim) cannot change until the chunk is done. A late worker thus never computes with a
- *    stale or half-written job. Dynamic claiming also means a descheduled worker (the machine is
- *    shared) only delays the chunk it holds; the caller takes the rest.
+ *  - The calling thread writes a job (its kind, its arguments, its number of chunks), resets
+ *    DONE, then publishes TICKET = epoch(8 bits) | front(12 bits) | back(12 bits), the chunks
+ *    [front, back) still unclaimed, bumps EPOCH and `Atomics.notify`s it. Workers sleep in
+ *    `Atomics.wait` on EPOCH (after a short spin, so back-to-back jobs find them awake).
+ *  - Two kinds of job: a GEMM, whose chunks are disjoint blocks of C (rows or columns), each
+ *    computed with the module's `gemm_part` in the claiming thread's own packing area; and an
+ *    optimizer step, whose chunks are contiguous ranges of one parameter (`optimizer_step` on
+ *    each range, elementwise, so any cut gives the same bits).
+ *  - Every thread, the caller included, claims chunks by compare-exchange on TICKET: the caller
+ *    from the front (front + 1), workers from the back (back − 1). The claim is
+ *    self-validating: a compare-exchange that succeeds saw the current job with that chunk
+ *    unclaimed, so the job's arguments (read after the claim) cannot change until the chunk is
+ *    done. A late worker thus never computes with a stale or half-written job. Dynamic claiming
+ *    means a descheduled worker (the machine is shared) only delays the chunk it holds; the
+ *    caller takes the rest.
+ *  - Why two ends: with everyone on time, the caller computes the first part of every job and
+ *    the worker the last, so the rows of a weight gradient that a thread computes are the rows
+ *    of the optimizer step it runs, and the rows of W that step writes are the rows the next
+ *    forward GEMM's chunk reads there. Data moving between cores is what a second thread
+ *    costs most on a small VM (the native backend measured it: src/kernels/native/README).
  *  - A finished chunk increments DONE (the last one notifies it); the caller waits until
  *    DONE = chunks: a short spin, then `Atomics.wait` where it may block (Node's main thread,
  *    workers), a spin on `Atomics.load` where it may not (a browser's main thread).
@@ -28,10 +37,11 @@
  *    call (only M or N is split, never K), so the result is bit-identical to threads = 1.
  */
 
-/** What the backend needs of the module (see wasm/generate.ts). */
-export interface GemmPartExports {
+/** What the threads need of the module (see wasm/generate.ts and wasm/optimizer.ts). */
+export interface ThreadExports {
   gemm_part(ta: number, tb: number, m: number, n: number, k: number, alpha: number, a: number, b: number,
     beta: number, c: number, work: number, r0: number, r1: number, c0: number, c1: number): void;
+  optimizer_step(w: number, u: number, n: number, program: number, ops: number, states: number): void;
 }
 
 /** A worker as the backend needs it: Node's `worker_threads.Worker` or a browser `Worker`, adapted. */
@@ -51,17 +61,23 @@ export type SpawnWasmWorker = () => WasmWorkerHandle;
 // Control block: Int32 slots at byte 0 of the shared memory. The three contended words sit on
 // their own 64-byte lines.
 const EPOCH = 0, TICKET = 16, DONE = 32;
-const ERROR = 48, STOP = 49, TA = 50, TB = 51, M = 52, N = 53, K = 54, ALPHA = 55, A = 56, B = 57, BETA = 58,
-  C = 59, SPLIT_ROWS = 60, CHUNK = 61;
+const ERROR = 48, STOP = 49, KIND = 50, CHUNKS = 51, ARGS = 52;
+/** A GEMM job's arguments (ALPHA and BETA are float32 slots). */
+const TA = ARGS, TB = ARGS + 1, M = ARGS + 2, N = ARGS + 3, K = ARGS + 4, ALPHA = ARGS + 5, A = ARGS + 6, B = ARGS + 7,
+  BETA = ARGS + 8, C = ARGS + 9, SPLIT_ROWS = ARGS + 10, CHUNK = ARGS + 11;
+/** An optimizer job's: chunk c is [c·SIZE, min(LENGTH, (c + 1)·SIZE)), its state table at TABLES + 4·c·STATES. */
+const W = ARGS, U = ARGS + 1, LENGTH = ARGS + 2, PROGRAM = ARGS + 3, OPS = ARGS + 4, TABLES = ARGS + 5, STATES = ARGS + 6,
+  SIZE = ARGS + 7;
+const GEMM_JOB = 0, OPTIMIZER_JOB = 1;
 const MESSAGE = 64, MESSAGE_LENGTH = 190;
 /** Bytes the control block takes at the start of the memory. */
 export const CONTROL_BYTES = 1024;
-/** At most this many chunks per GEMM (12 bits of TICKET). */
+/** At most this many chunks per job (12 bits of TICKET). */
 const MAX_CHUNKS = 4095;
 
-const ticket = (epoch: number, chunks: number, next: number) => ((epoch & 0xff) << 24) | (chunks << 12) | next;
-const ticketChunks = (t: number) => (t >>> 12) & 0xfff;
-const ticketNext = (t: number) => t & 0xfff;
+const ticket = (epoch: number, front: number, back: number) => ((epoch & 0xff) << 24) | (front << 12) | back;
+const ticketFront = (t: number) => (t >>> 12) & 0xfff;
+const ticketBack = (t: number) => t & 0xfff;
 
 /** The first message a worker gets. */
 export interface WasmWorkerInit {
@@ -79,22 +95,34 @@ export interface WasmWorkerInit {
 /** What a worker posts: 'ready' once instantiated, or why it stopped. */
 export type WasmWorkerReply = { type: 'ready'; index: number } | { type: 'error'; index: number; message: string };
 
+/** Computes chunk `chunk` of the published job (its arguments are stable until it is counted done). */
+function runChunk(ctl: Int32Array, f32: Float32Array, ex: ThreadExports, work: number, chunk: number): void {
+  if (ctl[KIND] === OPTIMIZER_JOB) {
+    const start = chunk * ctl[SIZE], end = Math.min(ctl[LENGTH], start + ctl[SIZE]);
+    ex.optimizer_step(ctl[W] + 4 * start, ctl[U] + 4 * start, end - start, ctl[PROGRAM], ctl[OPS], ctl[TABLES] + 4 * chunk * ctl[STATES]);
+    return;
+  }
+  const m = ctl[M], n = ctl[N], size = ctl[CHUNK];
+  let r0 = 0, r1 = m, c0 = 0, c1 = n;
+  if (ctl[SPLIT_ROWS]) { r0 = chunk * size; r1 = Math.min(m, r0 + size); } else { c0 = chunk * size; c1 = Math.min(n, c0 + size); }
+  ex.gemm_part(ctl[TA], ctl[TB], m, n, ctl[K], f32[ALPHA], ctl[A], ctl[B], f32[BETA], ctl[C], work, r0, r1, c0, c1);
+}
+
 /**
- * Claims and computes chunks of the published job until none is left; returns how many it did.
- * Shared by the calling thread and the workers.
+ * Claims and computes chunks of the published job until none is left, from the front (the
+ * calling thread) or from the back (workers); returns how many it did.
  */
-function runChunks(ctl: Int32Array, f32: Float32Array, ex: GemmPartExports, work: number): number {
+function runChunks(ctl: Int32Array, f32: Float32Array, ex: ThreadExports, work: number, fromBack: boolean): number {
   let done = 0;
   for (;;) {
     const t = Atomics.load(ctl, TICKET);
-    const chunks = ticketChunks(t), next = ticketNext(t);
-    if (next >= chunks) return done;
-    if (Atomics.compareExchange(ctl, TICKET, t, t + 1) !== t) continue;
-    // Chunk `next` of the current job is ours: its arguments stay put until DONE reaches `chunks`.
-    const m = ctl[M], n = ctl[N], size = ctl[CHUNK];
-    let r0 = 0, r1 = m, c0 = 0, c1 = n;
-    if (ctl[SPLIT_ROWS]) { r0 = next * size; r1 = Math.min(m, r0 + size); } else { c0 = next * size; c1 = Math.min(n, c0 + size); }
-    ex.gemm_part(ctl[TA], ctl[TB], m, n, ctl[K], f32[ALPHA], ctl[A], ctl[B], f32[BETA], ctl[C], work, r0, r1, c0, c1);
+    const front = ticketFront(t), back = ticketBack(t);
+    if (front >= back) return done;
+    if (Atomics.compareExchange(ctl, TICKET, t, fromBack ? t - 1 : t + (1 << 12)) !== t) continue;
+    // The chunk is ours: the job's arguments stay put until DONE reaches CHUNKS, so read
+    // CHUNKS before adding to DONE (after the last add the caller may publish the next job).
+    const chunks = ctl[CHUNKS];
+    runChunk(ctl, f32, ex, work, fromBack ? back - 1 : front);
     done++;
     if (Atomics.add(ctl, DONE, 1) + 1 === chunks) Atomics.notify(ctl, DONE);
   }
@@ -120,10 +148,10 @@ function readMessage(ctl: Int32Array): string {
  */
 export function runWasmWorker(init: WasmWorkerInit, post: (reply: WasmWorkerReply) => void): void {
   const { index } = init;
-  let ex: GemmPartExports;
+  let ex: ThreadExports;
   try {
     const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
-    ex = instance.exports as unknown as GemmPartExports;
+    ex = instance.exports as unknown as ThreadExports;
   } catch (e) {
     post({ type: 'error', index, message: `worker ${index} could not instantiate the module: ${(e as Error).message}` });
     return;
@@ -135,16 +163,17 @@ export function runWasmWorker(init: WasmWorkerInit, post: (reply: WasmWorkerRepl
   for (;;) {
     if (Atomics.load(ctl, STOP)) return;
     try {
-      runChunks(ctl, f32, ex, init.work);
+      runChunks(ctl, f32, ex, init.work, true);
     } catch (e) {
-      const message = `worker thread ${index} failed in gemm: ${(e as Error)?.message ?? String(e)}`;
+      const what = ctl[KIND] === OPTIMIZER_JOB ? 'the optimizer step' : 'gemm';
+      const message = `worker thread ${index} failed in ${what}: ${(e as Error)?.message ?? String(e)}`;
       writeMessage(ctl, message);
       Atomics.store(ctl, ERROR, index);
       Atomics.notify(ctl, DONE);
       post({ type: 'error', index, message });
       return;
     }
-    // Idle: spin a little (the next GEMM of a training step usually follows within µs), then sleep.
+    // Idle: spin a little (the next job of a training step usually follows within µs), then sleep.
     if (Atomics.load(ctl, EPOCH) === seen && init.spinMicros > 0) {
       const until = performance.now() + init.spinMicros / 1000;
       let spins = 0;
@@ -170,7 +199,20 @@ export interface GemmJob {
   a: number; b: number; beta: number; c: number;
 }
 
-/** Cutting a GEMM into chunks: along N for n ≥ m (each chunk packs all of op(A)), else along M. */
+/** One `optimizer_step` over a parameter, by byte offsets (the program and the state table as index.ts lays them out). */
+export interface OptimizerJob {
+  w: number; u: number; n: number; program: number; ops: number;
+  /** One state table per chunk, back to back: `states` i32 offsets each, already moved to the chunk's start. */
+  tables: number; states: number;
+  /** Floats per chunk (a multiple of 16: chunks start on their own cache lines and whole vectors). */
+  size: number;
+}
+
+/**
+ * Cutting a GEMM into chunks: along N for n ≥ m (each chunk packs all of op(A)), else along M;
+ * and along M for a weight gradient op(A) = Aᵀ with op(B) of at most ROWS_MAX_B floats (so a
+ * thread computes whole rows of dW, the rows its part of the optimizer step then reads).
+ */
 export interface ChunkPolicy {
   /** Smallest chunk, in columns (a multiple of NR) when N is split. */
   minColumns: number;
@@ -180,21 +222,30 @@ export interface ChunkPolicy {
   chunksPerThread: number;
 }
 
+/**
+ * Largest op(B) (k·n floats) a row-split Aᵀ·B packs once per thread: a Dense layer's x (B × in)
+ * is, a convolution's columns (100k+ wide) are not (the native backend's rule, gemm.c).
+ */
+const ROWS_MAX_B = 1 << 20;
+
 /** The calling thread's side: publishes jobs, computes its share, waits for the rest. */
-export class GemmThreads {
+export class KernelThreads {
   readonly threads: number;
   private readonly ctl: Int32Array;
   private readonly f32: Float32Array;
   private readonly blocking: boolean;
   private epoch = 0;
-  /** GEMMs run here, their chunks, and how many of those the calling thread computed itself. */
-  readonly stats = { gemms: 0, chunks: 0, callerChunks: 0 };
+  /**
+   * GEMMs run here, their chunks, and how many of those the calling thread computed itself;
+   * optimizer steps split here.
+   */
+  readonly stats = { gemms: 0, chunks: 0, callerChunks: 0, optimizerSteps: 0 };
   private failure: string | undefined;
   private stopped = false;
 
   constructor(
     memory: WebAssembly.Memory,
-    private readonly ex: GemmPartExports,
+    private readonly ex: ThreadExports,
     private readonly work: number,
     private readonly workers: WasmWorkerHandle[],
     private readonly timeoutMs: number,
@@ -234,7 +285,7 @@ export class GemmThreads {
   gemm(job: GemmJob): void {
     this.check();
     const { ctl, f32, policy } = this;
-    const splitRows = job.m > job.n;
+    const splitRows = job.m > job.n || (job.ta !== 0 && job.tb === 0 && job.k * job.n <= ROWS_MAX_B);
     const extent = splitRows ? job.m : job.n, unit = splitRows ? this.tile.mr : this.tile.nr;
     const minChunk = splitRows ? policy.minRows : policy.minColumns;
     const chunks0 = Math.min(MAX_CHUNKS, Math.max(this.threads, Math.min(Math.ceil(extent / minChunk), policy.chunksPerThread * this.threads)));
@@ -244,15 +295,32 @@ export class GemmThreads {
     ctl[TA] = job.ta; ctl[TB] = job.tb; ctl[M] = job.m; ctl[N] = job.n; ctl[K] = job.k;
     f32[ALPHA] = job.alpha; ctl[A] = job.a; ctl[B] = job.b; f32[BETA] = job.beta; ctl[C] = job.c;
     ctl[SPLIT_ROWS] = splitRows ? 1 : 0; ctl[CHUNK] = size;
-    Atomics.store(ctl, DONE, 0);
-    this.epoch = (this.epoch + 1) | 0;
-    Atomics.store(ctl, TICKET, ticket(this.epoch, chunks, 0));
-    Atomics.store(ctl, EPOCH, this.epoch);
-    Atomics.notify(ctl, EPOCH);
-
     this.stats.gemms++;
     this.stats.chunks += chunks;
-    this.stats.callerChunks += runChunks(ctl, f32, this.ex, this.work);
+    this.stats.callerChunks += this.run(GEMM_JOB, chunks);
+  }
+
+  /** Runs `optimizer_step` over the parameter in chunks of `size` floats across the threads. */
+  optimizerStep(job: OptimizerJob): void {
+    this.check();
+    const { ctl } = this;
+    ctl[W] = job.w; ctl[U] = job.u; ctl[LENGTH] = job.n; ctl[PROGRAM] = job.program; ctl[OPS] = job.ops;
+    ctl[TABLES] = job.tables; ctl[STATES] = job.states; ctl[SIZE] = job.size;
+    this.stats.optimizerSteps++;
+    this.run(OPTIMIZER_JOB, Math.ceil(job.n / job.size));
+  }
+
+  /** Publishes the job whose arguments are written, computes chunks from the front, waits for the rest; returns the chunks it did. */
+  private run(kind: number, chunks: number): number {
+    const { ctl } = this;
+    ctl[KIND] = kind;
+    ctl[CHUNKS] = chunks;
+    Atomics.store(ctl, DONE, 0);
+    this.epoch = (this.epoch + 1) | 0;
+    Atomics.store(ctl, TICKET, ticket(this.epoch, 0, chunks));
+    Atomics.store(ctl, EPOCH, this.epoch);
+    Atomics.notify(ctl, EPOCH);
+    const mine = runChunks(ctl, this.f32, this.ex, this.work, false);
 
     let last = Atomics.load(ctl, DONE), since = performance.now();
     const spinUntil = since + this.spinMicros / 1000;
@@ -265,10 +333,11 @@ export class GemmThreads {
       }
       const d = Atomics.load(ctl, DONE), now = performance.now();
       if (d !== last) { last = d; since = now; } else if (now - since > this.timeoutMs) {
-        this.throwFailure(`a worker thread held a GEMM block for over ${this.timeoutMs} ms without finishing it (it crashed or is stuck); ` +
-          `the result is incomplete`);
+        this.throwFailure(`a worker thread held ${kind === GEMM_JOB ? 'a GEMM' : 'an optimizer'} block for over ${this.timeoutMs} ms ` +
+          `without finishing it (it crashed or is stuck); the result is incomplete`);
       }
     }
+    return mine;
   }
 
   /** Stops and terminates the workers (idempotent). */
