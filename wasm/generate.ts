@@ -15,6 +15,7 @@
  */
 
 import { optimizerStep } from './optimizer.js';
+import { spatialKernels } from './spatial.js';
 import { add, f32, get, i32, mul, set, shuffle, splat } from './wat.js';
 
 export type Variant = 'simd' | 'relaxed';
@@ -76,6 +77,7 @@ ${mathFunctions()}
 ${reductions()}
 ${softmaxCrossEntropy()}
 ${optimizerStep()}
+${spatialKernels()}
 )
 `;
 }

@@ -249,6 +249,28 @@ for (const b of backends) {
     assertSame(a2, [0, 1], 'ties pick the first pixel');
   });
 
+  test(`spatial [${b.name}]: maxPool 2×2 stride 2 on wide rows (the vector paths): ties, −0 and NaN in every lane, as js`, () => {
+    // Windows [a b; c d] cycling through tie, −0 and NaN patterns, 23 per row (4-wide vectors
+    // and a tail), two rows of windows, two planes: each pattern lands in every lane position.
+    const patterns = [[-0, 0, 0, 0], [3, 3, 1, 3], [NaN, 1, 2, 3], [1, NaN, 2, 0], [1, 2, 3, 4], [4, 3, 2, 1],
+      [0, 0, NaN, NaN], [2, 2, 2, 2], [-1, -3, -2, -1], [0, -0, -0, 0], [1, 1, 1, NaN]];
+    const OW = 23, OH = 2, W = 2 * OW, H = 2 * OH, planes = 2;
+    const x = new Float32Array(planes * H * W);
+    let k = 0;
+    for (let p = 0; p < planes; p++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+      const [a, bb, c, d] = patterns[k++ % patterns.length];
+      const top = p * H * W + 2 * oh * W + 2 * ow;
+      x[top] = a; x[top + 1] = bb; x[top + W] = c; x[top + W + 1] = d;
+    }
+    const g = pool(H, W, 2, 2, 2);
+    const y = out32(planes * OH * OW), argmax = outI32(planes * OH * OW);
+    const yRef = new Float32Array(planes * OH * OW), aRef = new Int32Array(planes * OH * OW);
+    jsBackend.maxPool(x, planes, g, yRef, aRef);
+    b.maxPool(input(x), planes, g, y, argmax);
+    assertSame(y, [...yRef], 'maxPool y');
+    assertSame(argmax, [...aRef], 'maxPool argmax');
+  });
+
   test(`spatial [${b.name}]: avgPool 2×2 stride 2 and 2×2 stride 1 backward`, () => {
     // [1 2 3 4; 5 6 7 8] → [(1+2+5+6)/4, (3+4+7+8)/4] = [3.5, 5.5].
     const y = out32(2);

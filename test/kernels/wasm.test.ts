@@ -478,6 +478,23 @@ test(`wasm (${V}): a CNN (conv, BN, pool, dense) trains to the same bits on 1 an
   });
 });
 
+test('wasm spatial kernels: inconsistent geometry and short arrays are RangeErrors, never reads or writes outside the arrays', () => {
+  const conv = { channels: 2, height: 5, width: 5, kernel: 3, stride: 1, padding: 1, outHeight: 5, outWidth: 5 };
+  const x = new Float32Array(2 * 5 * 5), cols = new Float32Array(2 * 9 * 25);
+  wasm1.im2col(x, 1, conv, cols);
+  assert.throws(() => wasm1.im2col(x, 1, { ...conv, outHeight: 6 }, cols), /outHeight 6 does not match the geometry: floor\(\(5 \+ 2\*1 - 3\)\/1\) \+ 1 = 5/);
+  assert.throws(() => wasm1.col2im(cols, 1, { ...conv, stride: 0 }, x), /kernel and stride must be at least 1/);
+  assert.throws(() => wasm1.im2col(x, 1, conv, cols.subarray(1)), /cols has 449 elements, the call needs 450/);
+  assert.throws(() => wasm1.im2col(x, 2, conv, cols), RangeError);
+  const pool = { height: 4, width: 4, kernelHeight: 2, kernelWidth: 2, stride: 2, outHeight: 2, outWidth: 2 };
+  const y = new Float32Array(4), argmax = new Int32Array(4);
+  assert.throws(() => wasm1.maxPool(new Float32Array(16), 1, { ...pool, outWidth: 3 }, y, argmax), /outWidth 3 does not match/);
+  assert.throws(() => wasm1.avgPoolBackward(y, 1, { ...pool, height: 2.5 }, new Float32Array(16)), /height must be an integer/);
+  assert.throws(() => wasm1.maxPool(new Float32Array(16), 1, pool, y, argmax.subarray(1)), /argmax has 3 elements/);
+  assert.throws(() => wasm1.channelAffine(x, 1, 2, 25, new Float32Array(1), new Float32Array(2), x, false), /scale has 1 elements, the call needs 2/);
+  assert.throws(() => wasm1.channelSums(x, x, 1, 2, 25, new Float32Array(2), new Float32Array(3), new Float32Array(2), new Float32Array(2)), /mask has 3 elements/);
+});
+
 test('wasm threads: the default is min(2, cores) in Node (select.ts), RIDGELINE_WASM_THREADS overrides it, threads: 1 is one thread', async () => {
   assert.equal(wasm1.threads, 1);
   assert.equal(wasm1.gemmStats, undefined);

@@ -6,8 +6,8 @@
  *     assembled at build time by the npm package `wabt` (wasm/build.ts), so `npm ci` alone builds
  *     them. Two modules are emitted, plain SIMD128 (f32x4.mul + f32x4.add) and relaxed SIMD
  *     (f32x4.relaxed_madd); at load time the relaxed one is used when `WebAssembly.validate`
- *     accepts it (Chromium; Node 20 only with --experimental-wasm-relaxed-simd), and the
- *     backend's `variant` says which was chosen.
+ *     accepts it (Chromium, Node ≥ 22; on Node 20 ./node.ts turns on V8's flag for it), and
+ *     the backend's `variant` says which was chosen.
  *  2. The bytes are embedded as base64 in the generated module `./kernels-wasm.ts` (gitignored,
  *     written by `npm run build`), so the same import works in Node, browsers and bundlers; no
  *     file or URL loading.
@@ -38,9 +38,12 @@
  *     lanes rounded where the reference stores (bit-identical to js; wasm/optimizer.ts); w, u
  *     and the state buffers are used in place when they come from `alloc` (the trainer gives
  *     the optimizer's `init` the backend's allocator).
+ *  7. The convolution, pooling and per-channel kernels are the reference's loops in wasm
+ *     (wasm/spatial.ts), same order and arithmetic, so the same bits except the per-channel
+ *     float64 sums (four lanes); every one writes exactly its elements, and geometry and array
+ *     lengths are checked here first, since the kernels index by them.
  */
-import type { Backend } from '../backend.js';
-import { jsSpatialKernels } from '../js/spatial.js';
+import type { Backend, ConvGeometry, PoolGeometry } from '../backend.js';
 import { checkOptimizerProgram, OP_SLOTS } from '../optimizer-ops.js';
 import { Arena, ARENA_ALIGN } from './arena.js';
 import { CONTROL_BYTES, KernelThreads, type ChunkPolicy, type ThreadExports, type SpawnWasmWorker, type WasmWorkerInit, type WasmWorkerReply } from './threads.js';
@@ -133,6 +136,18 @@ interface KernelExports extends ThreadExports {
   mul(a: number, b: number, out: number, n: number): void;
   softmax_ce(logits: number, labels: number, rows: number, cols: number, dlogits: number, scale: number, work: number): number;
   sum_squares(x: number, n: number): number;
+  im2col(x: number, batch: number, ...geometryAndCols: number[]): void;
+  col2im(cols: number, batch: number, ...geometryAndDx: number[]): void;
+  swap_axes01(x: number, d0: number, d1: number, inner: number, out: number): void;
+  max_pool(x: number, planes: number, ...geometryAndOutputs: number[]): void;
+  max_pool_backward(dy: number, argmax: number, planes: number, plane: number, outPlane: number, dx: number): void;
+  avg_pool(x: number, planes: number, ...geometryAndY: number[]): void;
+  avg_pool_backward(dy: number, planes: number, ...geometryAndDx: number[]): void;
+  channel_moments(x: number, n: number, c: number, s: number, mean: number, variance: number): void;
+  channel_affine(x: number, n: number, c: number, s: number, scale: number, shift: number, y: number, relu: number): void;
+  channel_sums(a: number, b: number, n: number, c: number, s: number, center: number, mask: number, masked: number, sumA: number, sumAB: number): void;
+  channel_combine(a: number, b: number, n: number, c: number, s: number, alpha: number, beta: number, gamma: number,
+    mask: number, masked: number, out: number): void;
 }
 
 interface EmbeddedModules {
@@ -257,6 +272,30 @@ export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuff
   });
 }
 
+/**
+ * One axis of a convolution or pooling geometry: kernel, stride ≥ 1 and out = floor((in +
+ * 2·pad − kernel)/stride) + 1, the native backend's rule. The kernels index by the geometry
+ * alone, so an inconsistent one would read or write outside the arrays it was checked against.
+ */
+function checkAxis(axis: string, size: number, pad: number, kernel: number, stride: number, out: number): void {
+  for (const [name, v] of [[axis.toLowerCase(), size], ['padding', pad], ['kernel', kernel], ['stride', stride], [`out${axis}`, out]] as const) {
+    if (!(Number.isInteger(v) && v >= 0 && v < 2 ** 31)) throw new RangeError(`wasm backend: ${name} must be an integer in [0, 2^31), got ${v}`);
+  }
+  if (kernel < 1 || stride < 1) throw new RangeError(`wasm backend: kernel and stride must be at least 1, got kernel ${kernel}, stride ${stride}`);
+  const expect = Math.floor((size + 2 * pad - kernel) / stride) + 1;
+  if (out !== expect) {
+    throw new RangeError(`wasm backend: out${axis} ${out} does not match the geometry: floor((${size} + 2*${pad} - ${kernel})/${stride}) + 1 = ${expect}`);
+  }
+}
+const checkConv = (g: ConvGeometry) => {
+  checkAxis('Height', g.height, g.padding, g.kernel, g.stride, g.outHeight);
+  checkAxis('Width', g.width, g.padding, g.kernel, g.stride, g.outWidth);
+};
+const checkPool = (g: PoolGeometry) => {
+  checkAxis('Height', g.height, 0, g.kernelHeight, g.stride, g.outHeight);
+  checkAxis('Width', g.width, 0, g.kernelWidth, g.stride, g.outWidth);
+};
+
 /** Regions start 64-byte aligned and keep ≥ 16 bytes of padding (the kernels' vector tails). */
 const regionBytes = (elements: number) => (elements * 4 + 16 + 63) & ~63;
 const PAGE = 65536;
@@ -323,7 +362,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     dst.set(f32.subarray(off >> 2, (off >> 2) + len));
   };
   /** Where `x` lives in the memory when it is one of this backend's buffers, else −1. */
-  const at = (x: Float32Array) => (mine.has(x.buffer) ? x.byteOffset : -1);
+  const at = (x: Float32Array | Int32Array) => (mine.has(x.buffer) ? x.byteOffset : -1);
   /**
    * Where a kernel may write `x` in place: the elementwise, loss and optimizer kernels store
    * whole f32x4 vectors, up to 3 floats past len (the padding of a copy region), so only when
@@ -349,6 +388,32 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
   const output = (x: Float32Array, len: number, off: number) => {
     if (at(x) !== off) get(x, len, off);
   };
+
+  /**
+   * Operands of the kernels that take several arrays and write exactly their elements (the
+   * spatial ones): `begin(bytes)` takes one scratch block for the call; `place` gives each
+   * operand its offset, where it lives or a region of that block (copied in when `copy`);
+   * `finish` copies an output out unless it was used in place.
+   */
+  let cursor = 0;
+  const begin = (...lengths: number[]) => { cursor = scratch(lengths.reduce((sum, n) => sum + regionBytes(n), 0)); };
+  const place = (x: Float32Array | Int32Array, len: number, copy: boolean) => {
+    const o = at(x);
+    if (o >= 0) return o;
+    const off = cursor;
+    cursor += regionBytes(len);
+    if (copy) {
+      const src = x.length === len ? x : x.subarray(0, len);
+      if (src instanceof Int32Array) i32.set(src, off >> 2); else f32.set(src, off >> 2);
+    }
+    return off;
+  };
+  const finish = (x: Float32Array | Int32Array, len: number, off: number) => {
+    if (at(x) === off) return;
+    if (x instanceof Int32Array) x.set(i32.subarray(off >> 2, (off >> 2) + len)); else x.set(f32.subarray(off >> 2, (off >> 2) + len));
+  };
+  const convArgs = (g: ConvGeometry) => [g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth] as const;
+  const poolArgs = (g: PoolGeometry) => [g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth] as const;
 
   /** out = f(x) elementwise (in place when out is x). */
   const unary = (fn: (x: number, out: number, n: number) => void) => (x: Float32Array, y: Float32Array, n: number) => {
@@ -457,9 +522,118 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       return ex.sum_squares(input(x, n, scratch(regionBytes(n))), n);
     },
 
-    // Convolution, pooling and per-channel kernels are the reference loops for now: each is
-    // one memory-bound pass, where copying into wasm memory would cost as much as the work.
-    ...jsSpatialKernels,
+    im2col(x, batch, g, cols) {
+      checkConv(g);
+      const inLen = batch * g.channels * g.height * g.width, outLen = g.channels * g.kernel * g.kernel * batch * g.outHeight * g.outWidth;
+      if (outLen <= 0) return;
+      check(x, inLen, 'x'); check(cols, outLen, 'cols');
+      begin(inLen, outLen);
+      const xo = place(x, inLen, true), co = place(cols, outLen, false);
+      ex.im2col(xo, batch, ...convArgs(g), co);
+      finish(cols, outLen, co);
+    },
+    col2im(cols, batch, g, dx) {
+      checkConv(g);
+      const imLen = batch * g.channels * g.height * g.width, colLen = g.channels * g.kernel * g.kernel * batch * g.outHeight * g.outWidth;
+      if (imLen <= 0) return;
+      check(cols, colLen, 'cols'); check(dx, imLen, 'dx');
+      begin(colLen, imLen);
+      const co = place(cols, colLen, true), dxo = place(dx, imLen, false);
+      ex.col2im(co, batch, ...convArgs(g), dxo);
+      finish(dx, imLen, dxo);
+    },
+    swapAxes01(x, d0, d1, inner, out) {
+      const n = d0 * d1 * inner;
+      if (n <= 0) return;
+      check(x, n, 'x'); check(out, n, 'out');
+      begin(n, n);
+      const xo = place(x, n, true), oo = place(out, n, false);
+      ex.swap_axes01(xo, d0, d1, inner, oo);
+      finish(out, n, oo);
+    },
+    maxPool(x, planes, g, y, argmax) {
+      checkPool(g);
+      const inLen = planes * g.height * g.width, outLen = planes * g.outHeight * g.outWidth;
+      if (outLen <= 0) return;
+      check(x, inLen, 'x'); check(y, outLen, 'y'); check(argmax, outLen, 'argmax');
+      begin(inLen, outLen, outLen);
+      const xo = place(x, inLen, true), yo = place(y, outLen, false), ao = place(argmax, outLen, false);
+      ex.max_pool(xo, planes, ...poolArgs(g), yo, ao);
+      finish(y, outLen, yo);
+      finish(argmax, outLen, ao);
+    },
+    maxPoolBackward(dy, argmax, planes, g, dx) {
+      checkPool(g);
+      const plane = g.height * g.width, outPlane = g.outHeight * g.outWidth;
+      if (planes * plane <= 0) return;
+      check(dy, planes * outPlane, 'dy'); check(argmax, planes * outPlane, 'argmax'); check(dx, planes * plane, 'dx');
+      begin(planes * outPlane, planes * outPlane, planes * plane);
+      const dyo = place(dy, planes * outPlane, true), ao = place(argmax, planes * outPlane, true), dxo = place(dx, planes * plane, false);
+      ex.max_pool_backward(dyo, ao, planes, plane, outPlane, dxo);
+      finish(dx, planes * plane, dxo);
+    },
+    avgPool(x, planes, g, y) {
+      checkPool(g);
+      const inLen = planes * g.height * g.width, outLen = planes * g.outHeight * g.outWidth;
+      if (outLen <= 0) return;
+      check(x, inLen, 'x'); check(y, outLen, 'y');
+      begin(inLen, outLen);
+      const xo = place(x, inLen, true), yo = place(y, outLen, false);
+      ex.avg_pool(xo, planes, ...poolArgs(g), yo);
+      finish(y, outLen, yo);
+    },
+    avgPoolBackward(dy, planes, g, dx) {
+      checkPool(g);
+      const inLen = planes * g.height * g.width, outLen = planes * g.outHeight * g.outWidth;
+      if (inLen <= 0) return;
+      check(dy, outLen, 'dy'); check(dx, inLen, 'dx');
+      begin(outLen, inLen);
+      const dyo = place(dy, outLen, true), dxo = place(dx, inLen, false);
+      ex.avg_pool_backward(dyo, planes, ...poolArgs(g), dxo);
+      finish(dx, inLen, dxo);
+    },
+    channelMoments(x, n, c, s, mean, variance) {
+      if (c <= 0) return;
+      check(x, n * c * s, 'x'); check(mean, c, 'mean'); check(variance, c, 'variance');
+      begin(n * c * s, c, c);
+      const xo = place(x, n * c * s, true), mo = place(mean, c, false), vo = place(variance, c, false);
+      ex.channel_moments(xo, n, c, s, mo, vo);
+      finish(mean, c, mo);
+      finish(variance, c, vo);
+    },
+    channelAffine(x, n, c, s, scale, shift, y, relu) {
+      const len = n * c * s;
+      if (len <= 0) return;
+      check(x, len, 'x'); check(y, len, 'y'); check(scale, c, 'scale'); check(shift, c, 'shift');
+      begin(len, len, c, c);
+      const xo = place(x, len, true), yo = place(y, len, false), so = place(scale, c, true), ko = place(shift, c, true);
+      ex.channel_affine(xo, n, c, s, so, ko, yo, relu ? 1 : 0);
+      finish(y, len, yo);
+    },
+    channelSums(a, b, n, c, s, center, mask, sumA, sumAB) {
+      if (c <= 0) return;
+      const len = n * c * s, masked = mask.length > 0;
+      check(a, len, 'a'); check(b, len, 'b'); check(center, c, 'center'); check(sumA, c, 'sumA'); check(sumAB, c, 'sumAB');
+      if (masked) check(mask, len, 'mask');
+      begin(len, len, masked ? len : 0, c, c, c);
+      const ao = place(a, len, true), bo = place(b, len, true), mo = masked ? place(mask, len, true) : 0;
+      const co = place(center, c, true), sa = place(sumA, c, true), sab = place(sumAB, c, true);
+      ex.channel_sums(ao, bo, n, c, s, co, mo, masked ? 1 : 0, sa, sab);
+      finish(sumA, c, sa);
+      finish(sumAB, c, sab);
+    },
+    channelCombine(a, b, n, c, s, alpha, beta, gamma, mask, out) {
+      const len = n * c * s, masked = mask.length > 0;
+      if (len <= 0) return;
+      check(a, len, 'a'); check(b, len, 'b'); check(out, len, 'out');
+      check(alpha, c, 'alpha'); check(beta, c, 'beta'); check(gamma, c, 'gamma');
+      if (masked) check(mask, len, 'mask');
+      begin(len, len, masked ? len : 0, len, c, c, c);
+      const ao = place(a, len, true), bo = place(b, len, true), mo = masked ? place(mask, len, true) : 0, oo = place(out, len, false);
+      const po = place(alpha, c, true), qo = place(beta, c, true), ko = place(gamma, c, true);
+      ex.channel_combine(ao, bo, n, c, s, po, qo, ko, mo, masked ? 1 : 0, oo);
+      finish(out, len, oo);
+    },
     optimizerStep(w, u, n, program, state) {
       pool?.check();
       checkOptimizerProgram(w, u, n, program, state);

@@ -26,7 +26,7 @@
  *    the worker the last, so the rows of a weight gradient that a thread computes are the rows
  *    of the optimizer step it runs, and the rows of W that step writes are the rows the next
  *    forward GEMM's chunk reads there. Data moving between cores is what a second thread
- *    costs most on a small VM (the native backend measured it: src/kernels/native/README).
+ *    costs most on a small VM (the native backend measured it: README.md, "Speed"; native/gemm.c).
  *  - A finished chunk increments DONE (the last one notifies it); the caller waits until
  *    DONE = chunks: a short spin, then `Atomics.wait` where it may block (Node's main thread,
  *    workers), a spin on `Atomics.load` where it may not (a browser's main thread).
