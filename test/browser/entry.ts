@@ -14,11 +14,17 @@
  * worker-entry.ts as /worker.js; this main thread spins instead of Atomics.wait) and checks that
  * its GEMMs equal the 1-thread backend's bit for bit and that the same 5 training steps, with
  * every GEMM split between the threads, match the reference.
+ *
+ * Then a small CNN (CNN_ARCH: convolutions, BatchNorm with its fused ReLU, max and average
+ * pooling) the same way on the 1-thread backend, for the wasm convolution, pooling and
+ * per-channel kernels.
  */
-import { Rng, Trainer, createDataset, jsBackend, mlpSpec, regularizationTerm, type Backend, type TrainConfig } from '../../src/index.js';
+import { Rng, Trainer, createDataset, jsBackend, mlpSpec, parseArch, regularizationTerm, type Backend, type TrainConfig } from '../../src/index.js';
 import { loadWasmBackend, webWorkerSpawner, type WasmBackend } from '../../src/kernels/wasm/index.js';
 
 export const INPUT = 784, HIDDEN = 64, CLASSES = 10, BATCH = 32, STEPS = 5, SEED = 7;
+/** 28×28 images as 1×28×28; 2×2 max pooling (the 4-lane path) and 2×2 average pooling. */
+export const CNN_ARCH = 'conv:8x3p1,bn,relu,pool:2,conv:8x3p1,bn,relu,avgpool:2,flatten,dense:10';
 
 export interface ParamDifference { name: string; size: number; maxAbs: number; maxRel: number }
 
@@ -38,6 +44,8 @@ export interface BrowserResult {
   millis: number;
   /** The 2-thread backend (absent when the page is not cross-origin isolated). */
   threads?: ThreadsResult;
+  /** The CNN after STEPS steps on the 1-thread backend: one entry per parameter, and the data losses. */
+  cnn?: { arch: string; params: ParamDifference[]; losses: [number, number][] };
 }
 
 export interface ThreadsResult {
@@ -185,6 +193,19 @@ async function run(): Promise<BrowserResult> {
     initialMaxAbs = Math.max(initialMaxAbs, difference(candidate.model.params[i].value, p.value).maxAbs);
   });
 
+  const { params, losses } = trainSideBySide(reference, candidate, x, y);
+  const threads = globalThis.crossOriginIsolated ? await runThreads(wasm, reference, x, y, config) : undefined;
+  const cnnConfig: TrainConfig = { ...config, model: parseArch(CNN_ARCH, [1, 28, 28], CLASSES) };
+  const images = createDataset(x, y, [1, 28, 28], CLASSES);
+  const cnn = { arch: CNN_ARCH, ...trainSideBySide(new Trainer(cnnConfig, jsBackend, images), new Trainer(cnnConfig, wasm, images), x, y) };
+  return {
+    variant: wasm.variant, relaxedSimdValidates, initialMaxAbs, params, losses,
+    userAgent: navigator.userAgent, millis: performance.now() - started, threads, cnn,
+  };
+}
+
+/** STEPS steps of both trainers on the same batches; the data losses and each parameter's difference (b the reference's). */
+function trainSideBySide(reference: Trainer, candidate: Trainer, x: Float32Array, y: Int32Array): { params: ParamDifference[]; losses: [number, number][] } {
   const losses: [number, number][] = [];
   for (let s = 0; s < STEPS; s++) {
     // Fresh copies per trainer, so neither can see the other's buffers.
@@ -194,17 +215,12 @@ async function run(): Promise<BrowserResult> {
     const b = candidate.trainStep(xb(), yb(), BATCH);
     losses.push([a.dataLoss, b.dataLoss]);
   }
-
   const params = reference.model.params.map((p, i) => {
     const q = candidate.model.params[i];
     if (q.name !== p.name) throw new Error(`parameter order differs: ${p.name} vs ${q.name}`);
     return { name: p.name, size: p.value.length, ...difference(q.value, p.value) };
   });
-  const threads = globalThis.crossOriginIsolated ? await runThreads(wasm, reference, x, y, config) : undefined;
-  return {
-    variant: wasm.variant, relaxedSimdValidates, initialMaxAbs, params, losses,
-    userAgent: navigator.userAgent, millis: performance.now() - started, threads,
-  };
+  return { params, losses };
 }
 
 run().then(

@@ -153,4 +153,21 @@ test('WASM backend in headless Chromium: 5 training steps match the JS reference
   for (const p of t.params) {
     assert.ok(p.maxRel <= TOLERANCE, `${p.name} after ${STEPS} steps on 2 threads: relative difference ${p.maxRel.toExponential(2)} > ${TOLERANCE}`);
   }
+
+  // The CNN: the wasm convolution, pooling and per-channel kernels in this browser.
+  const cnn = result.cnn;
+  assert.ok(cnn, 'the CNN part did not run');
+  console.log(`CNN ${cnn.arch}, ${STEPS} steps: ${cnn.params.map((p) => `${p.name} ${p.maxRel.toExponential(1)} rel. / ${p.maxAbs.toExponential(1)} abs.`).join(', ')}; ` +
+    `data loss (reference / wasm) ${cnn.losses.map(([a, b]) => `${a.toFixed(5)} / ${b.toFixed(5)}`).join(', ')}`);
+  assert.equal(cnn.params.length, 10, 'two conv layers (kernel, bias), two BatchNorms (γ, β), one dense layer (weight, bias)');
+  for (const [k, [a, b]] of cnn.losses.entries()) {
+    assert.ok(Number.isFinite(a) && Math.abs(a - b) <= TOLERANCE * Math.abs(a), `CNN data loss at step ${k + 1}: wasm ${b} vs reference ${a}`);
+  }
+  // A conv bias followed by BatchNorm has a zero gradient in exact arithmetic (BN subtracts the
+  // channel mean), so it holds only rounding noise around its initial 0: judged in absolute terms.
+  for (const p of cnn.params) {
+    const underBn = /^conv\d+\.bias$/.test(p.name);
+    assert.ok(underBn ? p.maxAbs <= 1e-6 : p.maxRel <= TOLERANCE,
+      `CNN ${p.name} after ${STEPS} steps: difference ${p.maxRel.toExponential(2)} relative, ${p.maxAbs.toExponential(2)} absolute`);
+  }
 });
