@@ -136,13 +136,13 @@ interface KernelExports extends ThreadExports {
   mul(a: number, b: number, out: number, n: number): void;
   softmax_ce(logits: number, labels: number, rows: number, cols: number, dlogits: number, scale: number, work: number): number;
   sum_squares(x: number, n: number): number;
-  im2col(x: number, batch: number, ...geometryAndCols: number[]): void;
-  col2im(cols: number, batch: number, ...geometryAndDx: number[]): void;
+  im2col(x: number, batch: number, C: number, H: number, W: number, k: number, stride: number, pad: number, OH: number, OW: number, cols: number): void;
+  col2im(cols: number, batch: number, C: number, H: number, W: number, k: number, stride: number, pad: number, OH: number, OW: number, dx: number): void;
   swap_axes01(x: number, d0: number, d1: number, inner: number, out: number): void;
-  max_pool(x: number, planes: number, ...geometryAndOutputs: number[]): void;
+  max_pool(x: number, planes: number, H: number, W: number, kh: number, kw: number, stride: number, OH: number, OW: number, y: number, argmax: number): void;
   max_pool_backward(dy: number, argmax: number, planes: number, plane: number, outPlane: number, dx: number): void;
-  avg_pool(x: number, planes: number, ...geometryAndY: number[]): void;
-  avg_pool_backward(dy: number, planes: number, ...geometryAndDx: number[]): void;
+  avg_pool(x: number, planes: number, H: number, W: number, kh: number, kw: number, stride: number, OH: number, OW: number, y: number): void;
+  avg_pool_backward(dy: number, planes: number, H: number, W: number, kh: number, kw: number, stride: number, OH: number, OW: number, dx: number): void;
   channel_moments(x: number, n: number, c: number, s: number, mean: number, variance: number): void;
   channel_affine(x: number, n: number, c: number, s: number, scale: number, shift: number, y: number, relu: number): void;
   channel_sums(a: number, b: number, n: number, c: number, s: number, center: number, mask: number, masked: number, sumA: number, sumAB: number): void;
@@ -391,12 +391,14 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
 
   /**
    * Operands of the kernels that take several arrays and write exactly their elements (the
-   * spatial ones): `begin(bytes)` takes one scratch block for the call; `place` gives each
+   * spatial ones): `begin(lengths…)` takes one scratch block for the call; `place` gives each
    * operand its offset, where it lives or a region of that block (copied in when `copy`);
    * `finish` copies an output out unless it was used in place.
    */
   let cursor = 0;
-  const begin = (...lengths: number[]) => { cursor = scratch(lengths.reduce((sum, n) => sum + regionBytes(n), 0)); };
+  const begin = (a: number, b: number, c = 0, d = 0, e = 0, f = 0, g = 0) => {
+    cursor = scratch(regionBytes(a) + regionBytes(b) + regionBytes(c) + regionBytes(d) + regionBytes(e) + regionBytes(f) + regionBytes(g));
+  };
   const place = (x: Float32Array | Int32Array, len: number, copy: boolean) => {
     const o = at(x);
     if (o >= 0) return o;
@@ -412,8 +414,6 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     if (at(x) === off) return;
     if (x instanceof Int32Array) x.set(i32.subarray(off >> 2, (off >> 2) + len)); else x.set(f32.subarray(off >> 2, (off >> 2) + len));
   };
-  const convArgs = (g: ConvGeometry) => [g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth] as const;
-  const poolArgs = (g: PoolGeometry) => [g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth] as const;
 
   /** out = f(x) elementwise (in place when out is x). */
   const unary = (fn: (x: number, out: number, n: number) => void) => (x: Float32Array, y: Float32Array, n: number) => {
@@ -529,7 +529,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       check(x, inLen, 'x'); check(cols, outLen, 'cols');
       begin(inLen, outLen);
       const xo = place(x, inLen, true), co = place(cols, outLen, false);
-      ex.im2col(xo, batch, ...convArgs(g), co);
+      ex.im2col(xo, batch, g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth, co);
       finish(cols, outLen, co);
     },
     col2im(cols, batch, g, dx) {
@@ -539,7 +539,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       check(cols, colLen, 'cols'); check(dx, imLen, 'dx');
       begin(colLen, imLen);
       const co = place(cols, colLen, true), dxo = place(dx, imLen, false);
-      ex.col2im(co, batch, ...convArgs(g), dxo);
+      ex.col2im(co, batch, g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth, dxo);
       finish(dx, imLen, dxo);
     },
     swapAxes01(x, d0, d1, inner, out) {
@@ -558,7 +558,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       check(x, inLen, 'x'); check(y, outLen, 'y'); check(argmax, outLen, 'argmax');
       begin(inLen, outLen, outLen);
       const xo = place(x, inLen, true), yo = place(y, outLen, false), ao = place(argmax, outLen, false);
-      ex.max_pool(xo, planes, ...poolArgs(g), yo, ao);
+      ex.max_pool(xo, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, yo, ao);
       finish(y, outLen, yo);
       finish(argmax, outLen, ao);
     },
@@ -579,7 +579,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       check(x, inLen, 'x'); check(y, outLen, 'y');
       begin(inLen, outLen);
       const xo = place(x, inLen, true), yo = place(y, outLen, false);
-      ex.avg_pool(xo, planes, ...poolArgs(g), yo);
+      ex.avg_pool(xo, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, yo);
       finish(y, outLen, yo);
     },
     avgPoolBackward(dy, planes, g, dx) {
@@ -589,7 +589,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       check(dy, outLen, 'dy'); check(dx, inLen, 'dx');
       begin(outLen, inLen);
       const dyo = place(dy, outLen, true), dxo = place(dx, inLen, false);
-      ex.avg_pool_backward(dyo, planes, ...poolArgs(g), dxo);
+      ex.avg_pool_backward(dyo, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, dxo);
       finish(dx, inLen, dxo);
     },
     channelMoments(x, n, c, s, mean, variance) {
