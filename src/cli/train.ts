@@ -125,8 +125,10 @@ async function runTrain(cmd: Command): Promise<void> {
 
   log.info(`data: ${data.label}: ${train.count} train, ${validation.count} validation, ${data.test?.count ?? 0} test`);
   const threads = backendThreads(backend);
+  // The wasm backend says which module it runs (relaxed SIMD's FMA or plain SIMD128).
+  const variant = (backend as { variant?: unknown }).variant;
   log.info(`model: ${describeSpec(config.model)} (${trainer.model.paramCount} parameters), backend ${backend.name}` +
-    (threads === null ? '' : ` on ${threads} thread${threads === 1 ? '' : 's'}`));
+    (typeof variant === 'string' ? ` (${variant})` : '') + (threads === null ? '' : ` on ${threads} thread${threads === 1 ? '' : 's'}`));
   log.info(`optimizer: ${opts.optimizer}, chain [${trainer.chainNames().join(' → ')}], B = ${opts.batch}, ${trainer.stepsPerEpoch} steps/epoch`);
   for (const note of notes) log.info(`note: ${note}`);
   log.info(formatSummary(trainer.regularizationSummary()));

@@ -290,6 +290,19 @@ describe('ridgeline CLI end to end', { concurrency: true }, () => {
     });
   });
 
+  describe('--backend wasm', () => {
+    it('says which module and how many threads it runs, prints no V8 warning, and learns', async () => {
+      const r = await runCli(['train', '--epochs', '1', '--hidden', '32', '--backend', 'wasm', '--seed', '5']);
+      assertSuccess(r);
+      // On Node 20 the relaxed-SIMD module comes from V8's flag, set by the Node loader.
+      // The log goes to stderr (stdout is for --json).
+      assert.match(r.stderr, /backend wasm \(relaxed-simd\) on [12] threads?/, describeResult(r));
+      assert.doesNotMatch(r.stderr, /warning|unknown flag/i, describeResult(r));
+      const accuracy = Number(/test accuracy ([\d.]+)%/.exec(r.stderr)?.[1]);
+      assert.ok(accuracy > 50, `test accuracy ${accuracy}%\n${describeResult(r)}`);
+    });
+  });
+
   describe('data fetch', () => {
     let server: Server;
     let baseUrl: string;
