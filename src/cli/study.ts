@@ -157,9 +157,9 @@ async function storeFiles(dir: string): Promise<string[]> {
 /**
  * `--jobs n`: this same command n times as `--shard k/n` child processes, each with its share
  * of the threads (native: OPENBLAS_NUM_THREADS; wasm: RIDGELINE_WASM_THREADS, whose split jobs
- * wait for a worker that another shard keeps off its core), then a merge. Small models use a second core far better as a second
- * trial than as a second BLAS thread (measured: 2 BLAS threads speed a 256-wide MLP step by
- * ~6%). Progress is the line count of the shards' stores; a signal is passed on to them.
+ * would wait for a worker that another shard keeps off its core), then a merge. Small models
+ * use a second core far better as a second trial than as a second BLAS thread (measured: 2 BLAS
+ * threads speed a 256-wide MLP step by ~6%). Progress is the line count of the shards' stores; a signal is passed on to them.
  */
 async function runJobs(jobs: number, out: string, total: number, log: Log): Promise<void> {
   const args = withoutJobs(process.argv.slice(2));
