@@ -16,7 +16,7 @@
 
 import { optimizerStep } from './optimizer.js';
 import { spatialKernels } from './spatial.js';
-import { add, f32, get, i32, mul, set, shuffle, splat } from './wat.js';
+import { add, f32, get, hi, i32, lo, mul, set, shuffle, splat } from './wat.js';
 
 export type Variant = 'simd' | 'relaxed';
 
@@ -519,9 +519,6 @@ function mathFunctions(): string {
 // Float64 reductions
 
 function reductions(): string {
-  // f32x4 → two f64x2: the low half promoted directly, the high half moved down first.
-  const lo = (v: string) => `(f64x2.promote_low_f32x4 ${v})`;
-  const hi = (v: string) => `(f64x2.promote_low_f32x4 ${shuffle([2, 3, 0, 1], v, v)})`;
   return `
   ;; Σ x² with float64 products and sums (a float32 product is exact in float64).
   (func (export "sum_squares") (param $x i32) (param $n i32) (result f64)

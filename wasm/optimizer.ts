@@ -14,15 +14,11 @@
  * slots, [opcode, args…]; `states` at one i32 byte offset per state buffer, in program order.
  * The JS side validates the program first, so an unknown opcode never reaches this code.
  */
-import { add, get, i32, set, shuffle } from './wat.js';
+import { add, get, hi, i32, join, lo, set } from './wat.js';
 
 const BLOCK = 512;
 const OP_BYTES = 8 * 8;
 
-/** An f32x4 as two f64x2 halves, and back. */
-const lo = (v: string) => `(f64x2.promote_low_f32x4 ${v})`;
-const hi = (v: string) => `(f64x2.promote_low_f32x4 ${shuffle([2, 3, 0, 1], v, v)})`;
-const join = (a: string, b: string) => shuffle([0, 1, 4, 5], `(f32x4.demote_f64x2_zero ${a})`, `(f32x4.demote_f64x2_zero ${b})`);
 /**
  * x rounded to float32 and back: the value the reference reads back after storing x (only for
  * values used again after their store; `join` itself rounds what is stored).

@@ -12,11 +12,8 @@
  * scalar tails finish), so outputs can be used in place whatever their length.
  * Pointers are byte offsets; counts are elements. The geometry arrives as separate i32s.
  */
-import { add, get, i32, set, shuffle } from './wat.js';
+import { add, get, hi, i32, join, lo, set, shuffle } from './wat.js';
 
-const lo = (v: string) => `(f64x2.promote_low_f32x4 ${v})`;
-const hi = (v: string) => `(f64x2.promote_low_f32x4 ${shuffle([2, 3, 0, 1], v, v)})`;
-const join = (a: string, b: string) => shuffle([0, 1, 4, 5], `(f32x4.demote_f64x2_zero ${a})`, `(f32x4.demote_f64x2_zero ${b})`);
 const shl2 = (x: string) => `(i32.shl ${x} ${i32(2)})`;
 const at = (base: string, index: string) => add(get(base), shl2(index));
 const locals = (names: string, type = 'i32') => names.split(' ').map((n) => `(local $${n} ${type})`).join(' ');
@@ -280,15 +277,16 @@ const maskedVector = `(select (v128.and ${v4('a')} (f32x4.gt ${v4('mask')} (v128
 const maskedScalar = `(select (select ${f1('a')} (f64.const 0) (f32.gt (f32.load ${add(get('mask'), get('q'))}) (f32.const 0))) ${f1('a')} ${get('masked')})`;
 
 function channels(): string {
-  const moments = (value: (vec: boolean) => string) => `
+  /** Σ value(x) over a channel into $sum: `value(x, vec)` of one f64x2 (vec) or one f64 (the tail). */
+  const moments = (value: (x: string, vec: boolean) => string) => `
     ${set('acc', '(v128.const i32x4 0 0 0 0)')} ${set('acc2', '(v128.const i32x4 0 0 0 0)')} ${set('sum', '(f64.const 0)')}
     ${loop('r', i32(0), get('n'), `
       ${set('o', add(get('x'), runOffset('r')))}
       ${run(`
           ${set('xv', v4('o0'))}
-          ${set('acc', f64x2('add', get('acc'), value(true).replace(/SRC/g, lo(get('xv')))))}
-          ${set('acc2', f64x2('add', get('acc2'), value(true).replace(/SRC/g, hi(get('xv')))))}`,
-        set('sum', `(f64.add ${get('sum')} ${value(false).replace(/SRC/g, f1('o0'))})`))}`)}
+          ${set('acc', f64x2('add', get('acc'), value(lo(get('xv')), true)))}
+          ${set('acc2', f64x2('add', get('acc2'), value(hi(get('xv')), true)))}`,
+        set('sum', `(f64.add ${get('sum')} ${value(f1('o0'), false)})`))}`)}
     ${set('sum', `(f64.add ${get('sum')} ${sumLanes(f64x2('add', get('acc'), get('acc2')))})`)}`;
   return `
   ;; mean[c] and biased variance[c] over the n·s values of each channel of x[n, c, s]: two passes in float64
@@ -298,12 +296,12 @@ function channels(): string {
     ${set('o0', i32(0))}
     ${set('count', `(f64.convert_i32_s (i32.mul ${get('n')} ${get('s')}))`)}
     ${loop('ch', i32(0), get('c'), `
-      ${moments(() => 'SRC')}
+      ${moments((x) => x)}
       ${set('mu', `(f64.div ${get('sum')} ${get('count')})`)}
       ${set('mu2', `(f64x2.splat ${get('mu')})`)}
-      ${moments((vec) => vec
-        ? `(f64x2.mul (f64x2.sub SRC ${get('mu2')}) (f64x2.sub SRC ${get('mu2')}))`
-        : `(f64.mul (f64.sub SRC ${get('mu')}) (f64.sub SRC ${get('mu')}))`)}
+      ${moments((x, vec) => vec
+        ? `(f64x2.mul (f64x2.sub ${x} ${get('mu2')}) (f64x2.sub ${x} ${get('mu2')}))`
+        : `(f64.mul (f64.sub ${x} ${get('mu')}) (f64.sub ${x} ${get('mu')}))`)}
       (f32.store ${at('mean', get('ch'))} (f32.demote_f64 ${get('mu')}))
       (f32.store ${at('variance', get('ch'))} (f32.demote_f64 (f64.div ${get('sum')} ${get('count')})))`)})
 

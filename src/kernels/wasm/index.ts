@@ -277,23 +277,24 @@ export async function instantiateThreadedWasmBackend(bytes: Uint8Array<ArrayBuff
  * 2·pad − kernel)/stride) + 1, the native backend's rule. The kernels index by the geometry
  * alone, so an inconsistent one would read or write outside the arrays it was checked against.
  */
-function checkAxis(axis: string, size: number, pad: number, kernel: number, stride: number, out: number): void {
-  for (const [name, v] of [[axis.toLowerCase(), size], ['padding', pad], ['kernel', kernel], ['stride', stride], [`out${axis}`, out]] as const) {
-    if (!(Number.isInteger(v) && v >= 0 && v < 2 ** 31)) throw new RangeError(`wasm backend: ${name} must be an integer in [0, 2^31), got ${v}`);
-  }
+function checkAxis(name: string, outName: string, size: number, pad: number, kernel: number, stride: number, out: number): void {
+  checkSize(name, size); checkSize('padding', pad); checkSize('kernel', kernel); checkSize('stride', stride); checkSize(outName, out);
   if (kernel < 1 || stride < 1) throw new RangeError(`wasm backend: kernel and stride must be at least 1, got kernel ${kernel}, stride ${stride}`);
   const expect = Math.floor((size + 2 * pad - kernel) / stride) + 1;
   if (out !== expect) {
-    throw new RangeError(`wasm backend: out${axis} ${out} does not match the geometry: floor((${size} + 2*${pad} - ${kernel})/${stride}) + 1 = ${expect}`);
+    throw new RangeError(`wasm backend: ${outName} ${out} does not match the geometry: floor((${size} + 2*${pad} - ${kernel})/${stride}) + 1 = ${expect}`);
   }
 }
+function checkSize(name: string, v: number): void {
+  if (!(Number.isInteger(v) && v >= 0 && v < 2 ** 31)) throw new RangeError(`wasm backend: ${name} must be an integer in [0, 2^31), got ${v}`);
+}
 const checkConv = (g: ConvGeometry) => {
-  checkAxis('Height', g.height, g.padding, g.kernel, g.stride, g.outHeight);
-  checkAxis('Width', g.width, g.padding, g.kernel, g.stride, g.outWidth);
+  checkAxis('height', 'outHeight', g.height, g.padding, g.kernel, g.stride, g.outHeight);
+  checkAxis('width', 'outWidth', g.width, g.padding, g.kernel, g.stride, g.outWidth);
 };
 const checkPool = (g: PoolGeometry) => {
-  checkAxis('Height', g.height, 0, g.kernelHeight, g.stride, g.outHeight);
-  checkAxis('Width', g.width, 0, g.kernelWidth, g.stride, g.outWidth);
+  checkAxis('height', 'outHeight', g.height, 0, g.kernelHeight, g.stride, g.outHeight);
+  checkAxis('width', 'outWidth', g.width, 0, g.kernelWidth, g.stride, g.outWidth);
 };
 
 /** Regions start 64-byte aligned and keep ≥ 16 bytes of padding (the kernels' vector tails). */
@@ -353,13 +354,14 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
   const check = (x: ArrayLike<number>, len: number, what: string) => {
     if (x.length < len) throw new RangeError(`wasm backend: ${what} has ${x.length} elements, the call needs ${len}`);
   };
-  /** Copies the first `len` elements of `src` to byte offset `off`. */
-  const put = (src: Float32Array, len: number, off: number) => {
-    f32.set(src.length === len ? src : src.subarray(0, len), off >> 2);
+  /** Copies the first `len` elements of `src` to byte offset `off` (Int32Array: maxPool's argmax). */
+  const put = (src: Float32Array | Int32Array, len: number, off: number) => {
+    const part = src.length === len ? src : src.subarray(0, len);
+    if (part instanceof Int32Array) i32.set(part, off >> 2); else f32.set(part, off >> 2);
   };
   /** Copies `len` elements at byte offset `off` into the start of `dst`. */
-  const get = (dst: Float32Array, len: number, off: number) => {
-    dst.set(f32.subarray(off >> 2, (off >> 2) + len));
+  const get = (dst: Float32Array | Int32Array, len: number, off: number) => {
+    if (dst instanceof Int32Array) dst.set(i32.subarray(off >> 2, (off >> 2) + len)); else dst.set(f32.subarray(off >> 2, (off >> 2) + len));
   };
   /** Where `x` lives in the memory when it is one of this backend's buffers, else −1. */
   const at = (x: Float32Array | Int32Array) => (mine.has(x.buffer) ? x.byteOffset : -1);
@@ -385,7 +387,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     return o >= 0 ? o : off;
   };
   /** Copies a result out unless the kernel wrote it in place (`off` is then x's own offset). */
-  const output = (x: Float32Array, len: number, off: number) => {
+  const output = (x: Float32Array | Int32Array, len: number, off: number) => {
     if (at(x) !== off) get(x, len, off);
   };
 
@@ -393,7 +395,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
    * Operands of the kernels that take several arrays and write exactly their elements (the
    * spatial ones): `begin(lengths…)` takes one scratch block for the call; `place` gives each
    * operand its offset, where it lives or a region of that block (copied in when `copy`);
-   * `finish` copies an output out unless it was used in place.
+   * `output` copies a result out as for the other kernels.
    */
   let cursor = 0;
   const begin = (a: number, b: number, c = 0, d = 0, e = 0, f = 0, g = 0) => {
@@ -404,15 +406,8 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     if (o >= 0) return o;
     const off = cursor;
     cursor += regionBytes(len);
-    if (copy) {
-      const src = x.length === len ? x : x.subarray(0, len);
-      if (src instanceof Int32Array) i32.set(src, off >> 2); else f32.set(src, off >> 2);
-    }
+    if (copy) put(x, len, off);
     return off;
-  };
-  const finish = (x: Float32Array | Int32Array, len: number, off: number) => {
-    if (at(x) === off) return;
-    if (x instanceof Int32Array) x.set(i32.subarray(off >> 2, (off >> 2) + len)); else x.set(f32.subarray(off >> 2, (off >> 2) + len));
   };
 
   /** out = f(x) elementwise (in place when out is x). */
@@ -530,7 +525,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       begin(inLen, outLen);
       const xo = place(x, inLen, true), co = place(cols, outLen, false);
       ex.im2col(xo, batch, g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth, co);
-      finish(cols, outLen, co);
+      output(cols, outLen, co);
     },
     col2im(cols, batch, g, dx) {
       checkConv(g);
@@ -540,7 +535,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       begin(colLen, imLen);
       const co = place(cols, colLen, true), dxo = place(dx, imLen, false);
       ex.col2im(co, batch, g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth, dxo);
-      finish(dx, imLen, dxo);
+      output(dx, imLen, dxo);
     },
     swapAxes01(x, d0, d1, inner, out) {
       const n = d0 * d1 * inner;
@@ -549,7 +544,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       begin(n, n);
       const xo = place(x, n, true), oo = place(out, n, false);
       ex.swap_axes01(xo, d0, d1, inner, oo);
-      finish(out, n, oo);
+      output(out, n, oo);
     },
     maxPool(x, planes, g, y, argmax) {
       checkPool(g);
@@ -559,8 +554,8 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       begin(inLen, outLen, outLen);
       const xo = place(x, inLen, true), yo = place(y, outLen, false), ao = place(argmax, outLen, false);
       ex.max_pool(xo, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, yo, ao);
-      finish(y, outLen, yo);
-      finish(argmax, outLen, ao);
+      output(y, outLen, yo);
+      output(argmax, outLen, ao);
     },
     maxPoolBackward(dy, argmax, planes, g, dx) {
       checkPool(g);
@@ -570,7 +565,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       begin(planes * outPlane, planes * outPlane, planes * plane);
       const dyo = place(dy, planes * outPlane, true), ao = place(argmax, planes * outPlane, true), dxo = place(dx, planes * plane, false);
       ex.max_pool_backward(dyo, ao, planes, plane, outPlane, dxo);
-      finish(dx, planes * plane, dxo);
+      output(dx, planes * plane, dxo);
     },
     avgPool(x, planes, g, y) {
       checkPool(g);
@@ -580,7 +575,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       begin(inLen, outLen);
       const xo = place(x, inLen, true), yo = place(y, outLen, false);
       ex.avg_pool(xo, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, yo);
-      finish(y, outLen, yo);
+      output(y, outLen, yo);
     },
     avgPoolBackward(dy, planes, g, dx) {
       checkPool(g);
@@ -590,7 +585,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       begin(outLen, inLen);
       const dyo = place(dy, outLen, true), dxo = place(dx, inLen, false);
       ex.avg_pool_backward(dyo, planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.stride, g.outHeight, g.outWidth, dxo);
-      finish(dx, inLen, dxo);
+      output(dx, inLen, dxo);
     },
     channelMoments(x, n, c, s, mean, variance) {
       if (c <= 0) return;
@@ -598,8 +593,8 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       begin(n * c * s, c, c);
       const xo = place(x, n * c * s, true), mo = place(mean, c, false), vo = place(variance, c, false);
       ex.channel_moments(xo, n, c, s, mo, vo);
-      finish(mean, c, mo);
-      finish(variance, c, vo);
+      output(mean, c, mo);
+      output(variance, c, vo);
     },
     channelAffine(x, n, c, s, scale, shift, y, relu) {
       const len = n * c * s;
@@ -608,7 +603,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       begin(len, len, c, c);
       const xo = place(x, len, true), yo = place(y, len, false), so = place(scale, c, true), ko = place(shift, c, true);
       ex.channel_affine(xo, n, c, s, so, ko, yo, relu ? 1 : 0);
-      finish(y, len, yo);
+      output(y, len, yo);
     },
     channelSums(a, b, n, c, s, center, mask, sumA, sumAB) {
       if (c <= 0) return;
@@ -619,8 +614,8 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       const ao = place(a, len, true), bo = place(b, len, true), mo = masked ? place(mask, len, true) : 0;
       const co = place(center, c, true), sa = place(sumA, c, true), sab = place(sumAB, c, true);
       ex.channel_sums(ao, bo, n, c, s, co, mo, masked ? 1 : 0, sa, sab);
-      finish(sumA, c, sa);
-      finish(sumAB, c, sab);
+      output(sumA, c, sa);
+      output(sumAB, c, sab);
     },
     channelCombine(a, b, n, c, s, alpha, beta, gamma, mask, out) {
       const len = n * c * s, masked = mask.length > 0;
@@ -632,7 +627,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
       const ao = place(a, len, true), bo = place(b, len, true), mo = masked ? place(mask, len, true) : 0, oo = place(out, len, false);
       const po = place(alpha, c, true), qo = place(beta, c, true), ko = place(gamma, c, true);
       ex.channel_combine(ao, bo, n, c, s, po, qo, ko, mo, masked ? 1 : 0, oo);
-      finish(out, len, oo);
+      output(out, len, oo);
     },
     optimizerStep(w, u, n, program, state) {
       pool?.check();
