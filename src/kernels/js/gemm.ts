@@ -8,8 +8,10 @@
  *
  * The speed is only in how operands are read, never in the arithmetic. Each 3×4 block of C
  * lives in twelve float64 locals. A pass over p loads three elements of op(A) and four of op(B)
- * for twelve multiply-adds. Twelve accumulators and seven operands fit x86-64's sixteen float
- * registers; a 4×4 block spills. The operands are first copied ("packed") into float64 panels,
+ * for twelve multiply-adds. Of the blocks timed in V8 (2×4, 4×4, 4×2, 3×3, 3×4, 4×3, 2×6,
+ * 5×2, 2×8, 1×8, and the k loop unrolled by two), 3×4 and 4×3 were fastest; 4×4, with 24
+ * live values against x86-64's sixteen float registers, was 5–10% slower, and unrolling k
+ * was slower still. The operands are first copied ("packed") into float64 panels,
  * so the inner loop reads two arrays in order with no float32 → float64 conversion. Each
  * element of op(A) would otherwise be converted n/4 times, and each of op(B) m/3 times. This
  * runs the MLP's GEMMs at ≈ 5 GFLOP/s where the unpacked 4×4 loop ran at ≈ 3.6.
