@@ -114,6 +114,30 @@ const SIZES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 13, 9], [6
 const ALPHAS = [1, 0.5];
 const BETAS = [0, 1, -0.25];
 
+// The reference's packed, blocked loops must not change one bit: each element is the naive
+// float64 sum in increasing p, rounded once. Sizes cross the 192-row packing block and
+// every residue of the 3×4 register block.
+test('js: gemm is bit-identical to the naive float64 loop rounded once to float32', () => {
+  for (const [m, n, k] of [...SIZES, [200, 9, 5], [193, 4, 31], [384, 3, 2], [10, 10, 300]] as [number, number, number][]) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const rng = new Rng(7 * m + 3 * n + k);
+        const a = randomArray(rng, m * k), b = randomArray(rng, k * n), c0 = randomArray(rng, m * n, 2);
+        for (const [alpha, beta] of [[1, 0], [0.7, -0.3]]) {
+          const c = c0.slice();
+          jsBackend.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
+          const expected = naiveGemm(transA, transB, m, n, k, alpha, a, b, beta, c0);
+          for (let i = 0; i < m * n; i++) {
+            if (!Object.is(c[i], Math.fround(expected[i]))) {
+              assert.fail(`gemm(${transA}, ${transB}, ${m}, ${n}, ${k}, α=${alpha}, β=${beta})[${i}] = ${c[i]}, naive ${Math.fround(expected[i])}`);
+            }
+          }
+        }
+      }
+    }
+  }
+});
+
 for (const backend of backends) {
   for (const transA of [false, true]) {
     for (const transB of [false, true]) {
@@ -141,32 +165,6 @@ for (const backend of backends) {
         });
       }
     }
-  }
-
-  if (backend === jsBackend) {
-    // The reference's packed, blocked loops must not change one bit: each element is the naive
-    // float64 sum in increasing p, rounded once. Sizes cross the 192-row packing block and
-    // every residue of the 3×4 register block.
-    test('js: gemm is bit-identical to the naive float64 loop rounded once to float32', () => {
-      for (const [m, n, k] of [...SIZES, [200, 9, 5], [193, 4, 31], [384, 3, 2], [10, 10, 300]] as [number, number, number][]) {
-        for (const transA of [false, true]) {
-          for (const transB of [false, true]) {
-            const rng = new Rng(7 * m + 3 * n + k);
-            const a = randomArray(rng, m * k), b = randomArray(rng, k * n), c0 = randomArray(rng, m * n, 2);
-            for (const [alpha, beta] of [[1, 0], [0.7, -0.3]]) {
-              const c = c0.slice();
-              backend.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
-              const expected = naiveGemm(transA, transB, m, n, k, alpha, a, b, beta, c0);
-              for (let i = 0; i < m * n; i++) {
-                if (!Object.is(c[i], Math.fround(expected[i]))) {
-                  assert.fail(`gemm(${transA}, ${transB}, ${m}, ${n}, ${k}, α=${alpha}, β=${beta})[${i}] = ${c[i]}, naive ${Math.fround(expected[i])}`);
-                }
-              }
-            }
-          }
-        }
-      }
-    });
   }
 
   test(`${backend.name}: gemm with β = 0 ignores NaN and Infinity already in C`, () => {

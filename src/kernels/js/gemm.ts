@@ -46,10 +46,10 @@ export function createJsGemm(): Backend['gemm'] {
     };
 
     for (let i0 = 0; i0 < m; i0 += BLOCK_ROWS) {
-      const rows = Math.min(BLOCK_ROWS, m - i0);
+      const rows = Math.min(BLOCK_ROWS, m - i0), panelRows = Math.ceil(rows / MR) * MR;
       // Row r of the block goes to panel ⌊r/3⌋, lane r mod 3: pa[(r − r mod 3)·k + 3p + r mod 3].
       // Rows past m repeat the last row (computed, never stored), so every panel is full.
-      for (let r = 0; r < rows + (MR - rows % MR) % MR; r++) {
+      for (let r = 0; r < panelRows; r++) {
         let src = Math.min(i0 + r, m - 1) * aRow, dst = (r - r % MR) * k + r % MR;
         for (let p = 0; p < k; p++, src += aStep, dst += MR) pa[dst] = a[src];
       }
