@@ -2,6 +2,7 @@
  * `ridgeline convert` and `ridgeline conventions`: one coefficient in every other framework's
  * convention, with the formula and the assumptions, and the list of conventions.
  */
+import { formatShrink } from '../regularization/shrink.js';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { CONTEXT_FLAGS, CONVENTIONS, parseCoefficient, symbol } from '../regularization/conventions.js';
@@ -78,8 +79,7 @@ function formatReport(r: ConversionReport): string {
   const out = [
     `${r.from.text}  [${r.from.kind}]  →  ${r.canonical.unit} = ${fmt(r.canonical.value)}`,
     `context: ${ctx}`,
-    `per-step shrink δ at the peak η: ${r.deltaPerStep === null ? 'undefined (give --lr; none under Adam for coupled L2)' : fmt(r.deltaPerStep)}` +
-      (r.shrinkPerEpoch === null ? '' : `; per epoch (1 − δ)^⌈N/B⌉ = ${r.shrinkPerEpoch.toFixed(5)}`),
+    r.shrink === null ? 'δ per step: undefined (give --lr)' : formatShrink(r.shrink, r.stepsPerEpoch, r.context.momentum),
     '',
   ];
   const width = Math.max(...r.results.map((x) => `${x.convention}:${x.param}`.length));

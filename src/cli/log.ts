@@ -41,6 +41,11 @@ export class Log {
     this.bar.start(total, 0, { loss: '…' });
   }
 
+  /** Whether a progress bar is drawn (a TTY, neither --quiet nor --json). */
+  get hasBar(): boolean {
+    return this.bar !== null;
+  }
+
   tick(value: number, loss?: number): void {
     this.bar?.update(value, loss === undefined ? {} : { loss: loss.toFixed(4) });
   }

@@ -1,14 +1,10 @@
 /**
  * `ridgeline study`: run (a shard of) a study's trials, skipping finished ones, appending each
  * result to the store as it finishes; `study merge` unions shard stores; `study report` writes
- * the analysis. Layout of the study directory:
- *
- *   study.json                        the study configs (written once; a rerun must match)
- *   results.jsonl                     results of unsharded runs, and the merge of all shards
- *   results.shard-<i>-of-<n>.jsonl    results of `--shard i/n`, so shards never share a file
+ * the analysis. The directory's layout is node/study-dir.ts's.
  */
 import { Command } from 'commander';
-import { readdir, readFile, mkdir } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -19,9 +15,13 @@ import { ConfigError, DataError } from '../errors.js';
 import { atomicWriteFile } from '../node/files.js';
 import { openInBrowser, writeReport } from '../report/write.js';
 import { appendResult, dropTornLine, mergeResults, readStore } from '../node/study-store.js';
-import { parseStudyConfig, preset, type StudyConfig } from '../study/config.js';
-import { runTrial, type StudyData } from '../study/run-trial.js';
-import { canonicalJson, expandTrials, shardTrials, type Trial } from '../study/trials.js';
+import { readAllResults, readStudyFile, storeFiles, STUDY_FILE } from '../node/study-dir.js';
+import { parseArch } from '../nn/spec.js';
+import { AXES, parseStudyConfig, type StudyConfig, type StudyFile } from '../study/config.js';
+import { METRICS } from '../study/metrics.js';
+import { preset, PRESET_NAMES } from '../study/presets.js';
+import { runTrial, type StudyData, type TrialResult } from '../study/run-trial.js';
+import { canonicalJson, expandTrials, settingsAt, shardTrials, type StudyDataInfo, type Trial } from '../study/trials.js';
 import { backendOption, resolveBackend } from './backend-option.js';
 import { loadData } from './data-source.js';
 import { Log } from './log.js';
@@ -30,6 +30,11 @@ import { num, validateOptions } from './options.js';
 const schema = z.object({
   preset: z.string().optional(),
   config: z.string().optional(),
+  arch: z.string().optional(),
+  axis: z.enum(AXES).optional(),
+  values: z.string().optional(),
+  name: z.string().min(1).max(100).optional(),
+  metric: z.enum(METRICS).optional(),
   data: z.string().optional(),
   out: z.string().min(1),
   shard: z.string().optional(),
@@ -38,13 +43,19 @@ const schema = z.object({
   backend: z.string(),
   quiet: z.boolean().optional(),
 });
+type StudyOptions = z.infer<typeof schema>;
 
 export function studyCommand(): Command {
   const study = new Command('study')
     .description('sweep the regularization coefficient across a scale axis and find where the optimum lands')
-    .option('--preset <name>', 'default, width, depth, batch, data, lr, optimizer, all (default: default)')
-    .option('--config <file.json>', 'a custom study (see README "Study")')
-    .option('--data <dir>', "IDX directory or 'fashion-mnist'; default: the embedded sample")
+    .option('--preset <name>', `${PRESET_NAMES.join(', ')} (default: default)`)
+    .option('--config <file.json>', 'a custom study (docs/study.md)')
+    .option('--arch <spec>', 'study this network (train --arch grammar); with --axis and --values')
+    .option('--axis <axis>', `what varies: ${AXES.join(', ')}`)
+    .option('--values <list>', 'the axis values, comma-separated (width with --arch: multipliers, e.g. 0.5,1,2,4)')
+    .option('--name <name>', 'the study name (default: the axis)')
+    .option('--metric <metric>', `what "best" means: ${METRICS.join(', ')} (default: final-ce)`)
+    .option('--data <dir>', "IDX directory, 'fashion-mnist', or a CSV file; default: the embedded sample")
     .option('--out <dir>', 'study directory (results, report)', 'ridgeline-study')
     .option('--shard <i/n>', 'run only shard i of n (1-based), e.g. one task of an array job')
     .option('--max-minutes <m>', 'start no new trial after this many minutes (rerun to continue)')
@@ -64,53 +75,117 @@ export function studyCommand(): Command {
   return study;
 }
 
+/** The study configs the options ask for: a preset, a config file, or one built from --arch/--axis/--values. */
+async function configsFrom(o: StudyOptions): Promise<StudyConfig[]> {
+  const custom = o.arch !== undefined || o.axis !== undefined || o.values !== undefined;
+  if ([o.preset !== undefined, o.config !== undefined, custom].filter(Boolean).length > 1) {
+    throw new ConfigError('give one of --preset, --config, or --arch/--axis/--values');
+  }
+  let configs: StudyConfig[];
+  if (o.config) configs = await readConfigs(o.config);
+  else if (!custom) configs = preset(o.preset ?? 'default', o.data !== undefined);
+  else {
+    if (o.axis === undefined || o.values === undefined) throw new ConfigError('--arch, --axis and --values go together: give --axis and --values');
+    const [template] = preset('default', o.data !== undefined);
+    const values = o.values.split(',').map((v) => v.trim()).map((v) => (v !== '' && Number.isFinite(Number(v)) ? Number(v) : v));
+    const base = o.arch !== undefined ? { ...template.base, hidden: undefined, arch: o.arch } : template.base;
+    configs = [parseStudyConfig({ ...template, name: o.name ?? o.axis, axis: o.axis, values, base }, '--axis/--values')];
+  }
+  if (o.name !== undefined && !custom) throw new ConfigError('--name applies to a study built from --arch/--axis/--values');
+  return o.metric ? configs.map((c) => ({ ...c, metric: o.metric! })) : configs;
+}
+
 async function runStudy(cmd: Command): Promise<void> {
   const o = validateOptions(schema, cmd.opts());
   const log = new Log({ quiet: !!o.quiet, json: false });
-  if (o.preset && o.config) throw new ConfigError('give --preset or --config, not both');
   if (o.jobs !== undefined && o.jobs > 1 && o.shard) throw new ConfigError('--jobs runs shards itself; give --jobs or --shard, not both');
-  const configs = o.config ? await readConfigs(o.config) : preset(o.preset ?? 'default', o.data !== undefined);
+  if (o.shard) shardTrials([], o.shard); // a malformed --shard fails before any work
+  const configs = await configsFrom(o);
   const data = await loadData(o.data);
+  const info: StudyDataInfo = { label: data.label, classes: data.train.classes };
+  // Every trial's model must fit the data before anything runs.
+  for (const c of configs) for (const v of c.values) parseArch(settingsAt(c, v, info.classes).arch, data.train.shape, info.classes);
   await mkdir(o.out, { recursive: true });
-  await pinConfigs(o.out, configs, data.label);
+  await pinConfigs(o.out, configs, info);
 
-  const all = configs.flatMap((c) => expandTrials(c, data.label));
-  const mine = o.shard ? shardTrials(all, o.shard) : all;
   const storePath = join(o.out, o.shard ? `results.shard-${o.shard.replace('/', '-of-')}.jsonl` : 'results.jsonl');
   const store = readStore(storePath);
   if (store.tornLine !== null) {
     log.result(`note: dropped a torn last line of ${storePath} (a run was killed mid-write): ${store.tornLine.slice(0, 60)}…`);
     dropTornLine(storePath);
   }
-  // A trial finished in any store of this directory (an unsharded run, other shards, a merge)
-  // is done: reruns with other sharding, or with --jobs, never repeat work.
-  const done = new Set(store.results.map((r) => r.id));
-  for (const file of await storeFiles(o.out)) {
-    if (join(o.out, file) !== storePath) for (const r of readStore(join(o.out, file)).results) done.add(r.id);
-  }
-  const todo = mine.filter((t) => !done.has(t.id));
-  log.info(`study: ${configs.map((c) => `${c.name} (${c.axis})`).join(', ')} on ${data.label}: ${all.length} trials` +
-    `${o.shard ? `, shard ${o.shard} has ${mine.length}` : ''}, ${mine.length - todo.length} already done, ${todo.length} to run`);
+  const first = pending(o, configs, info);
+  log.info(`study: ${configs.map((c) => `${c.name} (${c.axis})`).join(', ')} on ${data.label}: ${first.known} trials known so far` +
+    `${o.shard ? `, shard ${o.shard} has ${first.mine}` : ''}, ${first.done} done, ${first.todo.length} to run; refinement passes add more as results arrive`);
+  if (o.jobs !== undefined && o.jobs > 1) return runJobs(o.jobs, o, configs, info, log);
 
-  if (o.jobs !== undefined && o.jobs > 1) return runJobs(o.jobs, o.out, all.length, log);
   const studyData = prepareData(data, configs);
   const backend = await resolveBackend(o.backend, log);
   const started = Date.now();
-  log.startBar(mine.length, 'trials', 'trials');
-  log.tick(mine.length - todo.length);
-  let ran = 0;
-  for (const trial of todo) {
-    if (o.maxMinutes !== undefined && (Date.now() - started) / 60000 >= o.maxMinutes) break;
-    const result = await runTrial(trial, studyData, backend);
-    appendResult(storePath, result);
-    ran++;
-    log.tick(mine.length - todo.length + ran);
+  const progress = new Progress(log, first.done);
+  let ran = 0, stopped = false;
+  // A trial finished in any store of this directory (an unsharded run, other shards, a merge)
+  // is done, so reruns with other sharding, or with --jobs, never repeat work. Each round
+  // rereads the stores: a refinement pass becomes known once its scale's earlier points are done.
+  for (let round = pending(o, configs, info); round.todo.length > 0 && !stopped; round = pending(o, configs, info)) {
+    progress.setTotal(round.mine, round.done);
+    for (const trial of round.todo) {
+      if (o.maxMinutes !== undefined && (Date.now() - started) / 60000 >= o.maxMinutes) { stopped = true; break; }
+      const result = await runTrial(trial, studyData, backend);
+      appendResult(storePath, result);
+      ran++;
+      progress.finished(result);
+    }
   }
-  log.stopBar();
-  const left = todo.length - ran;
-  log.result(left > 0
-    ? `stopped after ${o.maxMinutes} minutes with ${left} trials left; run the same command again to continue`
-    : `${mine.length} trials done; results in ${storePath}`);
+  progress.stop();
+  const left = pending(o, configs, info);
+  log.result(left.todo.length > 0
+    ? `${stopped ? `stopped after ${o.maxMinutes} minutes` : 'this shard is done for now'} with ${left.todo.length} trials left${stopped ? '' : ' (waiting on other shards)'}; run the same command again to continue`
+    : `${left.mine} trials done (${ran} this run); results in ${storePath}`);
+}
+
+/** The trials known now (refinement passes included), this shard's share, and which are not done. */
+function pending(o: StudyOptions, configs: StudyConfig[], info: StudyDataInfo): { known: number; mine: number; done: number; todo: Trial[] } {
+  const { results } = readAllResults(o.out);
+  const done = new Set(results.map((r) => r.id));
+  const all = configs.flatMap((c) => expandTrials(c, info, results));
+  const mine = o.shard ? shardTrials(all, o.shard) : all;
+  const todo = mine.filter((t) => !done.has(t.id));
+  return { known: all.length, mine: mine.length, done: mine.length - todo.length, todo };
+}
+
+/**
+ * Progress: a bar on a TTY; otherwise one line per finished trial (done/known, the trial, its
+ * metric, ETA from this run's mean time per trial), so a log file shows how far a study is.
+ */
+class Progress {
+  private total = 0;
+  private done: number;
+  private readonly startedAt = Date.now();
+  private ranHere = 0;
+  constructor(private readonly log: Log, done: number) {
+    this.done = done;
+  }
+  setTotal(total: number, done: number): void {
+    this.total = total;
+    this.done = done;
+    this.log.stopBar();
+    this.log.startBar(total, 'trials', 'trials');
+    this.log.tick(done);
+  }
+  finished(r: TrialResult): void {
+    this.done++;
+    this.ranHere++;
+    if (this.log.hasBar) { this.log.tick(this.done); return; }
+    const perTrial = (Date.now() - this.startedAt) / this.ranHere;
+    const eta = Math.round((perTrial * (this.total - this.done)) / 60000);
+    const t = r.trial;
+    this.log.info(`trial ${this.done}/${this.total} ${t.study} ${t.axis}=${t.value} ${t.kind === 'coupled' ? 'λ_E' : 'c'}=${t.coefficient} seed ${t.seed}: ` +
+      `${r.diverged ? 'diverged' : `val CE ${r.final_val_ce?.toFixed(4)}, val acc ${((r.final_val_accuracy ?? 0) * 100).toFixed(2)}%`}, ${r.seconds.toFixed(1)} s; ETA ${eta} min for the trials known so far`);
+  }
+  stop(): void {
+    this.log.stopBar();
+  }
 }
 
 /** Validation rows and the training pool, the same for every trial of every config. */
@@ -118,7 +193,7 @@ function prepareData(data: Awaited<ReturnType<typeof loadData>>, configs: StudyC
   const validation = Math.max(...configs.map((c) => c.base.validation));
   const split = splitValidation(data.train, validation, 0);
   for (const c of configs) {
-    const largest = Math.max(c.base.trainSize, ...(c.axis === 'data' ? (c.values as number[]) : [0]));
+    const largest = Math.max(c.base.trainSize, ...c.values.map((v) => settingsAt(c, v, data.train.classes).trainSize));
     if (largest > split.train.count) throw new ConfigError(`study ${c.name} asks for ${largest} training rows; the data has ${split.train.count} after holding out ${validation}`);
   }
   return { train: split.train, validation: split.validation, test: data.test };
@@ -132,16 +207,23 @@ async function readConfigs(path: string): Promise<StudyConfig[]> {
     throw new DataError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(e as Error).message})`}`);
   }
   const list = Array.isArray(json) ? json : [json];
-  return list.map((c, i) => parseStudyConfig(c, list.length > 1 ? `${path}[${i}]` : path));
+  const configs = list.map((c, i) => parseStudyConfig(c, list.length > 1 ? `${path}[${i}]` : path));
+  const names = configs.map((c) => c.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new ConfigError(`${path}: two studies are named '${dup}'; names tell their trials apart`);
+  return configs;
 }
 
 /** The first run writes study.json; later runs (and shards) must use the same study. */
-async function pinConfigs(dir: string, configs: StudyConfig[], data: string): Promise<void> {
-  const path = join(dir, 'study.json');
-  const pinned = { data, configs };
+async function pinConfigs(dir: string, configs: StudyConfig[], info: StudyDataInfo): Promise<void> {
+  const path = join(dir, STUDY_FILE);
+  const pinned: StudyFile = { edition: 2, data: info.label, classes: info.classes, configs };
   if (existsSync(path)) {
-    const saved = JSON.parse(await readFile(path, 'utf8'));
-    if (canonicalJson(saved) !== canonicalJson(pinned)) {
+    const saved = readStudyFile(dir);
+    if (saved.edition < 2) {
+      throw new ConfigError(`${dir} holds a first-edition study (trials without per-epoch curves or seeded subsets); \`study report ${dir}\` still reads it, but run this study into a new --out`);
+    }
+    if (canonicalJson(saved) !== canonicalJson(JSON.parse(JSON.stringify(pinned)))) {
       throw new ConfigError(`${dir} holds another study (${path} differs from these options); use another --out`);
     }
     return;
@@ -149,21 +231,31 @@ async function pinConfigs(dir: string, configs: StudyConfig[], data: string): Pr
   await atomicWriteFile(path, JSON.stringify(pinned, null, 2) + '\n');
 }
 
-/** The result stores in a study directory: results.jsonl and every shard's file. */
-async function storeFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => /^results(\.shard-\d+-of-\d+)?\.jsonl$/.test(f)).sort();
-}
-
 /**
  * `--jobs n`: this same command n times as `--shard k/n` child processes, each with its share
  * of the threads (native: OPENBLAS_NUM_THREADS; wasm: RIDGELINE_WASM_THREADS, whose split jobs
- * would wait for a worker that another shard keeps off its core), then a merge. Small models
- * use a second core far better as a second trial than as a second BLAS thread (measured: 2 BLAS
- * threads speed a 256-wide MLP step by ~6%). Progress is the line count of the shards' stores; a signal is passed on to them.
+ * would wait for a worker that another shard keeps off its core), then a merge; again while
+ * the merge makes refinement passes known. Small models use a second core far better as a
+ * second trial than as a second BLAS thread (measured: 2 BLAS threads speed a 256-wide MLP
+ * step by ~6%). Progress is the count of finished trials; a signal is passed on to the children.
  */
-async function runJobs(jobs: number, out: string, total: number, log: Log): Promise<void> {
+async function runJobs(jobs: number, o: StudyOptions, configs: StudyConfig[], info: StudyDataInfo, log: Log): Promise<void> {
   const args = withoutJobs(process.argv.slice(2));
   const blasThreads = String(Math.max(1, Math.floor(availableParallelism() / jobs)));
+  log.info(`study: ${jobs} jobs (shards 1/${jobs} … ${jobs}/${jobs}), ${blasThreads} BLAS thread(s) each`);
+  for (;;) {
+    const before = pending(o, configs, info);
+    if (before.todo.length === 0) break;
+    await runChildren(jobs, args, blasThreads, o.out, before.mine, log);
+    await mergeStudy(o.out);
+    const after = pending(o, configs, info);
+    if (after.done === before.done) break; // no progress (every child stopped at --max-minutes)
+  }
+  const left = pending(o, configs, info);
+  log.result(left.todo.length > 0 ? `${left.todo.length} trials left; run the same command again to continue` : `${left.mine} trials done; results in ${join(o.out, 'results.jsonl')}`);
+}
+
+async function runChildren(jobs: number, args: string[], blasThreads: string, out: string, total: number, log: Log): Promise<void> {
   const children = Array.from({ length: jobs }, (_, k) => spawn(process.execPath,
     [...process.execArgv, process.argv[1], ...args, '--shard', `${k + 1}/${jobs}`, '--quiet'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENBLAS_NUM_THREADS: blasThreads, RIDGELINE_WASM_THREADS: blasThreads } }));
@@ -176,10 +268,16 @@ async function runJobs(jobs: number, out: string, total: number, log: Log): Prom
   const onInt = forward('SIGINT'), onTerm = forward('SIGTERM');
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
-  log.info(`study: ${jobs} jobs (shards 1/${jobs} … ${jobs}/${jobs}), ${blasThreads} BLAS thread(s) each`);
   log.startBar(total, 'trials', 'trials');
-  log.tick(await countDone(out));
-  const timer = setInterval(() => { void countDone(out).then((n) => log.tick(n)); }, 2000);
+  let last = countDone(out);
+  log.tick(last);
+  const timer = setInterval(() => {
+    const n = countDone(out);
+    if (n === last) return;
+    last = n;
+    if (log.hasBar) log.tick(n);
+    else log.info(`trials done: ${n} of ${total} known`);
+  }, 5000);
   try {
     const codes = await Promise.all(children.map((c) => new Promise<number>((resolve) => c.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))))));
     const failed = codes.map((c, k) => ({ c, k })).filter(({ c }) => c !== 0);
@@ -193,8 +291,6 @@ async function runJobs(jobs: number, out: string, total: number, log: Log): Prom
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   }
-  for (const o of outputs) if (o.stdout.trim()) log.result(o.stdout.trim());
-  await mergeStudy(out);
 }
 
 function withoutJobs(argv: string[]): string[] {
@@ -207,26 +303,23 @@ function withoutJobs(argv: string[]): string[] {
   return out;
 }
 
-async function countDone(dir: string): Promise<number> {
-  const ids = new Set<string>();
-  for (const f of await storeFiles(dir)) for (const r of readStore(join(dir, f)).results) ids.add(r.id);
-  return ids.size;
+function countDone(dir: string): number {
+  return readAllResults(dir).results.length;
 }
 
 async function mergeStudy(dir: string): Promise<void> {
-  if (!existsSync(join(dir, 'study.json'))) throw new DataError(`${dir} is not a study directory (no study.json)`);
-  const files = await storeFiles(dir);
-  const stores = files.map((f) => {
-    const s = readStore(join(dir, f));
-    if (s.tornLine !== null) process.stderr.write(`note: ${f} ends in a torn line (a killed run); it is ignored\n`);
-    return s.results;
-  });
-  const merged = mergeResults(stores);
-  const { data, configs } = JSON.parse(await readFile(join(dir, 'study.json'), 'utf8')) as { data: string; configs: StudyConfig[] };
-  const expected = new Set(configs.flatMap((c) => expandTrials(c, data)).map((t: Trial) => t.id));
-  const missing = [...expected].filter((id) => !merged.some((r) => r.id === id)).length;
-  await atomicWriteFile(join(dir, 'results.jsonl'), merged.map((r) => JSON.stringify(r)).join('\n') + (merged.length ? '\n' : ''));
-  process.stderr.write(`merged ${files.length} stores: ${merged.length} trials (${missing} of ${expected.size} still missing) → ${join(dir, 'results.jsonl')}\n`);
+  const study = readStudyFile(dir);
+  const { results, notes } = readAllResults(dir);
+  for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  const files = storeFiles(dir);
+  // The merged store keeps each record as it was written (first-edition records stay first-edition).
+  const raw = mergeResults(files.map((f) => readStore(join(dir, f)).results));
+  const info = { label: study.data, classes: study.classes };
+  const expected = study.edition >= 2 ? new Set(study.configs.flatMap((c) => expandTrials(c, info, results)).map((t) => t.id)) : null;
+  const have = new Set(results.map((r) => r.id));
+  const missing = expected ? [...expected].filter((id) => !have.has(id)).length : 0;
+  await atomicWriteFile(join(dir, 'results.jsonl'), raw.map((r) => JSON.stringify(r)).join('\n') + (raw.length ? '\n' : ''));
+  process.stderr.write(`merged ${files.length} stores: ${raw.length} trials${expected ? ` (${missing} of the ${expected.size} known so far still missing)` : ''} → ${join(dir, 'results.jsonl')}\n`);
 }
 
 async function reportStudy(dir: string, open: boolean): Promise<void> {

@@ -14,7 +14,7 @@ import { formatSummary } from '../regularization/summary.js';
 import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.js';
 import { ensureRunDir, loadCheckpoint, saveEpoch, saveResult, CHECKPOINT_FILE } from '../node/run-dir.js';
 import { loadData } from './data-source.js';
-import { buildRegularization } from './regularization-options.js';
+import { compileRegularization } from '../regularization/compile.js';
 import { backendThreads } from '../kernels/select.js';
 import { backendOption, resolveBackend } from './backend-option.js';
 import { Log } from './log.js';
@@ -86,7 +86,7 @@ export function trainCommand(): Command {
     .option('--gamma <γ>', 'with --schedule step: the factor', '0.1')
     .option('--min-lr <η>', 'with --schedule cosine: the final learning rate', '0')
     .option('--warmup-steps <n>', 'linear learning-rate warm-up over n steps', '0')
-    .option('--l2 <coef>', "coupled L2: λ_E of E = mean CE + λ_E·Σw², or any coupled convention, e.g. 'pytorch-sgd:weight_decay=5e-4', 'sklearn-mlp:alpha=0.064' (see `ridgeline conventions`)", '1e-4')
+    .option('--l2 <coef>', "coupled L2: λ_E of E = mean CE + λ_E·Σw², or any coupled convention, e.g. 'pytorch-sgd:weight_decay=5e-4', 'sklearn-mlp:alpha=0.064' (see `ridgeline conventions`); default 1e-4, or 0 when --decay is given or the optimizer is adamw")
     .option('--decay <coef>', "decoupled weight decay: a number is PyTorch AdamW's c (δ = η·c per step), or a convention, e.g. 'keras3:weight_decay=0.004', 'tfa-sgdw:weight_decay=1e-5'")
     .option('--decay-params <sel>', "decayed parameters: 'weights' (rank ≥ 2), 'all', 'framework' (the convention's own default) or name globs like 'dense1.weight,*.bias'", 'weights')
     .option('--decay-mult <list>', "per-parameter multipliers of the coefficients, e.g. 'dense1.*=0.5,dense3.weight=0' (ConvNetJS l2_decay_mul)")
@@ -131,7 +131,7 @@ async function runTrain(cmd: Command): Promise<void> {
     (typeof variant === 'string' ? ` (${variant})` : '') + (threads === null ? '' : ` on ${threads} thread${threads === 1 ? '' : 's'}`));
   log.info(`optimizer: ${opts.optimizer}, chain [${trainer.chainNames().join(' → ')}], B = ${opts.batch}, ${trainer.stepsPerEpoch} steps/epoch`);
   for (const note of notes) log.info(`note: ${note}`);
-  log.info(formatSummary(trainer.regularizationSummary()));
+  log.info(formatSummary(trainer.regularizationSummary(), trainer.stepsPerEpoch, opts.optimizer === 'momentum' || opts.optimizer === 'nesterov' ? opts.momentum : undefined));
   if (resumed) log.info(`resuming from ${resumed.path} after epoch ${resumed.state.epoch}`);
   if (!out) log.info(log.dim('(no --out: nothing is saved)'));
 
@@ -207,9 +207,10 @@ function trainConfig(o: Options, shape: readonly number[], classes: number, trai
   if (o.warmupSteps > 0) schedule = { type: 'warmup', steps: o.warmupSteps, then: schedule };
   const features = shape.reduce((a, b) => a * b, 1);
   const model = o.arch !== undefined ? archFor(o.arch, shape, classes) : mlpSpec(features, o.hidden, classes, o.activation as Activation, o.dropout);
-  const reg = buildRegularization(
+  const reg = compileRegularization(
     { l2: o.l2, decay: o.decay, decayParams: o.decayParams, decayMult: o.decayMult, widthMult: o.widthMult, optimizer: o.optimizer },
-    { spec: model, trainCount, batch: o.batch, lr: o.lr, epochs: o.epochs });
+    { spec: model, trainCount, batch: o.batch, lr: o.lr, epochs: o.epochs },
+    { l2: '--l2', decay: '--decay', decayParams: '--decay-params', decayMult: '--decay-mult', widthMult: '--width-mult' });
   const optimizer: OptimizerConfig = {
     name: o.optimizer as OptimizerConfig['name'], schedule,
     momentum: o.momentum, dampening: o.dampening, b1: o.beta1, b2: o.beta2, eps: o.eps,

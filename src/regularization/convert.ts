@@ -11,6 +11,7 @@
  * says so and prints no number.
  */
 import { ConfigError } from '../errors.js';
+import { perStepShrink, shrinkOver, type Shrink } from './shrink.js';
 import { CONTEXT_FLAGS, CONVENTIONS, requireContext, symbol, type Convention, type ConventionContext, type GivenCoefficient, type Kind } from './conventions.js';
 
 export type ConvertOptimizer = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
@@ -37,9 +38,12 @@ export interface ConversionReport {
   context: ConvertContext;
   /** The source in its kind's canonical unit. */
   canonical: { kind: Kind; value: number; unit: string };
-  /** Per-step shrink of a decayed weight at the peak η, when defined. */
+  /** Per-step shrink of a decayed weight at the peak η (shrink.ts: direct and long-run through momentum); null without η. */
+  shrink: Shrink | null;
+  /** Steps per epoch S = ⌈N/B⌉, when N and B are known. */
+  stepsPerEpoch: number | null;
+  /** Direct δ per step (= shrink.direct), and (1 − δ)^S. */
   deltaPerStep: number | null;
-  /** (1 − δ)^S with S = ⌈N/B⌉, when δ, N and B are known. */
   shrinkPerEpoch: number | null;
   results: ConversionResult[];
 }
@@ -72,10 +76,11 @@ function bridge(from: Kind, to: Kind, v: number, ctx: ConvertContext): { value: 
   throw new Error(`no bridge ${from} → ${to}`);
 }
 
-/** The per-step shrink δ at the peak η for a canonical value, or null where undefined. */
-export function perStepDelta(kind: Kind, v: number, ctx: ConvertContext): number | null {
-  const b = bridge(kind, 'step', v, ctx);
-  return 'value' in b ? b.value : null;
+/** The per-step shrink of a canonical value of one kind, in the context (null without η). */
+export function shrinkOf(kind: Kind, v: number, ctx: ConvertContext): Shrink | null {
+  if (ctx.lr === undefined) return null;
+  const terms = { lambdaE: kind === 'coupled' ? v : 0, decoupled: kind === 'decoupled' ? v : 0, step: kind === 'step' ? v : 0 };
+  return perStepShrink(terms, { optimizer: ctx.optimizer, lr: ctx.lr, momentum: ctx.momentum });
 }
 
 export function convert(given: GivenCoefficient, ctx: ConvertContext, targets?: readonly string[]): ConversionReport {
@@ -89,14 +94,15 @@ export function convert(given: GivenCoefficient, ctx: ConvertContext, targets?: 
     return c;
   }) : CONVENTIONS.filter((c) => c !== src);
   const results = chosen.map((target) => convertOne(src.kind, canonical, target, ctx, targets !== undefined));
-  const delta = perStepDelta(src.kind, canonical, ctx);
+  const shrink = shrinkOf(src.kind, canonical, ctx);
   const steps = ctx.n !== undefined && ctx.batch !== undefined ? Math.ceil(ctx.n / ctx.batch) : null;
   return {
     from: { text: given.text, convention: src.id, kind: src.kind, value: given.value },
     context: ctx,
     canonical: { kind: src.kind, value: canonical, unit: UNITS[src.kind] },
-    deltaPerStep: delta,
-    shrinkPerEpoch: delta !== null && steps !== null ? Math.pow(1 - delta, steps) : null,
+    shrink, stepsPerEpoch: steps,
+    deltaPerStep: shrink?.direct ?? null,
+    shrinkPerEpoch: steps !== null ? shrinkOver(shrink?.direct ?? null, steps) : null,
     results,
   };
 }

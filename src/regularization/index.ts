@@ -11,4 +11,6 @@ export * from './conventions.js';
 export * from './convert.js';
 export * from './plan.js';
 export * from './mup.js';
+export * from './shrink.js';
+export * from './compile.js';
 export * from './summary.js';

@@ -24,7 +24,7 @@ export interface MupAdjustment {
  * layer order.
  */
 export function mupAdjustment(shapes: readonly { name: string; shape: readonly number[]; kind: ParamKind }[], m: number): MupAdjustment {
-  if (!(Number.isFinite(m) && m > 0)) throw new ConfigError(`muP needs a positive width multiplier (--width-mult), got ${m}`);
+  if (!(Number.isFinite(m) && m > 0)) throw new ConfigError(`muP needs a positive width multiplier m, got ${m}`);
   const weights = shapes.filter((p) => isWeightKind(p.kind));
   const matrixLike = weights.slice(1, -1).map((p) => p.name);
   return {

@@ -98,5 +98,10 @@ export function validatePlan(terms: readonly RegTerm[]): void {
  * { batch: 128 })`; a bare number is the seed's λ_E.
  */
 export function regularizationTerm(text: string, context: ConventionContext = {}, decayParams: DecayParamsChoice = 'weights'): RegTerm {
-  return termFromGiven(parseCoefficient(text, 'seed', text), context, decayParams);
+  const given = parseCoefficient(text, 'seed', text);
+  if (given.convention.per === 'mup') {
+    // muP changes per-parameter learning rates too, which a term alone cannot carry.
+    throw new ConfigError(`${text}: muP scales the hidden matrices' learning rates and decay by the width multiplier; build it with compileRegularization({ decay: '${text}', widthMult: m, … }, { spec, … })`);
+  }
+  return termFromGiven(given, context, decayParams);
 }

@@ -7,6 +7,7 @@
 import type { Param } from '../tensor/param.js';
 import { decayMask } from './mask.js';
 import { coefficientFor, type RegTerm } from './plan.js';
+import { formatShrink, perStepShrink, shrinkOver, type Shrink, type ShrinkOptimizer } from './shrink.js';
 
 export interface DecayGroup {
   group: string;
@@ -19,9 +20,11 @@ export interface DecayGroup {
   decoupled: number | null;
   /** Decoupled, lr-independent δ; null when absent. */
   stepDecay: number | null;
-  /** Fraction of each weight removed per step at the peak η (without momentum amplification); null when undefined (coupled L2 under Adam). */
+  /** The per-step shrink (shrink.ts): direct δ at the peak η, and long-run through momentum; nulls when undefined (coupled L2 under Adam). */
+  shrink: Shrink;
+  /** Direct δ per step (= shrink.direct). */
   deltaPerStep: number | null;
-  /** (1 − δ)^S, S steps per epoch. */
+  /** (1 − δ)^S with the direct δ, S steps per epoch. */
   shrinkPerEpoch: number | null;
   /** The coefficients as the user gave them. */
   given: string[];
@@ -61,23 +64,11 @@ export function summarizeRegularization(params: readonly Param[], terms: readonl
     g.params.push(p);
     groups.set(key, g);
   }
-  const adaptive = ctx.optimizer === 'adam' || ctx.optimizer === 'adamw';
   const sorted = [...groups.values()].sort((a, b) => (b.l + b.c + b.d) - (a.l + a.c + a.d));
   return sorted.map((g, i) => {
     const none = g.l === 0 && g.c === 0 && g.d === 0;
     const notes: string[] = [];
-    let delta: number | null = g.lr * g.c + g.d;
-    if (g.l > 0) {
-      if (adaptive) {
-        delta = null;
-        notes.push(`coupled L2 under ${ctx.optimizer} is divided by √v̂: its per-step shrink depends on gradient statistics and has no fixed δ`);
-      } else {
-        delta += 2 * g.lr * g.l;
-        if (ctx.momentum && ctx.momentum > 0) {
-          notes.push(`through momentum μ=${ctx.momentum} the coupled part's long-run shrink per step is ≈ 2ηλ_E/(1−μ) = ${fmt((2 * g.lr * g.l) / (1 - ctx.momentum))}`);
-        }
-      }
-    }
+    const shrink = perStepShrink({ lambdaE: g.l, decoupled: g.c, step: g.d }, { optimizer: ctx.optimizer as ShrinkOptimizer, lr: g.lr, momentum: ctx.momentum });
     if (g.c > 0) notes.push('decoupled: δ_t = η_t·c follows the learning-rate schedule');
     if (g.lr !== ctx.lr) notes.push(`learning rate ×${fmt(g.lr / ctx.lr)} for this group (muP)`);
     return {
@@ -87,15 +78,16 @@ export function summarizeRegularization(params: readonly Param[], terms: readonl
       lambdaE: g.l > 0 ? g.l : null,
       decoupled: g.c > 0 ? g.c : null,
       stepDecay: g.d > 0 ? g.d : null,
-      deltaPerStep: none ? 0 : delta,
-      shrinkPerEpoch: none ? 1 : delta === null ? null : Math.pow(1 - delta, ctx.stepsPerEpoch),
+      shrink,
+      deltaPerStep: shrink.direct,
+      shrinkPerEpoch: shrinkOver(shrink.direct, ctx.stepsPerEpoch),
       given: [...g.given],
       notes,
     };
   });
 }
 
-export function formatSummary(groups: readonly DecayGroup[]): string {
+export function formatSummary(groups: readonly DecayGroup[], stepsPerEpoch: number, momentum?: number): string {
   return groups.map((g) => {
     const head = `${g.group}: ${g.tensors.join(', ') || '(none)'} (P = ${g.size})`;
     if (g.group === 'not decayed') return head;
@@ -108,7 +100,7 @@ export function formatSummary(groups: readonly DecayGroup[]): string {
       head,
       `  from ${g.given.join(' + ')}`,
       `  ${coefficients}`,
-      `  δ per step = ${g.deltaPerStep === null ? 'undefined' : fmt(g.deltaPerStep)}, shrink per epoch = ${g.shrinkPerEpoch === null ? 'undefined' : g.shrinkPerEpoch.toFixed(5)}`,
+      `  ${formatShrink(g.shrink, stepsPerEpoch, momentum)}`,
       ...g.notes.map((n) => `  note: ${n}`),
     ].join('\n');
   }).join('\n');

@@ -4,21 +4,22 @@
  * analysis; the words only say what the numbers say. Pure.
  */
 import type { ContextKey } from '../regularization/conventions.js';
-import type { AxisAnalysis, Movement, ScaleOptimum } from '../study/analysis.js';
+import { TRANSFER_BAND, type AxisAnalysis, type Movement, type ScaleOptimum } from '../study/analysis.js';
 import { CATEGORICAL_AXES } from '../study/config.js';
+import { mean, t975 } from '../study/stats.js';
 import {
-  axisValue, canonicalSymbol, conventionLabel, conventionOf, edgeSide, edgeStatus, fmtCoef, fmtSe, fmtSigned, fmtSlope,
+  axisValue, canonicalSymbol, conventionLabel, conventionOf, flagText, fmtCI, fmtCoef, fmtSe, fmtSigned,
 } from './format.js';
 
 /** A piece of answer text: plain words, or a name to set as code. */
 export type Segment = string | { code: string };
 
 export type Verdict =
-  /** Exactly one family of conventions holds the optimum fixed, and the others do not. */
+  /** A family of conventions holds the optimum fixed: its 95% interval lies within the transfer band. */
   | 'transfers'
-  /** Several families are within their uncertainty, or optima sit at the grid's edge. */
+  /** No family transfers, and some cannot be told from transferring. */
   | 'undecided'
-  /** No convention holds the optimum fixed: it has to be re-tuned along the axis. */
+  /** Every family moves: the optimum has to be re-tuned (or scaled) along the axis. */
   | 'moves'
   /** Nothing to fit: a categorical axis, or a single value. */
   | 'no-fit';
@@ -85,10 +86,10 @@ function code(text: string): Segment {
   return { code: text };
 }
 
-/** `seed:lambda` (λ_E = c; 10 more equivalent here). */
+/** `seed:lambda` (λ_E = c; with 10 others, the same up to a fixed factor here). */
 function groupName(g: ConventionGroup): Segment[] {
   const formula = shortFormula(g.lead);
-  const more = g.members.length > 1 ? `${g.members.length - 1} more equivalent here` : '';
+  const more = g.members.length > 1 ? `with ${g.members.length - 1} other${g.members.length > 2 ? 's' : ''}, the same up to a fixed factor here` : '';
   const note = [formula, more].filter((x) => x !== '').join('; ');
   return [code(conventionLabel(g.lead)), ...(note ? [` (${note})`] : [])];
 }
@@ -118,108 +119,161 @@ function byAbsSlope(x: ConventionGroup, y: ConventionGroup): number {
   return Math.abs(d) < 1e-9 ? 0 : d;
 }
 
-/** Which of several undecided families moves least, said as no more than a lean. */
-function leaning(ok: readonly ConventionGroup[]): Segment[] {
-  if (ok.length < 2) return [];
-  const sorted = [...ok].sort(byAbsSlope);
-  const least = sorted[0], most = sorted[sorted.length - 1];
-  if (Math.abs(most.lead.slope) - Math.abs(least.lead.slope) < least.lead.se) return [];
-  return [' Taken at face value ', code(conventionLabel(least.lead)), ' moves least and ', code(conventionLabel(most.lead)), ' most, but their error bars overlap.'];
-}
-
-function significance(m: Movement): string {
-  const z = Math.abs(m.slope) / m.se;
-  if (z < 1) return 'consistent with not moving at all';
-  if (z < 2) return 'not clearly different from zero';
-  return 'clearly away from zero';
-}
-
-/** Why a non-transferring group fails: the context it ties the coefficient to. */
+/** Why a group moves: the context it ties the coefficient to. */
 function whyNot(g: ConventionGroup, a: AxisAnalysis): string {
   const keys = varyingContext(g.lead, a.optima);
   if (keys.length === 0) return `holding it fixed does not transfer along ${a.axis}`;
   return `tying the coefficient to ${keys.map((k) => CONTEXT_WORDS[k]).join(' and ')} does not transfer along ${a.axis}`;
 }
 
+const per = (a: AxisAnalysis) => (a.axis === 'tpp' ? 'per doubling of samples per parameter' : `per doubling of ${a.axis}`);
+
+/** The canonical family (λ_E, or AdamW's c), for "scale it as …". */
+function canonicalGroup(groups: readonly ConventionGroup[]): ConventionGroup {
+  return groups.find((g) => g.members.some((m) => m.convention === 'seed' || m.convention === 'pytorch-adamw')) ?? groups[0];
+}
+
 export function answerFor(a: AxisAnalysis): Answer {
   const base = { study: a.study, axis: a.axis };
-  const sym = canonicalSymbol(a.optima[0]?.kind ?? 'coupled');
   if (a.optima.length === 0) {
     return { ...base, verdict: 'no-fit', paragraphs: [[`Study `, code(a.study), ` has no results yet.`]] };
   }
   if (a.movements.length === 0) {
-    const list = listJoin(a.optima.map((o) => [`${axisValue(a, o.value)}: ${canonicalSymbol(o.kind)} = ${fmtCoef(o.optimum)} (± ${fmtSe(o.seLog2)} octaves)${o.atEdge ? ' at the grid edge' : ''}`]));
+    const list = listJoin(a.optima.map((o) => [`${axisValue(a, o.value)}: ${canonicalSymbol(o.kind)} = ${fmtCoef(o.optimum)} (± ${fmtSe(o.seLog2)} octaves)${o.flag ? ` (${flagText(o)})` : ''}`]));
     const why = CATEGORICAL_AXES.includes(a.axis)
       ? `The ${a.axis} axis is categorical, so there is no doubling to fit a movement to.`
       : a.optima.length < 2
-        ? `Only one value of ${a.axis} has results; a transfer needs at least two.`
+        ? `Only one value of ${a.axis} has results; a movement needs at least two.`
         : `The values of ${a.axis} do not share one kind of coefficient, so no movement is fitted.`;
-    return { ...base, verdict: 'no-fit', paragraphs: [[why, ' Best coefficient at each: ', ...list, '.']] };
+    return { ...base, verdict: 'no-fit', paragraphs: [[why, ' Best coefficient at each: ', ...list, '.'], ...categoricalDifferences(a)] };
   }
 
   const groups = conventionGroups(a);
-  const ok = groups.filter((g) => g.lead.transfers);
-  const bad = groups.filter((g) => !g.lead.transfers);
-  const edges = a.optima.filter((o) => edgeStatus(o) === 'edge');
-  const first = a.optima[0], last = a.optima[a.optima.length - 1];
-  const span = `from ${axisValue(a, first.value)} to ${last.value}`;
+  const ok = groups.filter((g) => g.lead.verdict === 'transfers');
+  const moving = groups.filter((g) => g.lead.verdict === 'moves');
+  const unsure = groups.filter((g) => g.lead.verdict === 'undecided');
+  const used = a.optima.filter((o) => o.flag === null);
+  const flagged = a.optima.filter((o) => o.flag !== null);
   const paragraphs: Segment[][] = [];
-
-  const badSentences = (): Segment[] => bad.flatMap((g) => [
-    ' ', ...groupName(g), ` moved ${fmtSlope(g.lead)} (${fmtSigned(g.lead.total, g.lead.se)} octaves ${span}): ${whyNot(g, a)}.`,
-  ]);
-
+  if (used.length < 2) {
+    paragraphs.push([`The data cannot answer along ${a.axis} yet: only ${used.length} of ${a.optima.length} optima could be located (${flagged.map((o) => `${axisValue(a, o.value)}: ${flagText(o)}`).join('; ')}).`]);
+    return { ...base, verdict: 'undecided', paragraphs };
+  }
+  const first = used[0], last = used[used.length - 1];
+  const span = `from ${axisValue(a, first.value)} to ${last.value}`;
+  const band = `±${TRANSFER_BAND}`;
   let verdict: Verdict;
-  if (ok.length === 1) {
+  if (ok.length > 0) {
     verdict = 'transfers';
-    const g = ok[0];
-    const range = Math.log2(Number(last.value) / Number(first.value));
     paragraphs.push([
-      `Along ${a.axis}, hold `, ...groupName(g), ` fixed: its optimum moved ${fmtSlope(g.lead)} octaves per doubling of ${a.axis}`,
-      ` (${fmtSigned(g.lead.total, g.lead.se)} octaves ${span}), ${significance(g.lead)}.`,
-      ...(bad.length === 0 ? [` Every convention tested moves with it along ${a.axis} (none reads anything that changes here), so they transfer or fail together.`] : []),
-      ...badSentences(),
-      ...(g.lead.se * range > a.gridStep
-        ? [` The uncertainty is still large (±${fmtSe(g.lead.se * range)} octaves over the range, more than the grid step of ${fmtSe(a.gridStep)}); more seeds would make this firmer.`]
-        : []),
+      `Along ${a.axis}, hold `, ...listJoin(ok.map(groupName), 'or'), ` fixed: its optimum moved ${fmtCI(ok[0].lead)} octaves ${per(a)} (95% interval, inside the ${band} band that counts as not moving; ${fmtSigned(ok[0].lead.total, ok[0].lead.se)} octaves ${span}).`,
     ]);
-  } else if (ok.length >= 2) {
-    verdict = 'undecided';
-    paragraphs.push([
-      bad.length === 0
-        ? `The data cannot decide between the conventions along ${a.axis}: every one moved less than its uncertainty or the grid step (${fmtSe(a.gridStep)} octaves). `
-        : `The data cannot decide between ${ok.length} families of conventions along ${a.axis}: each moved less than its uncertainty or the grid step (${fmtSe(a.gridStep)} octaves). `,
-      ...listJoin(ok.map((g) => [...groupName(g), ` ${fmtSlope(g.lead)}`])), ' octaves per doubling.',
-      ...leaning(ok),
-      ...badSentences(),
-      ` More seeds, a finer or wider λ grid, or a wider range of ${a.axis} would tell them apart.`,
-    ]);
-  } else {
+  } else if (unsure.length === 0) {
     verdict = 'moves';
     const least = [...groups].sort(byAbsSlope)[0];
-    const canonical = groups.find((g) => g.members.some((m) => m.convention === 'seed' || m.convention === 'pytorch-adamw')) ?? groups[0];
+    const canonical = canonicalGroup(groups);
     paragraphs.push([
-      `No convention tested holds the optimum fixed along ${a.axis}. The one that moves least is `, ...groupName(least),
-      `, at ${fmtSlope(least.lead)} octaves per doubling (${fmtSigned(least.lead.total, least.lead.se)} octaves ${span}). `,
-      `Re-tune the coefficient at each ${a.axis}, or scale it as ${sym}* ∝ ${a.axis}^(${fmtSlope(canonical.lead)}), the fit of `,
+      `No convention tested holds the optimum fixed along ${a.axis}: every one moves, its 95% interval excluding 0. The least movement is `, ...groupName(least),
+      `'s, ${fmtCI(least.lead)} octaves ${per(a)}. Re-tune at each ${a.axis}, or scale the coefficient as ${canonicalSymbol(first.kind)}* ∝ ${a.axis === 'tpp' ? 'TPP' : a.axis}^(${fmtSigned(canonical.lead.slope, canonical.lead.se)}), the fit of `,
       code(conventionLabel(canonical.lead)), '.',
-      ...bad.filter((g) => g !== least).flatMap((g): Segment[] => [' ', ...groupName(g), ` moved ${fmtSlope(g.lead)}.`]),
     ]);
-  }
-
-  if (edges.length > 0) {
+  } else {
     verdict = 'undecided';
-    const grid = `${fmtCoef(first.curve[0].coefficient)} to ${fmtCoef(first.curve[first.curve.length - 1].coefficient)}`;
-    paragraphs.unshift([
-      `The data cannot decide yet: at ${plain(listJoin(edges.map((o) => [`${axisValue(a, o.value)} (${edgeSide(o)} edge)`])))} the best ${sym} sits at the edge of the grid (${grid}), so the true optimum may lie outside it and the movements below are not reliable. Extend the `,
-      code(first.kind === 'decoupled' ? 'decay' : 'lambda'), ' grid past that edge and run the study again (into a new directory).',
+    paragraphs.push([
+      `The data cannot yet say which convention transfers along ${a.axis}: `,
+      ...listJoin(unsure.map((g) => [...groupName(g), ` moved ${fmtCI(g.lead)}`])),
+      ` octaves ${per(a)}; ${unsure.length === 1 ? 'its interval straddles' : 'each interval straddles'} the edge of the ${band} band. More seeds or a wider range of ${a.axis} would decide.`,
     ]);
   }
-  const boundary = a.optima.filter((o) => edgeStatus(o) === 'boundary');
-  if (boundary.length > 0) {
-    paragraphs.push([`At ${plain(listJoin(boundary.map((o) => [`${axisValue(a, o.value)} (${edgeSide(o)} end)`])))} the fitted optimum ${edges.length ? 'also ' : ''}lands on the end of the grid (the grid minimum is next to the edge); a wider grid would make it firmer.`]);
+  const rest = [...(verdict === 'moves' ? [] : moving), ...(verdict === 'undecided' ? [] : unsure)];
+  for (const g of rest) {
+    paragraphs[0].push(' ', ...groupName(g), g.lead.verdict === 'moves'
+      ? ` moves ${fmtCI(g.lead)}: ${whyNot(g, a)}.`
+      : ` is undecided at ${fmtCI(g.lead)}.`);
   }
+  if (flagged.length > 0) {
+    paragraphs.push([`Left out of the slope: ${flagged.map((o) => `${axisValue(a, o.value)} (${flagText(o).replace(/; left out of the slope$/, '')})`).join('; ')}.`]);
+  }
+  const lead = canonicalGroup(groups).lead;
+  if (lead.inflation > 1.2) {
+    paragraphs.push([`The optima scatter about a straight line more than their own error bars allow (χ² = ${lead.chi2.toFixed(1)} on ${lead.dof} degrees of freedom), so every interval here is widened ×${lead.inflation.toFixed(1)}: the movement is not one power law.`]);
+  }
+  paragraphs.push(...calibrationParagraph(a));
   return { ...base, verdict, paragraphs };
+}
+
+/** On a categorical axis: how far each value's optimum is from the first's, with a 95% interval. */
+function categoricalDifferences(a: AxisAnalysis): Segment[][] {
+  if (!CATEGORICAL_AXES.includes(a.axis) || a.optima.length < 2) return [];
+  const ref = a.optima[0];
+  const q = t975(a.df);
+  const parts = a.optima.slice(1).filter((o) => o.kind === ref.kind).map((o) => {
+    const d = Math.log2(o.optimum / ref.optimum), se = Math.hypot(o.seLog2, ref.seLog2);
+    const differs = Math.abs(d) > q * se;
+    return `${axisValue(a, o.value)}: ${fmtSigned(d, se)} octaves [${fmtSigned(d - q * se, se)}, ${fmtSigned(d + q * se, se)}] from ${axisValue(a, ref.value)} (${differs ? 'different' : 'not distinguishable'})`;
+  });
+  return parts.length ? [[`Optimum relative to ${axisValue(a, ref.value)}, 95% intervals: ${parts.join('; ')}.`]] : [];
+}
+
+/** Does L2 change accuracy or only calibration here, and what does early stopping alone get? */
+function calibrationParagraph(a: AxisAnalysis): Segment[][] {
+  const rows = a.calibration.filter((r) => Number.isFinite(r.errorDiff));
+  if (rows.length === 0) return [];
+  const clearErr = rows.filter((r) => Math.abs(r.errorDiff) > 2 * r.errorDiffSe);
+  const ceGain = rows.map((r) => r.ceAtOptimum - r.earlyStopCe);
+  const esBetter = rows.filter((r) => r.earlyStopDiff > 2 * r.earlyStopDiffSe);
+  const pct = (v: number) => `${(100 * v).toFixed(2)} points`;
+  const errWords = clearErr.length === 0
+    ? `At every ${a.axis} the tuned coefficient leaves the validation error rate where the smallest one has it (differences ${rows.map((r) => pct(r.errorDiff)).join(', ')}, each within two standard errors): here L2 changes calibration (the cross-entropy), not accuracy.`
+    : `The tuned coefficient changes the validation error rate at ${clearErr.length} of ${rows.length} values of ${a.axis} (by ${clearErr.map((r) => `${pct(r.errorDiff)} at ${r.value}`).join(', ')}).`;
+  const esWords = esBetter.length > 0
+    ? ` Early stopping at the smallest coefficient (its best epoch's CE) beats tuned L2's final CE at ${esBetter.length} of ${rows.length} values.`
+    : ` Tuned L2's final CE is ${mean(ceGain) < 0 ? 'below' : 'above'} what early stopping alone reaches at the smallest coefficient (by ${Math.abs(mean(ceGain)).toFixed(3)} nats on average).`;
+  return [[errWords + esWords]];
+}
+
+/**
+ * Bengio (2012) §3.1 in one paragraph: why "scale weight decay by the number of minibatches"
+ * is bookkeeping between a summed and a mean criterion. The arithmetic is the bengio:c
+ * convention's (λ_E = c/N).
+ */
+export const BENGIO_WHY: Segment[] = [
+  'Bengio (2012) writes the training criterion summed over the dataset, C = Σᵢ ℓᵢ + c·Σw². A minibatch step sees B of the N examples, ',
+  'so it carries the data term of B examples and the penalty with weight B/N: over an epoch of N/B minibatches the penalty adds up to c·Σw² once. ',
+  'That is the "scaling by the number of minibatches". Divide C by N and it is the seed objective, mean CE + λ_E·Σw² with λ_E = c/N (',
+  { code: 'bengio:c' }, '). The two are one penalty in two units; neither says how the best value moves with N. The data studies measure that.',
+];
+
+/**
+ * The asker's questions, answered from whichever studies are present: whether to divide λ by
+ * the number of weights (a coupled width study), and what Bengio's minibatch scaling means,
+ * with the data studies' measurement. Every number comes from the analyses.
+ */
+export function headline(analyses: readonly AxisAnalysis[]): Segment[][] {
+  const out: Segment[][] = [];
+  const width = analyses.find((a) => a.axis === 'width' && a.optima[0]?.kind === 'coupled' && a.movements.length > 0);
+  const find = (a: AxisAnalysis | undefined, id: string) => a?.movements.find((m) => m.convention === id);
+  const seed = find(width, 'seed'), perWeight = find(width, 'per-weight');
+  if (width && seed && perWeight) {
+    const said = `(study ${width.study}: λ_E moved ${fmtCI(seed)} octaves per doubling of width, 95% interval; λ_E·P, the per-weight coefficient, ${fmtCI(perWeight)}).`;
+    if (seed.verdict === 'transfers' && perWeight.verdict === 'moves') {
+      out.push([`Should λ be divided by the number of weights? No: keep λ_E fixed as the network widens; dividing it by the number of weights P makes the penalty fade as P grows, and the best per-weight coefficient climbs instead ${said}`]);
+    } else if (perWeight.verdict === 'transfers' && seed.verdict === 'moves') {
+      out.push([`Should λ be divided by the number of weights? Here, yes: the per-weight coefficient λ_E·P holds across width and λ_E does not ${said}`]);
+    } else {
+      out.push([`Should λ be divided by the number of weights? The data cannot decide: neither λ_E nor λ_E·P is clearly held fixed and the other clearly moving ${said}`]);
+    }
+  }
+  out.push([`Why does Bengio scale weight decay with the number of minibatches? `, ...BENGIO_WHY]);
+  for (const a of analyses.filter((x) => x.axis === 'data' && x.movements.length > 0)) {
+    const canon = find(a, a.optima[0].kind === 'coupled' ? 'seed' : 'pytorch-adamw');
+    const bengio = find(a, a.optima[0].kind === 'coupled' ? 'bengio' : 'timescale');
+    if (!canon || !bengio) continue;
+    const sym = canonicalSymbol(a.optima[0].kind);
+    const rule = a.optima[0].kind === 'coupled' ? `Bengio's c = λ_E·N` : 'the AdamW timescale B/(η·c·N)';
+    out.push([`Study ${a.study}: along N the best ${sym} moved ${fmtCI(canon)} octaves per doubling; holding ${rule} fixed predicts ${fmtSigned(bengio.ruleSlope, 0.01)}, and the difference is ${fmtCI(bengio)} (${bengio.verdict === 'transfers' ? 'the rule holds' : bengio.verdict === 'moves' ? 'the rule does not hold' : 'not decided'}).`]);
+  }
+  return out;
 }
 
 /** The answer as plain text, names in backticks (for the terminal). */

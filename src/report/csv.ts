@@ -8,8 +8,8 @@ import { csvRow } from './escape.js';
 import { conventionsOfKind, inConvention } from './tables.js';
 
 const OPTIMA_COLUMNS = [
-  'study', 'axis', 'value', 'kind', 'canonical_optimum', 'se_log2', 'at_edge', 'val_ce', 'penalty_share', 'weight_norm_sq',
-  'convention', 'param', 'coefficient', 'octaves_from_first', 'octaves_per_doubling', 'octaves_per_doubling_se', 'transfers',
+  'study', 'axis', 'metric', 'value', 'kind', 'canonical_optimum', 'se_log2', 'flag', 'metric_at_optimum', 'penalty_share', 'weight_norm_sq',
+  'convention', 'param', 'coefficient', 'octaves_from_first', 'octaves_per_doubling', 'octaves_per_doubling_se', 'ci_low', 'ci_high', 'verdict',
 ] as const;
 
 /**
@@ -26,10 +26,10 @@ export function optimaCsv(analyses: readonly AxisAnalysis[]): string {
         const firstOfKind = a.optima.find((x) => x.kind === o.kind)!;
         const coefficient = inConvention(conv, o);
         lines.push(csvRow([
-          a.study, a.axis, o.value, o.kind, o.optimum, o.seLog2, o.atEdge, o.valCe, o.penaltyShare, o.weightNormSq,
+          a.study, a.axis, a.metric, o.value, o.kind, o.optimum, o.seLog2, o.flag ?? '', o.metricAtOptimum, o.penaltyShare, o.weightNormSq,
           conv.id, conv.param, coefficient,
           m ? Math.log2(coefficient / inConvention(conv, firstOfKind)) : null,
-          m?.slope ?? null, m?.se ?? null, m?.transfers ?? null,
+          m?.slope ?? null, m?.se ?? null, m?.ci[0] ?? null, m?.ci[1] ?? null, m?.verdict ?? null,
         ]));
       }
     }

@@ -74,16 +74,23 @@ export function axisValue(a: Pick<AxisAnalysis, 'axis'>, value: number | string)
   return `${a.axis} ${value}`;
 }
 
-/** Where an optimum sits relative to the λ grid: at its edge, fitted onto its boundary, or inside. */
-export function edgeStatus(o: ScaleOptimum): 'edge' | 'boundary' | 'inside' {
-  if (o.atEdge) return 'edge';
-  const lo = o.curve[0]?.coefficient, hi = o.curve[o.curve.length - 1]?.coefficient;
-  const near = (c: number | undefined) => c !== undefined && Math.abs(Math.log2(o.optimum / c)) < 1e-3;
-  return near(lo) || near(hi) ? 'boundary' : 'inside';
-}
-
-/** Which end of the grid an optimum at the edge sits on. */
+/** Which end of the tried coefficients an optimum sits nearer to. */
 export function edgeSide(o: ScaleOptimum): 'lower' | 'upper' {
   const lo = o.curve[0]?.coefficient ?? o.optimum, hi = o.curve[o.curve.length - 1]?.coefficient ?? o.optimum;
   return Math.abs(Math.log2(o.optimum / lo)) <= Math.abs(Math.log2(o.optimum / hi)) ? 'lower' : 'upper';
+}
+
+/** Why an optimum is left out of the slope, in words; '' when it is used. */
+export function flagText(o: ScaleOptimum): string {
+  switch (o.flag) {
+    case 'edge': return `at the ${edgeSide(o)} edge of the coefficients tried: the optimum may lie beyond; left out of the slope`;
+    case 'outside': return 'the fitted vertex falls outside the points it was fitted to; left out of the slope';
+    default: return o.by === 'grid' ? 'flat near the minimum: located at the grid point' : '';
+  }
+}
+
+/** `+0.03 [−0.10, +0.16]`: a slope with its 95% interval. */
+export function fmtCI(m: Pick<Movement, 'slope' | 'se' | 'ci'>): string {
+  if (!Number.isFinite(m.slope)) return '–';
+  return `${fmtSigned(m.slope, m.se)} [${fmtSigned(m.ci[0], m.se)}, ${fmtSigned(m.ci[1], m.se)}]`;
 }

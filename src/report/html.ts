@@ -3,13 +3,17 @@
  * fonts, images or links to fetch, and a Content-Security-Policy that forbids any request
  * should something slip in. Every user-supplied string goes through escapeHtml. Pure.
  */
-import type { AxisAnalysis, Movement } from '../study/analysis.js';
-import { answerFor, conventionGroups, type Answer, type Segment, type Verdict } from './answer.js';
+import { TRANSFER_BAND, type AxisAnalysis, type Movement } from '../study/analysis.js';
+import { UNTESTED_WIDTH } from '../study/claims.js';
+import { METRIC_LABELS, METRIC_WHY } from '../study/metrics.js';
+import { WINDOW } from '../study/optimum.js';
+import { answerFor, conventionGroups, headline, type Answer, type Segment, type Verdict } from './answer.js';
 import { escapeHtml } from './escape.js';
 import { canonicalName, conventionLabel } from './format.js';
 import { curvePlot, movementPlot } from './plots.js';
 import {
-  configFor, coverage, everyConventionTable, movementsTable, optimaTable, settingsRows, type Cell, type ReportData, type Table,
+  calibrationTable, claimsTable, configFor, coverage, everyConventionTable, metricsTable, movementsTable, optimaTable, settingsRows,
+  type Cell, type ReportData, type Table,
 } from './tables.js';
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
@@ -30,8 +34,10 @@ th, td { border: 1px solid var(--line); padding: 4px 10px; vertical-align: top; 
 td { white-space: nowrap; }
 th { background: var(--soft); text-align: left; font-weight: 600; }
 td.r { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.yes td:nth-child(5) { color: #1a7f37; font-weight: 600; }
-tr.no td:nth-child(5) { color: #b42318; font-weight: 600; }
+tr.transfers td:nth-child(5) { color: #1a7f37; font-weight: 600; }
+tr.moves td:nth-child(5) { color: #b42318; font-weight: 600; }
+tr.undecided td:nth-child(5) { color: #9a6700; font-weight: 600; }
+.headline { font-size: 16px; border-left: 5px solid #1f2328; padding: 6px 16px; margin: 12px 0 20px; }
 .warn { color: #9a6700; font-weight: 600; white-space: normal; }
 .answer { border-left: 5px solid var(--accent, #59636e); background: var(--soft); padding: 10px 16px; margin: 12px 0 16px; border-radius: 0 6px 6px 0; }
 .answer p { margin: 6px 0; }
@@ -92,15 +98,22 @@ function studySection(r: ReportData, a: AxisAnalysis, index: number): string {
     `${cov.diverged ? `, ${cov.diverged} diverged (counted as infinite CE)` : ''}. Coefficients are ${escapeHtml(canonicalName(a.optima[0]?.kind ?? 'coupled'))}.` +
     `${missing > 0 ? ` <span class="warn">⚠ ${missing} trials are missing: the study is unfinished and these numbers may change.</span>` : ''}</p>`);
 
+  const claims = claimsTable(a);
+  if (claims.rows.length) {
+    parts.push('<h3>What the literature predicts, tested</h3>');
+    parts.push(`<p class="glossary">A claim holds when its predicted slope lies inside the measured 95% interval, fails when it lies outside, and is untested when the interval is wider than ${UNTESTED_WIDTH} octaves per doubling.</p>`);
+    parts.push(tableHtml(claims));
+  }
+
   parts.push('<h3>Plots</h3><div class="plots">');
-  parts.push(`<figure>${curvePlot(a, 'ce')}</figure>`);
-  parts.push(`<figure>${curvePlot(a, 'accuracy')}</figure>`);
+  parts.push(`<figure>${curvePlot(a, 'metric')}</figure>`);
+  if (a.metric !== 'final-error') parts.push(`<figure>${curvePlot(a, 'error')}</figure>`);
   const mp = movementPlot(a);
   if (mp) {
     const code = (m: Movement) => `<code>${escapeHtml(conventionLabel(m))}</code>`;
     const groups = conventionGroups(a).filter((g) => g.members.length > 1);
     const caption = groups.length
-      ? `Drawn once per family of conventions that move together on this axis: ${groups.map((g) => g.members.filter((m) => !g.inverted.includes(m)).map(code).join(', ') +
+      ? `Drawn once per family of conventions that differ by a fixed factor on this axis (so they move together): ${groups.map((g) => g.members.filter((m) => !g.inverted.includes(m)).map(code).join(', ') +
         (g.inverted.length ? ` (and inversely ${g.inverted.map(code).join(', ')}, whose optima move the same amount the other way)` : '')).join('; ')}.`
       : '';
     parts.push(`<figure>${mp}${caption ? `<figcaption>${caption}</figcaption>` : ''}</figure>`);
@@ -109,11 +122,19 @@ function studySection(r: ReportData, a: AxisAnalysis, index: number): string {
 
   if (a.movements.length) {
     parts.push(`<h3>Movement of the optimum per convention</h3>`);
-    parts.push(`<p class="glossary">Octaves per doubling: the weighted least-squares slope of log₂(optimum in that convention) against log₂(${escapeHtml(a.axis)}); 0 means the coefficient can be held fixed. A convention transfers when its total movement is smaller than twice its uncertainty or the grid step (${escapeHtml(a.gridStep.toFixed(2))} octaves).</p>`);
-    parts.push(tableHtml(movementsTable(a), (row) => (row[4] === 'yes' ? 'yes' : 'no')));
+    parts.push(`<p class="glossary">Octaves per doubling: the least-squares slope of log₂(optimum in that convention) against ${escapeHtml(a.xLabel)}, over the located optima; the 95% interval comes from a bootstrap of the whole analysis over seeds (Student's t with ${a.df} degrees of freedom)${a.movements.some((m) => m.inflation > 1) ? ', widened where the optima scatter about the line more than their errors allow' : ''}. Verdict: <b>transfers</b> when the interval lies within ±${TRANSFER_BAND}, <b>moves</b> when it excludes 0, otherwise <b>undecided</b>. The last column but one is the slope of the canonical optimum that holding this convention fixed would predict.</p>`);
+    parts.push(tableHtml(movementsTable(a), (row) => String(row[4])));
   }
+  const alternatives = r.byMetric?.[a.study];
+  if (alternatives && alternatives.length > 1) {
+    parts.push('<h3>The same study under each metric</h3>');
+    parts.push(`<p class="glossary">${escapeHtml(METRIC_WHY)}</p>`);
+    parts.push(tableHtml(metricsTable(alternatives)));
+  }
+  parts.push('<h3>Calibration, accuracy and early stopping</h3>');
+  parts.push(tableHtml(calibrationTable(a)));
   parts.push(`<h3>Optimum per ${escapeHtml(a.axis)}</h3>`);
-  parts.push(`<p class="glossary">Optimum: vertex of a parabola fitted to the seed-mean validation CE against log₂ λ around the grid minimum; ± is the bootstrap standard error over seeds, in octaves (×2^±se). Penalty share and Σw² are at the grid point nearest the optimum.</p>`);
+  parts.push(`<p class="glossary">Optimum: vertex of a least-squares parabola through the points within ${WINDOW} octaves of the seed-mean minimum of the ${escapeHtml(METRIC_LABELS[a.metric])}; ± is the bootstrap standard error over seeds, in octaves (×2^±se). Penalty share and Σw² are at the tried coefficient nearest the optimum.</p>`);
   parts.push(tableHtml(optimaTable(a)));
   parts.push(`<details><summary>The optimum in every convention</summary>${tableHtml(everyConventionTable(a))}</details>`);
 
@@ -135,6 +156,8 @@ export function renderHtml(r: ReportData): string {
     const ans = answerFor(a);
     return `<li><a href="#study-${i + 1}">${escapeHtml(a.study)}</a> (${escapeHtml(a.axis)}): <strong>${escapeHtml(VERDICT_WORDS[ans.verdict])}</strong></li>`;
   }).join('\n');
+  const lines = headline(r.analyses);
+  const headlineHtml = lines.length ? `<div class="headline">${lines.map((p) => `<p>${segmentsHtml(p)}</p>`).join('\n')}</div>` : '';
   const notes = r.notes?.length ? `<div class="notes">${r.notes.map((n) => `<p>${escapeHtml(n)}</p>`).join('')}</div>` : '';
   return `<!DOCTYPE html>
 <html lang="en">
@@ -151,6 +174,7 @@ export function renderHtml(r: ReportData): string {
 <h1>${escapeHtml(title)}</h1>
 <p class="meta">Data: ${escapeHtml(data || 'unknown')} · ${r.results.length} trials${r.generatedAt ? ` · generated ${escapeHtml(r.generatedAt)}` : ''}</p>
 ${notes}
+${headlineHtml}
 <p>Each study trains the same classifier at several values of one scale axis, sweeping the L2 coefficient at each, and asks which way of writing the coefficient (which <em>convention</em>) keeps its best value fixed as the scale doubles.</p>
 ${summary ? `<ul>\n${summary}\n</ul>` : '<p>No results yet.</p>'}
 ${r.analyses.map((a, i) => studySection(r, a, i)).join('\n')}

@@ -2,11 +2,13 @@
  * The report's answer and tables as Markdown (GitHub-flavoured), for a README or an issue.
  * The plots live in report.html. Every user-supplied string is escaped. Pure.
  */
-import { answerFor, type Segment } from './answer.js';
+import { TRANSFER_BAND } from '../study/analysis.js';
+import { METRIC_WHY } from '../study/metrics.js';
+import { answerFor, headline, type Segment } from './answer.js';
 import { escapeMarkdown, markdownCode } from './escape.js';
 import { canonicalName } from './format.js';
 import {
-  configFor, coverage, movementsTable, optimaTable, settingsRows, type Cell, type ReportData, type Table,
+  calibrationTable, claimsTable, configFor, coverage, metricsTable, movementsTable, optimaTable, settingsRows, type Cell, type ReportData, type Table,
 } from './tables.js';
 
 export function segmentsMarkdown(segments: readonly Segment[]): string {
@@ -34,6 +36,7 @@ export function renderMarkdown(r: ReportData): string {
   out.push('# ridgeline study report', '');
   out.push(`Data: ${escapeMarkdown(data || 'unknown')} · ${r.results.length} trials${r.generatedAt ? ` · generated ${escapeMarkdown(r.generatedAt)}` : ''}`, '');
   for (const n of r.notes ?? []) out.push(`> **Note:** ${escapeMarkdown(n)}`, '');
+  for (const p of headline(r.analyses)) out.push(segmentsMarkdown(p), '');
   for (const a of r.analyses) {
     const ans = answerFor(a);
     const cov = coverage(r, a.study);
@@ -43,10 +46,16 @@ export function renderMarkdown(r: ReportData): string {
     out.push(`${cov.found} trials${cov.expected !== null ? ` of ${cov.expected}` : ''}${cov.diverged ? `, ${cov.diverged} diverged` : ''}. ` +
       `Coefficients are ${escapeMarkdown(canonicalName(a.optima[0]?.kind ?? 'coupled'))}.` +
       `${missing > 0 ? ` ⚠ ${missing} trials are missing: the study is unfinished.` : ''}`, '');
+    const claims = claimsTable(a);
+    if (claims.rows.length) out.push('### What the literature predicts, tested', '', tableMarkdown(claims), '');
     if (a.movements.length) {
       out.push('### Movement of the optimum per convention', '');
+      out.push(`95% intervals from a bootstrap of the whole analysis over seeds; transfers: the interval lies within ±${TRANSFER_BAND} octaves per doubling; moves: it excludes 0.`, '');
       out.push(tableMarkdown(movementsTable(a)), '');
     }
+    const alternatives = r.byMetric?.[a.study];
+    if (alternatives && alternatives.length > 1) out.push('### The same study under each metric', '', escapeMarkdown(METRIC_WHY), '', tableMarkdown(metricsTable(alternatives)), '');
+    out.push('### Calibration, accuracy and early stopping', '', tableMarkdown(calibrationTable(a)), '');
     out.push(`### Optimum per ${escapeMarkdown(a.axis)}`, '');
     out.push(tableMarkdown(optimaTable(a)), '');
     const config = configFor(r, a.study);

@@ -3,19 +3,21 @@
  * draws into a linkedom document, and a title and legend are added inside the same <svg> so
  * each plot reads on its own (saved to a file, pasted into a README, or inline in the HTML).
  *
- * 1. validation CE against λ (log x), one line per scale value, the fitted optimum marked;
- * 2. validation accuracy against λ, likewise;
+ * 1. the study's metric against λ (log x), one line per scale value, the located optimum marked;
+ * 2. the validation error rate against λ, likewise;
  * 3. the optimum against the scale value in each convention, relative to the first scale
- *    value, in octaves with ±se error bars: a flat line is a convention that transfers.
+ *    value, in octaves with ±se error bars and the transfer band: a convention whose points
+ *    stay inside the band transfers (the verdict itself is the slope's interval test).
  *
  * Pure apart from linkedom (which needs no Node APIs).
  */
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
-import type { AxisAnalysis, ScaleOptimum } from '../study/analysis.js';
+import { TRANSFER_BAND, type AxisAnalysis, type CurvePoint, type ScaleOptimum } from '../study/analysis.js';
+import { METRIC_LABELS } from '../study/metrics.js';
 import { conventionGroups, type ConventionGroup } from './answer.js';
 import { escapeHtml } from './escape.js';
-import { canonicalSymbol, conventionLabel, fmtSlope } from './format.js';
+import { canonicalSymbol, conventionLabel, fmtCI } from './format.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
@@ -151,71 +153,76 @@ function coefficientAxisLabel(a: AxisAnalysis): string {
 }
 
 /**
- * Validation cross-entropy (metric 'ce') or accuracy against the coefficient, one line per
- * scale value, faint dots for single seeds, a large dot at the fitted optimum (a ring when it
- * sits at the grid's edge).
+ * The study's metric (or the validation error rate) against the coefficient, one line per
+ * scale value, faint dots for single seeds, a large dot at the located optimum (a ring when it
+ * is flagged and left out of the slope).
  */
-export function curvePlot(a: AxisAnalysis, metric: 'ce' | 'accuracy'): string {
-  const isCe = metric === 'ce';
-  const title = isCe ? `${a.study}: validation cross-entropy vs λ` : `${a.study}: validation accuracy vs λ`;
+export function curvePlot(a: AxisAnalysis, which: 'metric' | 'error'): string {
+  const isMetric = which === 'metric';
+  const label = isMetric ? METRIC_LABELS[a.metric] : 'final validation error rate';
+  const title = `${a.study}: ${label} vs ${canonicalSymbol(a.optima[0]?.kind ?? 'coupled')}`;
   const sym = canonicalSymbol(a.optima[0]?.kind ?? 'coupled');
-  const points = a.optima.flatMap((o) => o.curve.map((p) => ({
-    series: seriesLabel(o.value), coefficient: p.coefficient, y: isCe ? p.meanValCe : p.meanValAccuracy,
-  }))).filter((p) => Number.isFinite(p.y));
+  const asPct = !isMetric || a.metric === 'final-error';
+  const yOf = (p: CurvePoint) => (isMetric ? p.mean : p.meanFinalError);
+  const points = a.optima.flatMap((o) => o.curve.map((p) => ({ series: seriesLabel(o.value), coefficient: p.coefficient, y: yOf(p) })))
+    .filter((p) => Number.isFinite(p.y));
   if (points.length === 0) return emptyPlot(title, 'No finished, non-diverged trials to plot.');
-  const seeds = isCe
+  const seeds = isMetric
     ? a.optima.flatMap((o) => o.curve.flatMap((p) => p.perSeed.map((y) => ({ series: seriesLabel(o.value), coefficient: p.coefficient, y }))))
         .filter((p) => Number.isFinite(p.y))
     : [];
   const optima = a.optima.map((o) => ({
-    series: seriesLabel(o.value), coefficient: o.optimum, y: isCe ? o.valCe : accuracyAt(o), edge: o.atEdge,
+    series: seriesLabel(o.value), coefficient: o.optimum, y: isMetric ? o.metricAtOptimum : interpolate(o, (p) => p.meanFinalError), flagged: o.flag !== null,
   })).filter((p) => Number.isFinite(p.y) && Number.isFinite(p.coefficient));
   const domain = a.optima.map((o) => seriesLabel(o.value));
   const colors = orderedColors(domain.length);
-  const diverged = a.optima.flatMap((o) => o.curve.filter((p) => !Number.isFinite(p.meanValCe)).map((p) => `${o.value}@${p.coefficient}`));
+  const diverged = a.optima.flatMap((o) => o.curve.filter((p) => !Number.isFinite(p.mean)).map((p) => `${o.value}@${p.coefficient}`));
   return renderFramed({
     title,
-    subtitle: `Mean over seeds (small dots: seeds); ${isCe ? 'lower' : 'higher'} is better. Big dot: fitted CE optimum${diverged.length ? `; ${diverged.length} diverged point(s) left out` : ''}.`,
+    subtitle: `Mean over seeds${isMetric ? ' (small dots: seeds)' : ''}; lower is better. Big dot: the located optimum of the ${METRIC_LABELS[a.metric]}${diverged.length ? `; ${diverged.length} diverged point(s) left out` : ''}.`,
     legendTitle: `${a.axis}:`,
     legend: [
-      ...domain.map((label, i) => ({ label, color: colors[i], mark: 'line' as const })),
-      { label: 'fitted optimum', color: '#444', mark: 'dot' },
-      ...(optima.some((o) => o.edge) ? [{ label: 'optimum at grid edge', color: '#444', mark: 'ring' as const }] : []),
+      ...domain.map((l, i) => ({ label: l, color: colors[i], mark: 'line' as const })),
+      { label: 'optimum', color: '#444', mark: 'dot' },
+      ...(optima.some((o) => o.flagged) ? [{ label: 'optimum not located (left out)', color: '#444', mark: 'ring' as const }] : []),
     ],
   }, (marginTop) => ({
     height: 300 + marginTop,
     marginTop, marginLeft: 64, marginRight: 20, marginBottom: 44,
     x: { type: 'log', label: coefficientAxisLabel(a).replace('λ_E', sym), labelAnchor: 'center', labelArrow: 'none', tickFormat: '~e', nice: false },
-    y: isCe
-      ? { label: 'validation cross-entropy (nats)', labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true, insetTop: 8 }
-      : { label: 'validation accuracy (%)', labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true, percent: true, insetTop: 8 },
+    y: asPct
+      ? { label: `${label} (%)`, labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true, percent: true, insetTop: 8 }
+      : { label: `${label} (nats)`, labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true, insetTop: 8 },
     color: { type: 'ordinal', domain, range: colors },
     marks: [
       Plot.dot(seeds, { x: 'coefficient', y: 'y', fill: 'series', r: 1.8, fillOpacity: 0.35 }),
       Plot.line(points, { x: 'coefficient', y: 'y', stroke: 'series', z: 'series', strokeWidth: 2 }),
       Plot.dot(points, { x: 'coefficient', y: 'y', fill: 'series', r: 2.5 }),
-      Plot.dot(optima.filter((o) => !o.edge), { x: 'coefficient', y: 'y', fill: 'series', stroke: 'white', strokeWidth: 1.5, r: 6 }),
-      Plot.dot(optima.filter((o) => o.edge), { x: 'coefficient', y: 'y', fill: 'white', stroke: 'series', strokeWidth: 2.5, r: 6 }),
+      Plot.dot(optima.filter((o) => !o.flagged), { x: 'coefficient', y: 'y', fill: 'series', stroke: 'white', strokeWidth: 1.5, r: 6 }),
+      Plot.dot(optima.filter((o) => o.flagged), { x: 'coefficient', y: 'y', fill: 'white', stroke: 'series', strokeWidth: 2.5, r: 6 }),
     ],
   }));
 }
 
-/** Validation accuracy at the fitted optimum, interpolated in log λ between grid points. */
-function accuracyAt(o: ScaleOptimum): number {
-  const pts = o.curve.filter((p) => Number.isFinite(p.meanValAccuracy));
+/** A curve quantity at the optimum, interpolated in log λ between grid points. */
+function interpolate(o: ScaleOptimum, f: (p: CurvePoint) => number): number {
+  const pts = o.curve.filter((p) => Number.isFinite(f(p)));
   if (pts.length === 0) return NaN;
   const x = Math.log2(o.optimum);
   for (let i = 0; i + 1 < pts.length; i++) {
     const x0 = Math.log2(pts[i].coefficient), x1 = Math.log2(pts[i + 1].coefficient);
-    if (x >= x0 && x <= x1) return pts[i].meanValAccuracy + ((x - x0) / (x1 - x0 || 1)) * (pts[i + 1].meanValAccuracy - pts[i].meanValAccuracy);
+    if (x >= x0 && x <= x1) return f(pts[i]) + ((x - x0) / (x1 - x0 || 1)) * (f(pts[i + 1]) - f(pts[i]));
   }
-  return pts.reduce((a, p) => (Math.abs(Math.log2(p.coefficient) - x) < Math.abs(Math.log2(a.coefficient) - x) ? p : a)).meanValAccuracy;
+  return f(pts.reduce((a, p) => (Math.abs(Math.log2(p.coefficient) - x) < Math.abs(Math.log2(a.coefficient) - x) ? p : a)));
 }
 
-/** The legend label of a family of conventions: `per-weight:c (+1 equivalent): +1.1 ± 0.7`. */
+/**
+ * The legend label of a family: `per-weight:c and 1 other: +1.31 [+1.1, +1.5]`. The count
+ * names conventions that differ from the lead by a fixed factor here, never a movement.
+ */
 export function groupLabel(g: ConventionGroup): string {
-  const more = g.members.length > 1 ? ` (+${g.members.length - 1} equivalent)` : '';
-  return `${conventionLabel(g.lead)}${more}: ${fmtSlope(g.lead)}`;
+  const more = g.members.length > 1 ? ` and ${g.members.length - 1} other${g.members.length > 2 ? 's' : ''}` : '';
+  return `${conventionLabel(g.lead)}${more}: ${fmtCI(g.lead)}`;
 }
 
 /**
@@ -228,31 +235,39 @@ export function movementPlot(a: AxisAnalysis): string | null {
   const groups = conventionGroups(a);
   const labels = groups.map(groupLabel);
   const colors = groups.map((_, i) => CATEGORICAL[i % CATEGORICAL.length]);
-  const xs = a.optima.map((o) => o.value as number);
+  const xs = a.optima.map((o) => Math.pow(2, o.x ?? 0));
+  const x0 = xs[0];
   const range = Math.log2(Math.max(...xs) / Math.min(...xs)) || 1;
   // Families side by side at each x, so their error bars do not hide each other.
   const dodge = (k: number) => Math.pow(2, 0.025 * range * (k - (groups.length - 1) / 2));
   const rows = groups.flatMap((g, k) => g.relative.map((y, i) => ({
-    family: labels[k], value: xs[i], x: xs[i] * dodge(k), y, lo: y - a.optima[i].seLog2, hi: y + a.optima[i].seLog2,
+    family: labels[k], x: xs[i] * dodge(k), y, lo: y - a.optima[i].seLog2, hi: y + a.optima[i].seLog2, flagged: a.optima[i].flag !== null,
   })));
+  // The transfer band: a movement of ±TRANSFER_BAND octaves per doubling from the first scale.
+  const band = [x0, ...xs.slice(1)].map((x) => ({ x, lo: -TRANSFER_BAND * Math.log2(x / x0), hi: TRANSFER_BAND * Math.log2(x / x0) }));
+  const axisName = a.axis === 'tpp' ? 'samples per parameter' : a.axis;
+  const fmtX = (d: number) => (a.axis === 'tpp' ? String(Number(d.toPrecision(2))) : String(Number(d.toPrecision(4))));
   return renderFramed({
-    title: `${a.study}: where the optimum moves along ${a.axis}, per convention`,
-    subtitle: `Optimum c* in each convention relative to ${a.axis} ${xs[0]}; bars ±1 se. A flat line at 0 transfers.`,
-    legendTitle: 'octaves per doubling:',
+    title: `${a.study}: where the optimum moves along ${axisName}, per convention`,
+    subtitle: `Optimum in each convention relative to its value at ${axisName} ${fmtX(x0)}; bars ±1 se; grey: the transfer band (±${TRANSFER_BAND} octaves per doubling).`,
+    legendTitle: 'octaves per doubling [95%]:',
     legend: [
       ...groups.map((g, i) => ({ label: labels[i], color: colors[i], mark: 'line' as const })),
+      ...(rows.some((r) => r.flagged) ? [{ label: 'optimum not located (left out of the fit)', color: '#444', mark: 'ring' as const }] : []),
     ],
   }, (marginTop) => ({
     height: 300 + marginTop,
     marginTop, marginLeft: 64, marginRight: 24, marginBottom: 44,
-    x: { type: 'log', base: 2, label: `${a.axis} (log₂ scale) →`, labelAnchor: 'center', labelArrow: 'none', ticks: xs, tickFormat: (d: number) => String(d), inset: 16 },
-    y: { label: `optimum vs ${a.axis} ${xs[0]}: log₂(c*/c*₀) (octaves)`, labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true, insetTop: 8, insetBottom: 8 },
+    x: { type: 'log', base: 2, label: `${axisName} (log₂ scale) →`, labelAnchor: 'center', labelArrow: 'none', ticks: xs, tickFormat: fmtX, inset: 16 },
+    y: { label: 'log₂(optimum / optimum at the first value) (octaves)', labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true, insetTop: 8, insetBottom: 8 },
     color: { type: 'ordinal', domain: labels, range: colors },
     marks: [
+      Plot.areaY(band, { x: 'x', y1: 'lo', y2: 'hi', fill: '#888', fillOpacity: 0.15 }),
       Plot.ruleY([0], { stroke: '#888', strokeDasharray: '4 3' }),
       Plot.ruleX(rows, { x: 'x', y1: 'lo', y2: 'hi', stroke: 'family', strokeWidth: 1.5, strokeOpacity: 0.8 }),
       Plot.line(rows, { x: 'x', y: 'y', stroke: 'family', z: 'family', strokeWidth: 2 }),
-      Plot.dot(rows, { x: 'x', y: 'y', fill: 'family', stroke: 'white', r: 4 }),
+      Plot.dot(rows.filter((r) => !r.flagged), { x: 'x', y: 'y', fill: 'family', stroke: 'white', r: 4 }),
+      Plot.dot(rows.filter((r) => r.flagged), { x: 'x', y: 'y', fill: 'white', stroke: 'family', strokeWidth: 2, r: 4 }),
     ],
   }));
 }

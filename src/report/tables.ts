@@ -5,19 +5,16 @@
  */
 import { CONVENTIONS, type Convention } from '../regularization/conventions.js';
 import type { AxisAnalysis, ScaleOptimum } from '../study/analysis.js';
-import type { StudyConfig } from '../study/config.js';
+import type { StudyConfig, StudyFile } from '../study/config.js';
 import type { TrialResult } from '../study/run-trial.js';
 import { expandTrials } from '../study/trials.js';
 import { conventionGroups, shortFormula } from './answer.js';
+import { claimResults } from '../study/claims.js';
+import { METRIC_LABELS } from '../study/metrics.js';
 import {
-  canonicalSymbol, conventionLabel, edgeSide, edgeStatus, fmtCoef, fmtNumber, fmtPercent, fmtSe, fmtSigned, fmtSlope,
+  canonicalSymbol, conventionLabel, flagText, fmtCI, fmtCoef, fmtNumber, fmtPercent, fmtSe, fmtSigned,
 } from './format.js';
 
-/** What `study.json` holds. */
-export interface StudyFile {
-  data: string;
-  configs: StudyConfig[];
-}
 
 /** Everything a report is made of. */
 export interface ReportData {
@@ -29,6 +26,8 @@ export interface ReportData {
   generatedAt?: string;
   /** Notices about the inputs (e.g. an ignored torn line). */
   notes?: readonly string[];
+  /** Per study, its analysis under each metric (final CE, best-epoch CE, final error), for the side-by-side table. */
+  byMetric?: Readonly<Record<string, readonly AxisAnalysis[]>>;
 }
 
 /** A table cell: text, a name set as code (with plain text after it), or a warning. */
@@ -61,7 +60,7 @@ export function settingsRows(c: StudyConfig): [string, Cell][] {
     ['λ_E grid (coupled)', gridText(c.lambda)],
     ...(usesDecay ? [['AdamW c grid (decoupled)', gridText(c.decay)] as [string, Cell]] : []),
     ['seeds', c.seeds.join(', ')],
-    ['hidden layers', b.hidden.join(' × ')],
+    b.hidden !== undefined ? ['hidden layers', b.hidden.join(' × ')] : ['network', b.arch ?? ''],
     ['optimizer', b.optimizer + (b.optimizer === 'momentum' ? ` (μ = ${b.momentum})` : '')],
     ['learning rate', String(b.lr) + (usesAdam ? ` (Adam/AdamW: ${b.adamLr})` : '')],
     ['batch size', String(b.batch)],
@@ -76,26 +75,40 @@ export function settingsRows(c: StudyConfig): [string, Cell][] {
 export function coverage(r: ReportData, study: string): { expected: number | null; found: number; diverged: number } {
   const mine = r.results.filter((x) => x.trial.study === study);
   const c = configFor(r, study);
-  const expected = c && r.study ? expandTrials(c, r.study.data).length : null;
+  const expected = c && r.study ? expandTrials(c, { label: r.study.data, classes: r.study.classes }, r.results).length : null;
   return { expected, found: mine.length, diverged: mine.filter((x) => x.diverged).length };
 }
 
-/** One row per convention: how far its optimum moves per doubling, and whether it transfers. */
+/** One row per convention: its movement with the 95% interval, the verdict, and what its rule predicts for the canonical optimum. */
 export function movementsTable(a: AxisAnalysis): Table {
   const groups = conventionGroups(a);
-  const first = a.optima[0]?.value, last = a.optima[a.optima.length - 1]?.value;
+  const sym = canonicalSymbol(a.optima[0]?.kind ?? 'coupled');
+  const used = a.optima.filter((o) => o.flag === null);
+  const first = used[0]?.value, last = used[used.length - 1]?.value;
   return {
-    head: ['convention', 'canonical value', 'octaves per doubling (± se)', `total, ${a.axis} ${first} → ${last} (octaves)`, 'transfers', 'moves with'],
-    align: ['l', 'l', 'r', 'r', 'l', 'l'],
+    head: ['convention', 'canonical value', `octaves per doubling [95% interval]`, `total, ${first} → ${last}`, 'verdict', `${sym} slope its rule predicts`, 'moves with'],
+    align: ['l', 'l', 'r', 'r', 'l', 'r', 'l'],
     // Families together (the order of their leads), each in the order of CONVENTIONS.
     rows: groups.flatMap((g) => g.members).map((m) => {
       const g = groups.find((x) => x.members.includes(m));
       return [
-        { code: conventionLabel(m) }, shortFormula(m), fmtSlope(m), fmtSigned(m.total, m.se),
-        m.transfers ? 'yes' : 'no',
+        { code: conventionLabel(m) }, shortFormula(m), fmtCI(m), fmtSigned(m.total, m.se), m.verdict,
+        Number.isFinite(m.ruleSlope) ? fmtSigned(m.ruleSlope, 0.01) : '–',
         g && g.lead !== m ? { code: conventionLabel(g.lead), after: g.inverted.includes(m) ? ' (inverse)' : '' } : '',
       ];
     }),
+  };
+}
+
+/** The literature's predictions for this axis, each tested against the measured interval. */
+export function claimsTable(a: AxisAnalysis): Table {
+  return {
+    head: ['claim', 'source', 'convention', 'predicted', 'measured [95% interval]', 'outcome'],
+    align: ['l', 'l', 'l', 'r', 'r', 'l'],
+    rows: claimResults(a).map((r) => [
+      r.claim.text, r.claim.source, { code: conventionLabel(r.movement) }, fmtSigned(r.claim.predicted, 0.001), fmtCI(r.movement),
+      r.outcome === 'holds' ? 'holds' : r.outcome === 'fails' ? { warn: 'fails' } : 'untested (interval too wide)',
+    ]),
   };
 }
 
@@ -104,27 +117,47 @@ export function optimaTable(a: AxisAnalysis): Table {
   const sym = canonicalSymbol(a.optima[0]?.kind ?? 'coupled');
   const mixed = a.optima.some((o) => o.kind !== a.optima[0]?.kind);
   return {
-    head: [a.axis, mixed ? 'optimum (λ_E or c)' : `optimum ${sym}`, '± (octaves)', '±1 se range', 'val CE at optimum', 'penalty share of loss', 'Σw² at optimum', 'note'],
+    head: [a.axis, mixed ? 'optimum (λ_E or c)' : `optimum ${sym}`, '± (octaves)', '±1 se range', `${METRIC_LABELS[a.metric]} there`, 'penalty share of loss', 'Σw² there', 'note'],
     align: ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     rows: a.optima.map((o) => [
       String(o.value),
       `${mixed ? `${canonicalSymbol(o.kind)} = ` : ''}${fmtCoef(o.optimum)}`,
       `± ${fmtSe(o.seLog2)}`,
       `${fmtCoef(o.optimum * Math.pow(2, -o.seLog2))} – ${fmtCoef(o.optimum * Math.pow(2, o.seLog2))}`,
-      Number.isFinite(o.valCe) ? o.valCe.toFixed(4) : '–',
+      Number.isFinite(o.metricAtOptimum) ? o.metricAtOptimum.toFixed(4) : '–',
       fmtPercent(o.penaltyShare),
       fmtNumber(o.weightNormSq, 4),
-      optimumNote(o),
+      o.flag ? { warn: flagText(o) } : flagText(o),
     ]),
   };
 }
 
-function optimumNote(o: ScaleOptimum): Cell {
-  switch (edgeStatus(o)) {
-    case 'edge': return { warn: `at the ${edgeSide(o)} edge of the grid: the true optimum may lie beyond it` };
-    case 'boundary': return { warn: `fit reaches the ${edgeSide(o)} end of the grid` };
-    default: return '';
-  }
+/** Per scale value: does tuned L2 change the error rate or only calibration, and what early stopping alone gets. */
+export function calibrationTable(a: AxisAnalysis): Table {
+  const pct = (v: number) => fmtPercent(v, 2);
+  const pm = (d: number, se: number, f: (v: number) => string) => `${d >= 0 ? '+' : ''}${f(d)} ± ${f(se)}`;
+  return {
+    head: [a.axis, 'val error at optimum', 'at smallest coefficient', 'difference ± se', 'final val CE at optimum', 'best-epoch CE at smallest (early stopping)', 'difference ± se'],
+    align: ['r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    rows: a.calibration.map((r) => [
+      String(r.value), pct(r.errorAtOptimum), pct(r.errorAtSmallest), pm(r.errorDiff, r.errorDiffSe, pct),
+      r.ceAtOptimum.toFixed(4), r.earlyStopCe.toFixed(4), pm(r.earlyStopDiff, r.earlyStopDiffSe, (v) => v.toFixed(4)),
+    ]),
+  };
+}
+
+/** The same study under each metric: the canonical optimum's movement and where each optimum lands. */
+export function metricsTable(byMetric: readonly AxisAnalysis[]): Table {
+  const a0 = byMetric[0];
+  const canon = (a: AxisAnalysis) => a.movements.find((m) => m.convention === 'seed' || m.convention === 'pytorch-adamw');
+  return {
+    head: ['metric', `${canonicalSymbol(a0?.optima[0]?.kind ?? 'coupled')} octaves per doubling [95%]`, 'verdict', ...(a0?.optima ?? []).map((o) => `optimum at ${a0.axis} ${o.value}`)],
+    align: ['l', 'r', 'l', ...(a0?.optima ?? []).map(() => 'r' as const)],
+    rows: byMetric.map((a) => {
+      const m = canon(a);
+      return [METRIC_LABELS[a.metric], m ? fmtCI(m) : '–', m?.verdict ?? '–', ...a.optima.map((o) => `${fmtCoef(o.optimum)}${o.flag ? ' ⚠' : ''}`)];
+    }),
+  };
 }
 
 /** The conventions an optimum of this kind converts to without crossing kinds (as analyze). */
@@ -134,7 +167,7 @@ export function conventionsOfKind(kind: ScaleOptimum['kind']): Convention[] {
 
 /** The optimum in one convention at one scale value. */
 export function inConvention(conv: Convention, o: ScaleOptimum): number {
-  const ctx = { lr: NaN, batch: NaN, n: NaN, params: NaN, epochs: NaN, widthMult: NaN, momentum: 0, ...o.context };
+  const ctx = { lr: NaN, batch: NaN, n: NaN, params: NaN, epochs: NaN, widthMult: 1, momentum: 0, ...o.context };
   return conv.fromCanonical(o.optimum, ctx);
 }
 

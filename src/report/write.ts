@@ -5,19 +5,18 @@
  * HTML in a browser on request.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { DataError } from '../errors.js';
 import { atomicWriteFile } from '../node/files.js';
-import { mergeResults, readStore } from '../node/study-store.js';
-import { analyze } from '../study/analysis.js';
-import type { StudyConfig } from '../study/config.js';
+import { readAllResults, readStudyFile } from '../node/study-dir.js';
+import { analyze, type AxisAnalysis } from '../study/analysis.js';
+import { METRICS } from '../study/metrics.js';
 import { answerFor, answerText } from './answer.js';
 import { optimaCsv, trialsCsv } from './csv.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
-import type { ReportData, StudyFile } from './tables.js';
+import type { ReportData } from './tables.js';
 
 export interface ReportPaths {
   html: string;
@@ -36,34 +35,21 @@ export interface WrittenReport {
 
 /** study.json and the union of every results*.jsonl in `dir`. */
 export async function readStudyDir(dir: string): Promise<ReportData> {
-  const studyPath = join(dir, 'study.json');
-  if (!existsSync(studyPath)) throw new DataError(`${dir} is not a study directory (no study.json)`);
-  let study: StudyFile;
-  try {
-    const json = JSON.parse(await readFile(studyPath, 'utf8')) as { data?: unknown; configs?: unknown };
-    if (typeof json.data !== 'string' || !Array.isArray(json.configs)) throw new Error('expected {"data": …, "configs": […]}');
-    study = { data: json.data, configs: json.configs as StudyConfig[] };
-  } catch (e) {
-    throw new DataError(`${studyPath}: ${(e as Error).message}`);
-  }
-  const files = (await readdir(dir)).filter((f) => /^results.*\.jsonl$/.test(f)).sort();
-  const notes: string[] = [];
-  // results.jsonl first: after a merge it holds everything, and the first copy of an id wins.
-  files.sort((a, b) => (a === 'results.jsonl' ? -1 : b === 'results.jsonl' ? 1 : a < b ? -1 : 1));
-  const stores = files.map((f) => {
-    const s = readStore(join(dir, f));
-    if (s.tornLine !== null) notes.push(`${f} ends in a torn line (a run killed mid-write); that line is ignored.`);
-    return s.results;
-  });
-  return { study, results: mergeResults(stores), analyses: [], notes };
+  const study = readStudyFile(dir);
+  const { results, notes } = readAllResults(dir);
+  return { study, results, analyses: [], notes };
 }
 
 /** Reads `dir`, analyzes it, writes the four report files into it; returns their paths. */
 export async function writeReport(dir: string, options: { now?: Date } = {}): Promise<WrittenReport> {
   const input = await readStudyDir(dir);
   if (input.results.length === 0) throw new DataError(`${dir} has no results yet (no trials in results*.jsonl); run the study first`);
-  const analyses = analyze(input.results);
-  const data: ReportData = { ...input, analyses, generatedAt: (options.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z') };
+  const metricFor = (study: string) => input.study?.configs.find((c) => c.name === study)?.metric;
+  const analyses = analyze(input.results, { metricFor });
+  // Every study under each metric, for the side-by-side table (the headline uses the study's own).
+  const byMetric: Record<string, AxisAnalysis[]> = {};
+  for (const metric of METRICS) for (const a of analyze(input.results, { metric })) (byMetric[a.study] ??= []).push(a);
+  const data: ReportData = { ...input, analyses, byMetric, generatedAt: (options.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z') };
   const paths: ReportPaths = {
     html: join(dir, 'report.html'),
     markdown: join(dir, 'report.md'),

@@ -1,23 +1,39 @@
 /**
- * From trial results to answers. For each scale value: the seed-mean validation cross-entropy
- * against log2 of the coefficient, the optimum from a parabola fitted around the grid minimum
- * (not only the grid point), and its uncertainty from a bootstrap over seeds. Then the optimum
- * in every convention at that scale, and how far it moves per doubling of the scale (octaves
- * per doubling, with error bars): a convention "transfers" when its optimum moves less than
- * its uncertainty or the grid step. Pure, deterministic (seeded bootstrap).
+ * From trial results to answers (docs/study.md "Analysis"). Pure, deterministic.
+ *
+ * 1. Per scale value: the seed-mean metric against log2 of the coefficient; its optimum
+ *    located by optimum.ts, with a bootstrap over seeds. Flagged optima (edge, outside the
+ *    fitted points) are shown but kept out of the slope.
+ * 2. Per convention: the optimum in that convention at each scale (B, N, η, P read from the
+ *    trials there) and its movement, the least-squares slope of log2(coefficient) on log2(scale)
+ *    in octaves per doubling. Its uncertainty is a bootstrap of the whole pipeline (seeds
+ *    resampled independently at each scale, every optimum refitted, the slope refitted),
+ *    inflated by √(χ²/dof) when the line fits the optima worse than their own errors allow.
+ *    The 95% interval uses Student's t with (seeds − 1) degrees of freedom: a bootstrap over
+ *    six seeds understates the spread, and the coverage test holds it to ≥ 90% at nominal 95%.
+ * 3. A verdict that is a test: "transfers" when the whole interval lies within ±0.25 octaves
+ *    per doubling, "moves" when it excludes 0, otherwise "undecided".
  */
 import { CONVENTIONS, type Convention, type ConventionContext } from '../regularization/conventions.js';
-import { Rng } from '../tensor/rng.js';
-import type { TrialResult } from './run-trial.js';
-import type { Trial } from './trials.js';
 import { CATEGORICAL_AXES } from './config.js';
+import { metricOf, type Metric } from './metrics.js';
+import { BOOTSTRAP, fitScale, type OptimumFlag } from './optimum.js';
+import type { TrialResult } from './run-trial.js';
+import { fitLine, mean, sd, t975 } from './stats.js';
+import type { Trial } from './trials.js';
+
+/** A movement within ±this (octaves per doubling, the whole 95% interval) transfers. */
+export const TRANSFER_BAND = 0.25;
 
 export interface CurvePoint {
   coefficient: number;
-  /** Mean over seeds of the final validation CE (diverged runs count as +∞). */
-  meanValCe: number;
-  meanValAccuracy: number;
+  /** The study's metric: seed mean and per seed (+∞ for a diverged run). */
+  mean: number;
   perSeed: number[];
+  /** Seed means of every metric and of the penalty's state, for tables and plots. */
+  meanFinalCe: number;
+  meanBestCe: number;
+  meanFinalError: number;
   meanPenaltyShare: number;
   meanWeightNormSq: number;
 }
@@ -25,32 +41,54 @@ export interface CurvePoint {
 export interface ScaleOptimum {
   /** The axis value. */
   value: number | string;
+  /** Where the scale sits on the fit's x axis (log2 of the value; log2 of samples per parameter for tpp); null on a categorical axis. */
+  x: number | null;
   kind: Trial['kind'];
   curve: CurvePoint[];
-  /** Coefficient at the fitted minimum (canonical unit of `kind`). */
+  /** Coefficient at the located minimum (canonical unit of `kind`). */
   optimum: number;
-  /** Bootstrap standard error of log2(optimum), at least a tenth of the grid step. */
+  /** Standard error of log2(optimum). */
   seLog2: number;
-  /** The grid minimum sits at the grid's edge: the true optimum may lie outside. */
-  atEdge: boolean;
-  /** Fitted validation CE at the optimum. */
-  valCe: number;
-  /** Penalty share of the training loss and Σw² at the grid point nearest the optimum. */
+  /** Why the optimum is not used in the slope, or null when it is. */
+  flag: OptimumFlag | null;
+  /** Located by a parabola through the points near the minimum, or at the grid minimum (flat curve). */
+  by: 'parabola' | 'grid';
+  /** The metric there (fitted, or the grid value). */
+  metricAtOptimum: number;
+  /** Penalty share of the training loss and Σw² at the point nearest the optimum. */
   penaltyShare: number;
   weightNormSq: number;
-  /** Context a convention reads at this scale (B, N, η, μ, P). */
+  /** Seeds at this scale. */
+  seeds: number;
+  /** Context a convention reads at this scale (B, N, η, μ, P, T, m). */
   context: ConventionContext;
+  /** log2(optimum) per bootstrap replicate. */
+  replicates: number[];
 }
+
+export type Verdict = 'transfers' | 'moves' | 'undecided';
 
 export interface Movement {
   convention: string;
   param: string;
-  /** Octaves (log2 units) the convention's optimum moves per doubling of the scale. */
+  /** Octaves (log2 units) the convention's optimum moves per doubling of the scale; NaN when fewer than two optima are located. */
   slope: number;
+  /** Standard error: the pipeline bootstrap's, times `inflation`. */
   se: number;
-  /** Total movement across the axis' range, in octaves. */
+  /** 95% interval of the slope. */
+  ci: [number, number];
+  verdict: Verdict;
+  /** Lack of fit: χ² of the optima about the line with their own errors, its degrees of freedom, and √(max(1, χ²/dof)). */
+  chi2: number;
+  dof: number;
+  inflation: number;
+  /** Movement across the axis' range (slope × range of x), in octaves. */
   total: number;
-  transfers: boolean;
+  /**
+   * The canonical optimum's slope that holding this convention's coefficient fixed predicts
+   * (0 for λ_E itself; −1 along N for bengio:c; −log2 of P's growth for per-weight:c).
+   */
+  ruleSlope: number;
   /** The optimum in this convention at each scale value. */
   values: { value: number | string; coefficient: number }[];
 }
@@ -58,143 +96,185 @@ export interface Movement {
 export interface AxisAnalysis {
   study: string;
   axis: Trial['axis'];
+  metric: Metric;
   optima: ScaleOptimum[];
-  /** Per convention; empty for a categorical axis (optimizer). */
+  /** Per convention of the optima's kind; empty on a categorical axis. */
   movements: Movement[];
-  /** Grid step in octaves. */
+  /** The coarse grid's step in octaves. */
   gridStep: number;
+  /** What the fit's x is: 'log2 width', 'log2 samples per parameter', … */
+  xLabel: string;
+  /** Degrees of freedom behind the 95% intervals (fewest seeds at a scale − 1). */
+  df: number;
+  /** Per scale: does L2 change the error rate, or only calibration; and what early stopping alone gets. */
+  calibration: CalibrationRow[];
 }
 
-const BOOTSTRAP = 200;
+export interface CalibrationRow {
+  value: number | string;
+  /** Final validation error: at the grid point nearest the optimum, at the smallest coefficient, and their paired difference (optimum − smallest) ± se. */
+  errorAtOptimum: number;
+  errorAtSmallest: number;
+  errorDiff: number;
+  errorDiffSe: number;
+  /** Final validation CE at the optimum point, and the best-epoch CE at the smallest coefficient (early stopping without L2), paired difference ± se. */
+  ceAtOptimum: number;
+  earlyStopCe: number;
+  earlyStopDiff: number;
+  earlyStopDiffSe: number;
+}
 
-export function analyze(results: readonly TrialResult[]): AxisAnalysis[] {
+export interface AnalyzeOptions {
+  /** The metric per study (its config's), else `metric`, else final-ce. */
+  metricFor?: (study: string) => Metric | undefined;
+  metric?: Metric;
+}
+
+export function analyze(results: readonly TrialResult[], options: AnalyzeOptions = {}): AxisAnalysis[] {
   const byStudy = groupBy(results, (r) => r.trial.study);
-  return [...byStudy.entries()].map(([study, rs]) => analyzeStudy(study, rs));
+  return [...byStudy.entries()].map(([study, rs]) =>
+    analyzeStudy(study, rs, options.metric ?? options.metricFor?.(study) ?? 'final-ce'));
 }
 
-function analyzeStudy(study: string, results: readonly TrialResult[]): AxisAnalysis {
+export function analyzeStudy(study: string, results: readonly TrialResult[], metric: Metric): AxisAnalysis {
   const axis = results[0].trial.axis;
+  const categorical = CATEGORICAL_AXES.includes(axis);
   const byValue = groupBy(results, (r) => String(r.trial.value));
-  const optima = [...byValue.values()].map((rs) => optimumAt(rs)).sort(compareValues);
-  const coefficients = [...new Set(results.map((r) => r.trial.coefficient))].sort((a, b) => a - b);
-  const gridStep = coefficients.length > 1 ? Math.log2(coefficients[1] / coefficients[0]) : 1;
-  const numeric = !CATEGORICAL_AXES.includes(axis) && optima.length >= 2 && optima.every((o) => o.kind === optima[0].kind);
-  const movements = numeric ? conventionsFor(optima[0].kind).map((c) => movementOf(c, optima, gridStep)) : [];
-  return { study, axis, optima, movements, gridStep };
+  const optima = [...byValue.values()].map((rs, i) => optimumAt(rs, metric, categorical, 1000 + i)).sort(compareValues);
+  const coarse = [...new Set(results.map((r) => r.trial.coefficient))].sort((a, b) => a - b);
+  const gridStep = coarse.length > 1 ? Math.max(...coarse.slice(1).map((c, i) => Math.log2(c / coarse[i]))) : 1;
+  const df = Math.min(...optima.map((o) => o.seeds)) - 1;
+  const numeric = !categorical && optima.length >= 2 && optima.every((o) => o.kind === optima[0].kind);
+  const mup = results.some((r) => r.trial.mupWidthMult !== undefined);
+  const movements = numeric ? conventionsFor(optima[0].kind, mup).map((c) => movementOf(c, optima, df)) : [];
+  return {
+    study, axis, metric, optima, movements, gridStep, df,
+    xLabel: axis === 'tpp' ? 'log2 samples per parameter' : `log2 ${axis}`,
+    calibration: optima.map((o) => calibrationAt(o, byValue.get(String(o.value))!)),
+  };
 }
 
 function compareValues(a: ScaleOptimum, b: ScaleOptimum): number {
-  return typeof a.value === 'number' && typeof b.value === 'number' ? a.value - b.value : String(a.value).localeCompare(String(b.value));
+  if (a.x !== null && b.x !== null) return a.x - b.x;
+  return typeof a.value === 'number' && typeof b.value === 'number' ? a.value - b.value : 0;
 }
 
-/** The optimum of one scale value's λ curve, with its bootstrap uncertainty. */
-function optimumAt(results: readonly TrialResult[]): ScaleOptimum {
-  const t = results[0].trial;
+/** Trials at one scale as a grid: coefficients ascending × seeds. */
+function gridOf(results: readonly TrialResult[]): { coefficients: number[]; seeds: number[]; cell: (c: number, s: number) => TrialResult | undefined } {
   const seeds = [...new Set(results.map((r) => r.trial.seed))].sort((a, b) => a - b);
   const coefficients = [...new Set(results.map((r) => r.trial.coefficient))].sort((a, b) => a - b);
-  // ce[i][s]: final validation CE at coefficient i, seed s.
-  const cell = (c: number, s: number) => results.find((r) => r.trial.coefficient === c && r.trial.seed === s);
-  const ce = coefficients.map((c) => seeds.map((s) => {
-    const r = cell(c, s);
-    return r && !r.diverged && r.final_val_ce !== null ? r.final_val_ce : Infinity;
-  }));
-  const x = coefficients.map(Math.log2);
-  const fit = fitMinimum(x, ce.map(mean));
-  const rng = new Rng(12345);
-  const boot: number[] = [];
-  for (let b = 0; b < BOOTSTRAP; b++) {
-    const pick = seeds.map(() => rng.int(seeds.length));
-    boot.push(fitMinimum(x, ce.map((row) => mean(pick.map((k) => row[k])))).x);
-  }
-  const gridStep = x.length > 1 ? x[1] - x[0] : 1;
-  const curve: CurvePoint[] = coefficients.map((c, i) => {
-    const rs = seeds.map((s) => cell(c, s)).filter((r): r is TrialResult => !!r && !r.diverged);
+  const index = new Map(results.map((r) => [`${r.trial.coefficient}|${r.trial.seed}`, r]));
+  return { coefficients, seeds, cell: (c, s) => index.get(`${c}|${s}`) };
+}
+
+/** The optimum of one scale value's curve, with its bootstrap replicates. */
+function optimumAt(results: readonly TrialResult[], metric: Metric, categorical: boolean, rngSeed: number): ScaleOptimum {
+  const t = results[0].trial;
+  const { coefficients, seeds, cell } = gridOf(results);
+  // Only coefficients every seed has finished enter the curve (a study still running has gaps).
+  const complete = coefficients.filter((c) => seeds.every((s) => cell(c, s)));
+  const values = (c: number, m: Metric) => seeds.map((s) => metricOf(cell(c, s)!, m));
+  const perSeed = complete.map((c) => values(c, metric));
+  const fit = fitScale(complete.map(Math.log2), perSeed, rngSeed);
+  const finite = (v: number[]) => mean(v.filter(Number.isFinite));
+  const curve: CurvePoint[] = complete.map((c, i) => {
+    const rs = seeds.map((s) => cell(c, s)!).filter((r) => !r.diverged);
     return {
-      coefficient: c, meanValCe: mean(ce[i]), perSeed: ce[i],
-      meanValAccuracy: mean(rs.map((r) => r.final_val_accuracy ?? NaN)),
+      coefficient: c, mean: mean(perSeed[i]), perSeed: perSeed[i],
+      meanFinalCe: finite(values(c, 'final-ce')), meanBestCe: finite(values(c, 'best-ce')), meanFinalError: finite(values(c, 'final-error')),
       meanPenaltyShare: mean(rs.map((r) => (r.penalty ?? 0) / ((r.penalty ?? 0) + (r.train_loss ?? NaN)))),
       meanWeightNormSq: mean(rs.map((r) => r.weight_norm_sq ?? NaN)),
     };
   });
-  const nearest = curve.reduce((a, p) => (Math.abs(Math.log2(p.coefficient) - fit.x) < Math.abs(Math.log2(a.coefficient) - fit.x) ? p : a));
+  const nearest = curve.reduce((a, p) => (Math.abs(Math.log2(p.coefficient) - fit.located.x) < Math.abs(Math.log2(a.coefficient) - fit.located.x) ? p : a));
+  const context = contextOf(t, results);
   return {
-    value: t.value, kind: t.kind, curve,
-    optimum: Math.pow(2, fit.x), seLog2: Math.max(std(boot), gridStep / 10), atEdge: fit.atEdge, valCe: fit.y,
-    penaltyShare: nearest.meanPenaltyShare, weightNormSq: nearest.meanWeightNormSq,
-    context: contextOf(t, results),
+    value: t.value, x: categorical ? null : scaleX(t, results, context), kind: t.kind, curve,
+    optimum: Math.pow(2, fit.located.x), seLog2: fit.seLog2, flag: fit.located.flag, by: fit.located.by,
+    metricAtOptimum: fit.located.y, penaltyShare: nearest.meanPenaltyShare, weightNormSq: nearest.meanWeightNormSq,
+    seeds: seeds.length, context, replicates: fit.replicates,
   };
 }
 
-/**
- * The minimum of y(x) on a grid: a least-squares parabola through the grid minimum and its
- * neighbours (up to two each side), its vertex kept within one grid step of the grid minimum.
- * At the grid's edge, or when the parabola opens downward, the grid point itself.
- */
-export function fitMinimum(x: readonly number[], y: readonly number[]): { x: number; y: number; atEdge: boolean } {
-  let k = 0;
-  for (let i = 1; i < y.length; i++) if (y[i] < y[k]) k = i;
-  const atEdge = k === 0 || k === y.length - 1;
-  if (atEdge || !Number.isFinite(y[k - 1]) || !Number.isFinite(y[k + 1])) return { x: x[k], y: y[k], atEdge };
-  const idx = [k - 2, k - 1, k, k + 1, k + 2].filter((i) => i >= 0 && i < y.length && Number.isFinite(y[i]));
-  const [a, b, c] = quadraticFit(idx.map((i) => x[i] - x[k]), idx.map((i) => y[i]));
-  if (!(a > 0)) return { x: x[k], y: y[k], atEdge };
-  const step = Math.min(x[k] - x[k - 1], x[k + 1] - x[k]);
-  const v = Math.max(-step, Math.min(step, -b / (2 * a)));
-  return { x: x[k] + v, y: a * v * v + b * v + c, atEdge };
+/** log2 of the axis value; for tpp, log2 of samples processed per decayed parameter (Bergsma et al.'s TPP). */
+function scaleX(t: Trial, results: readonly TrialResult[], ctx: ConventionContext): number {
+  if (t.axis === 'tpp') return Math.log2(mean(results.map((r) => r.steps * r.trial.batch)) / (ctx.params ?? NaN));
+  return Math.log2(Number(t.value));
 }
 
-/** Least-squares y ≈ a·x² + b·x + c (normal equations, 3×3, solved by Cramer's rule). */
-function quadraticFit(x: readonly number[], y: readonly number[]): [number, number, number] {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, t0 = 0, t1 = 0, t2 = 0;
-  x.forEach((xi, i) => {
-    const x2 = xi * xi;
-    s0 += 1; s1 += xi; s2 += x2; s3 += x2 * xi; s4 += x2 * x2;
-    t0 += y[i]; t1 += xi * y[i]; t2 += x2 * y[i];
-  });
-  const det = (m: number[][]) => m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-  const M = [[s4, s3, s2], [s3, s2, s1], [s2, s1, s0]];
-  const D = det(M);
-  const col = (j: number, v: number[]) => M.map((row, r) => row.map((e, c) => (c === j ? v[r] : e)));
-  const rhs = [t2, t1, t0];
-  return [det(col(0, rhs)) / D, det(col(1, rhs)) / D, det(col(2, rhs)) / D];
-}
-
-/** What conventions read at a scale: B, N, η, μ and P (decayed weights of the MLP). */
+/** What conventions read at a scale: B, N, η, μ, P (the decayed parameters), T and m. */
 function contextOf(t: Trial, results: readonly TrialResult[]): ConventionContext {
-  const widths = [784, ...t.hidden, 10];
-  let params = 0;
-  for (let i = 1; i < widths.length; i++) params += widths[i - 1] * widths[i];
   return {
-    batch: t.batch, n: results[0].train_count, lr: t.lr, momentum: t.optimizer === 'momentum' ? t.momentum : 0, params,
+    batch: t.batch, n: results[0].train_count, lr: t.lr, momentum: t.optimizer === 'momentum' ? t.momentum : 0,
+    params: results[0].decayed_params ?? NaN,
     epochs: t.epochs ?? Math.max(...results.map((r) => r.epochs)),
+    widthMult: t.mupWidthMult ?? 1,
   };
 }
 
-/** The conventions an optimum of this kind can be expressed in without crossing kinds. */
-function conventionsFor(kind: Trial['kind']): Convention[] {
-  return CONVENTIONS.filter((c) => c.kind === kind && c.per !== 'mup');
+/** The conventions an optimum of this kind can be expressed in without crossing kinds (muP's only in a muP study). */
+function conventionsFor(kind: Trial['kind'], mup: boolean): Convention[] {
+  return CONVENTIONS.filter((c) => c.kind === kind && (c.per !== 'mup' || mup));
 }
 
-function movementOf(conv: Convention, optima: readonly ScaleOptimum[], gridStep: number): Movement {
-  const values = optima.map((o) => {
-    const ctx = { lr: NaN, batch: NaN, n: NaN, params: NaN, epochs: NaN, widthMult: NaN, momentum: 0, ...o.context };
-    return { value: o.value, coefficient: conv.fromCanonical(o.optimum, ctx) };
-  });
-  // Weighted least squares of log2(coefficient) on log2(scale), weights 1/se².
-  const xs = optima.map((o) => Math.log2(o.value as number));
-  const ys = values.map((v) => Math.log2(v.coefficient));
-  const ws = optima.map((o) => 1 / (o.seLog2 * o.seLog2));
-  const W = ws.reduce((a, b) => a + b, 0);
-  const xm = xs.reduce((a, x, i) => a + ws[i] * x, 0) / W, ym = ys.reduce((a, y, i) => a + ws[i] * y, 0) / W;
-  const sxx = xs.reduce((a, x, i) => a + ws[i] * (x - xm) ** 2, 0);
-  const slope = xs.reduce((a, x, i) => a + ws[i] * (x - xm) * (ys[i] - ym), 0) / sxx;
-  const se = Math.sqrt(1 / sxx);
-  const range = Math.max(...xs) - Math.min(...xs);
-  const total = slope * range;
+const fullContext = (ctx: ConventionContext): Required<ConventionContext> =>
+  ({ lr: NaN, batch: NaN, n: NaN, params: NaN, epochs: NaN, widthMult: 1, momentum: 0, ...ctx });
+
+function movementOf(conv: Convention, optima: readonly ScaleOptimum[], df: number): Movement {
+  const inConv = (o: ScaleOptimum, log2Canonical: number) => Math.log2(conv.fromCanonical(Math.pow(2, log2Canonical), fullContext(o.context)));
+  const values = optima.map((o) => ({ value: o.value, coefficient: conv.fromCanonical(o.optimum, fullContext(o.context)) }));
+  const used = optima.filter((o) => o.flag === null && o.x !== null);
+  const xs = used.map((o) => o.x!);
+  const direction = Math.sign(inConv(used[0] ?? optima[0], 1) - inConv(used[0] ?? optima[0], 0)) || 1;
+  const offsets = fitLine(xs, used.map((o) => inConv(o, 0)));
+  const ruleSlope = offsets ? -direction * offsets.slope + 0 : NaN; // + 0: no −0 in the output
+  const line = fitLine(xs, used.map((o) => inConv(o, Math.log2(o.optimum))));
+  const none: Movement = {
+    convention: conv.id, param: conv.param, slope: NaN, se: NaN, ci: [NaN, NaN], verdict: 'undecided',
+    chi2: NaN, dof: 0, inflation: 1, total: NaN, ruleSlope, values,
+  };
+  if (!line || used.length < 2) return none;
+  const slopes: number[] = [];
+  for (let b = 0; b < BOOTSTRAP; b++) {
+    const rep = fitLine(xs, used.map((o) => inConv(o, o.replicates[b])));
+    if (rep) slopes.push(rep.slope);
+  }
+  const dof = used.length - 2;
+  const chi2 = used.reduce((a, o, i) => a + ((inConv(o, Math.log2(o.optimum)) - (line.intercept + line.slope * xs[i])) / o.seLog2) ** 2, 0);
+  const inflation = dof > 0 && Number.isFinite(chi2) ? Math.sqrt(Math.max(1, chi2 / dof)) : 1;
+  const se = sd(slopes) * inflation;
+  const q = t975(df);
+  const ci: [number, number] = [line.slope - q * se, line.slope + q * se];
   return {
-    convention: conv.id, param: conv.param, slope, se, total,
-    transfers: Math.abs(total) < Math.max(2 * se * range, gridStep),
-    values,
+    ...none, slope: line.slope, se, ci, verdict: verdictOf(ci), chi2, dof, inflation,
+    total: line.slope * (Math.max(...xs) - Math.min(...xs)),
+  };
+}
+
+/** The test: inside the band → transfers; excluding 0 → moves; otherwise undecided. */
+export function verdictOf([lo, hi]: readonly [number, number]): Verdict {
+  if (!(Number.isFinite(lo) && Number.isFinite(hi))) return 'undecided';
+  if (lo >= -TRANSFER_BAND && hi <= TRANSFER_BAND) return 'transfers';
+  if (lo > 0 || hi < 0) return 'moves';
+  return 'undecided';
+}
+
+function calibrationAt(o: ScaleOptimum, results: readonly TrialResult[]): CalibrationRow {
+  const { coefficients, seeds, cell } = gridOf(results);
+  const complete = coefficients.filter((c) => seeds.every((s) => cell(c, s)));
+  const near = complete.reduce((a, c) => (Math.abs(Math.log2(c / o.optimum)) < Math.abs(Math.log2(a / o.optimum)) ? c : a));
+  const smallest = complete[0];
+  const paired = (a: number, ma: Metric, b: number, mb: Metric) => {
+    const d = seeds.map((s) => metricOf(cell(a, s)!, ma) - metricOf(cell(b, s)!, mb)).filter(Number.isFinite);
+    return { diff: mean(d), se: sd(d) / Math.sqrt(d.length) };
+  };
+  const avg = (c: number, m: Metric) => mean(seeds.map((s) => metricOf(cell(c, s)!, m)));
+  const err = paired(near, 'final-error', smallest, 'final-error');
+  const es = paired(near, 'final-ce', smallest, 'best-ce');
+  return {
+    value: o.value,
+    errorAtOptimum: avg(near, 'final-error'), errorAtSmallest: avg(smallest, 'final-error'), errorDiff: err.diff, errorDiffSe: err.se,
+    ceAtOptimum: avg(near, 'final-ce'), earlyStopCe: avg(smallest, 'best-ce'), earlyStopDiff: es.diff, earlyStopDiffSe: es.se,
   };
 }
 
@@ -206,10 +286,4 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
     m.get(k)!.push(it);
   }
   return m;
-}
-
-const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-function std(v: readonly number[]): number {
-  const m = mean(v);
-  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(v.length - 1, 1));
 }

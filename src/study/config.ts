@@ -1,60 +1,108 @@
 /**
  * A study as data: a log grid of the regularization coefficient crossed with one scale axis
- * and several seeds. Validated with zod so a bad config names the bad field; presets cover
- * each axis. Pure (no Node APIs).
+ * and several seeds, on any model `train` takes. Validated with zod (strict: an unknown or
+ * misspelled key is an error naming it); presets cover each axis. Pure (no Node APIs).
+ *
+ * Second edition (docs/study.md): every seed also draws the training subset, the grid is
+ * refined around each scale's minimum by later passes (refine.ts), and the optimum can be
+ * taken on three metrics (metrics.ts).
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { METRICS } from './metrics.js';
 
-export const AXES = ['width', 'depth', 'batch', 'data', 'lr', 'optimizer', 'norm'] as const;
+export const AXES = ['width', 'depth', 'batch', 'data', 'lr', 'optimizer', 'norm', 'epochs', 'tpp'] as const;
+export type Axis = (typeof AXES)[number];
 /** Axes whose values are names, not numbers: no doubling to fit a movement to. */
 export const CATEGORICAL_AXES: readonly Axis[] = ['optimizer', 'norm'];
 export const NORMS = ['none', 'batchnorm', 'layernorm'] as const;
 export type Norm = (typeof NORMS)[number];
-export type Axis = (typeof AXES)[number];
+export const STUDY_OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamw'] as const;
 
 const positiveInt = z.number().int().positive();
-const grid = z.object({
+const grid = z.strictObject({
   min: z.number().positive(),
   max: z.number().positive(),
   points: z.number().int().min(3).max(41),
 }).refine((l) => l.max > l.min, { message: 'max must be larger than min' });
 export type Grid = z.infer<typeof grid>;
 
-export const studySchema = z.object({
+const base = z.strictObject({
+  /** An MLP by its hidden widths (the width axis then sets every hidden width to its value). */
+  hidden: z.array(positiveInt).min(1).optional(),
+  /**
+   * Any network in `train --arch` grammar; the width axis multiplies every hidden dense
+   * layer's units and every conv layer's filters by its value, and the depth axis repeats the
+   * block marked with braces: `conv:16x3p1,relu,{conv:16x3p1,relu},pool:2,flatten,dense:10`.
+   */
+  arch: z.string().min(1).max(2000).optional(),
+  optimizer: z.enum(STUDY_OPTIMIZERS),
+  lr: z.number().positive(),
+  /** Learning rate of Adam and AdamW trials on the optimizer axis. */
+  adamLr: z.number().positive().default(1e-3),
+  momentum: z.number().min(0).lt(1).default(0.9),
+  batch: positiveInt,
+  /** Training rows each trial draws from the pool (a seeded subset; ≤ the pool); 0 = all. */
+  trainSize: z.number().int().nonnegative().default(0),
+  /** Rows held out for validation, the same for every trial. */
+  validation: positiveInt,
+  /** Learning-rate schedule over the whole budget: constant, or cosine from lr to 0. */
+  schedule: z.enum(['constant', 'cosine']).default('constant'),
+  /**
+   * On the batch axis, η follows B: 'linear' η = lr·B/batch (SGD's noise scale η/B held),
+   * 'sqrt' η = lr·√(B/batch) (the Adam rule). 'none' holds η.
+   */
+  lrScaling: z.enum(['none', 'linear', 'sqrt']).default('none'),
+  /**
+   * muP-AdamW (microsoft/mup MuAdamW): hidden matrices get lr/m and decay ×m, with m = width /
+   * baseWidth (hidden) or the width multiplier itself (arch).
+   */
+  mupBaseWidth: positiveInt.optional(),
+}).refine((b) => (b.hidden === undefined) !== (b.arch === undefined), { message: 'give exactly one of hidden or arch' });
+
+export const studySchema = z.strictObject({
   name: z.string().min(1).max(100),
   /** What varies; every other setting stays at `base`. */
   axis: z.enum(AXES),
   /**
-   * The axis' values: widths, depths, batch sizes, training-set sizes, learning rates,
-   * optimizer names, or normalization after each hidden dense layer ('none', 'batchnorm', 'layernorm').
+   * The axis' values: widths (or width multipliers with `arch`), depths, batch sizes,
+   * training-set sizes, learning rates, epochs, optimizer names, normalizations ('none',
+   * 'batchnorm', 'layernorm'), or for `tpp` "WIDTHxROWS" pairs such as "256x12500".
    */
-  values: z.array(z.union([z.number().positive(), z.string()])).min(1),
-  /** The grid of the seed objective's λ_E (coupled), log-spaced from min to max. */
+  values: z.array(z.union([z.number().positive(), z.string().min(1).max(100)])).min(1).max(64),
+  /** The coarse grid of the seed objective's λ_E (coupled trials), log-spaced from min to max. */
   lambda: grid,
-  /** The grid of AdamW's decoupled c (δ = η·c per step), used by AdamW trials. */
+  /** The coarse grid of AdamW's decoupled c (δ_t = η_t·c per step), used by AdamW trials. */
   decay: grid.default({ min: 1e-3, max: 1, points: 7 }),
-  seeds: z.array(z.number().int().nonnegative()).min(1),
-  base: z.object({
-    hidden: z.array(positiveInt).min(1),
-    optimizer: z.enum(['sgd', 'momentum', 'adam', 'adamw']),
-    lr: z.number().positive(),
-    /** Learning rate of Adam and AdamW trials (the optimizer axis). */
-    adamLr: z.number().positive().default(1e-3),
-    momentum: z.number().min(0).lt(1).default(0.9),
-    batch: positiveInt,
-    /** Training rows used (≤ what the data has after the validation split); 0 = all. */
-    trainSize: z.number().int().nonnegative().default(0),
-    /** Rows held out for validation, taken before any trainSize subset. */
-    validation: positiveInt,
-  }),
-  budget: z.object({
-    epochs: positiveInt.optional(),
-    /** Optimizer steps per trial, when given (instead of epochs): equal compute across batch sizes. */
-    steps: positiveInt.optional(),
+  /**
+   * Later passes: points at these offsets (octaves) around each scale's coarse minimum, and up
+   * to `extend` coarse steps added beyond a grid edge that holds the minimum. `[]` and 0: none.
+   */
+  refine: z.strictObject({
+    octaves: z.array(z.number().refine((v) => v !== 0 && Math.abs(v) <= 4, 'must be non-zero and within ±4')).max(8).default([-1, -0.5, 0.5, 1]),
+    extend: z.number().int().min(0).max(4).default(2),
+  }).default({ octaves: [-1, -0.5, 0.5, 1], extend: 2 }),
+  /** What "best" means for the refinement passes and the report's headline (metrics.ts). */
+  metric: z.enum(METRICS).default('final-ce'),
+  seeds: z.array(z.number().int().nonnegative().max(2 ** 31)).min(1).max(64),
+  base,
+  budget: z.strictObject({
+    epochs: positiveInt.max(100000).optional(),
+    /** Optimizer steps per trial, when given (instead of epochs): equal steps at every N. */
+    steps: positiveInt.max(1e9).optional(),
   }).refine((b) => (b.epochs === undefined) !== (b.steps === undefined), { message: 'give exactly one of epochs or steps' }),
 });
 export type StudyConfig = z.infer<typeof studySchema>;
+export type StudyBase = StudyConfig['base'];
+
+/** What a study directory's study.json holds. First-edition files have no `edition` and no `classes`. */
+export interface StudyFile {
+  edition: 1 | 2;
+  /** The data's name. */
+  data: string;
+  classes: number;
+  configs: StudyConfig[];
+}
 
 export function parseStudyConfig(json: unknown, what: string): StudyConfig {
   const r = studySchema.safeParse(json);
@@ -66,100 +114,52 @@ export function parseStudyConfig(json: unknown, what: string): StudyConfig {
   throw new ConfigError(lines.join('\n'));
 }
 
+const TPP_VALUE = /^(\d+(?:\.\d+)?)x(\d+)$/;
+
+/** A `tpp` axis value "WIDTHxROWS" as its two numbers. */
+export function tppValue(v: number | string): { width: number; rows: number } {
+  const m = TPP_VALUE.exec(String(v));
+  if (!m) throw new ConfigError(`axis 'tpp' takes "WIDTHxROWS" values such as "256x12500", got ${JSON.stringify(v)}`);
+  return { width: Number(m[1]), rows: Number(m[2]) };
+}
+
 function validateAxisValues(c: StudyConfig, what: string): void {
-  const names: Partial<Record<Axis, readonly string[]>> = { optimizer: ['sgd', 'momentum', 'adam', 'adamw'], norm: NORMS };
+  const names: Partial<Record<Axis, readonly string[]>> = { optimizer: STUDY_OPTIMIZERS, norm: NORMS };
   const known = names[c.axis];
+  const seen = new Map<string, number>();
   c.values.forEach((v, i) => {
-    if (known ? !(typeof v === 'string' && known.includes(v)) : typeof v === 'string') {
-      throw new ConfigError(`${what}: values.${i}: axis '${c.axis}' takes ${known ? `one of ${known.join(', ')}` : 'numbers'}, got ${JSON.stringify(v)}`);
+    const at = `${what}: values.${i}`;
+    if (c.axis === 'tpp') {
+      try { tppValue(v); } catch (e) { throw new ConfigError(`${at}: ${(e as Error).message}`); }
+    } else if (known ? !(typeof v === 'string' && known.includes(v)) : typeof v === 'string') {
+      throw new ConfigError(`${at}: axis '${c.axis}' takes ${known ? `one of ${known.join(', ')}` : 'numbers'}, got ${JSON.stringify(v)}`);
     }
-    if (['width', 'depth', 'batch', 'data'].includes(c.axis) && !Number.isInteger(v)) {
-      throw new ConfigError(`${what}: values.${i}: axis '${c.axis}' takes integers, got ${v}`);
-    }
+    const integerAxes: Axis[] = c.base.arch !== undefined ? ['depth', 'batch', 'data', 'epochs'] : ['width', 'depth', 'batch', 'data', 'epochs'];
+    if (integerAxes.includes(c.axis) && !Number.isInteger(v)) throw new ConfigError(`${at}: axis '${c.axis}' takes integers, got ${v}`);
+    const key = String(v);
+    if (seen.has(key)) throw new ConfigError(`${at}: ${JSON.stringify(v)} repeats values.${seen.get(key)}`);
+    seen.set(key, i);
   });
+  const seeds = new Map<number, number>();
+  c.seeds.forEach((s, i) => {
+    if (seeds.has(s)) throw new ConfigError(`${what}: seeds.${i}: seed ${s} repeats seeds.${seeds.get(s)}`);
+    seeds.set(s, i);
+  });
+  for (const key of ['lambda', 'decay'] as const) {
+    const g = logGrid(c[key]);
+    if (new Set(g).size !== g.length) throw new ConfigError(`${what}: ${key}: ${c[key].points} points from ${c[key].min} to ${c[key].max} repeat after rounding to 6 digits; use fewer points`);
+  }
+  if (c.base.mupBaseWidth !== undefined && c.base.optimizer !== 'adamw') throw new ConfigError(`${what}: base.mupBaseWidth: muP here is MuAdamW; it needs base.optimizer "adamw"`);
+  if (c.base.lrScaling !== 'none' && c.axis !== 'batch') throw new ConfigError(`${what}: base.lrScaling applies to the batch axis, not '${c.axis}'`);
+  if (c.axis === 'depth' && c.base.arch !== undefined && !/\{[^{}]+\}/.test(c.base.arch)) {
+    throw new ConfigError(`${what}: base.arch: the depth axis repeats a block marked with braces, e.g. "conv:16x3p1,relu,{conv:16x3p1,relu},flatten,dense:10"`);
+  }
 }
 
 /** `points` values log-spaced from min to max (6 significant digits, so ids are stable). */
 export function logGrid({ min, max, points }: Grid): number[] {
   const lo = Math.log10(min), hi = Math.log10(max);
-  return Array.from({ length: points }, (_, i) => Number(Math.pow(10, lo + ((hi - lo) * i) / (points - 1)).toPrecision(6)));
+  return Array.from({ length: points }, (_, i) => round6(Math.pow(10, lo + ((hi - lo) * i) / (points - 1))));
 }
 
-const EMBEDDED_BASE = { hidden: [64], optimizer: 'momentum' as const, lr: 0.05, adamLr: 1e-3, momentum: 0.9, batch: 64, trainSize: 0, validation: 500 };
-const FULL_BASE = { hidden: [256, 256], optimizer: 'momentum' as const, lr: 0.05, adamLr: 1e-3, momentum: 0.9, batch: 128, trainSize: 0, validation: 10000 };
-/**
- * The full-data regime where λ matters. On all 50 000 training images a 256-256 MLP barely
- * overfits in 10 epochs: the validation CE is flat from λ_E = 1e-6 to 1e-4 and the optimum
- * cannot be pinned (the README's first width run shows it). On 7 500 of them for 40 epochs
- * the final validation CE falls from 0.56 (λ_E = 1e-5) to 0.45 (1e-3): the penalty decides.
- */
-const OVERFIT_BASE = { ...FULL_BASE, trainSize: 7500 };
-const OVERFIT_EPOCHS = 40;
-/**
- * The data axis holds the step count instead (≈ 40 epochs of 7 500 at B = 128): with epochs
- * held, the small sets would get a handful of steps and stop long before they overfit.
- */
-const DATA_STEPS = 2400;
-
-/** What the presets share within one regime: the base run, grids, budget and axis values. */
-interface Regime {
-  base: StudyConfig['base'];
-  seeds: number[];
-  lambda: Grid;
-  decay: Grid;
-  budget: StudyConfig['budget'];
-  widths: number[];
-  batches: number[];
-  sizes: number[];
-  /** The data axis' own settings (the full regime holds steps there, see DATA_STEPS). */
-  data: Partial<StudyConfig>;
-}
-
-const EMBEDDED: Regime = {
-  base: EMBEDDED_BASE, seeds: [1, 2],
-  lambda: { min: 1e-5, max: 1e-2, points: 7 }, decay: { min: 3e-3, max: 3, points: 7 },
-  // On the 3500-image sample a few epochs barely overfit; 15 make λ matter and keep the
-  // default study near 5 minutes on the reference backend.
-  budget: { epochs: 15 },
-  widths: [16, 32, 64, 128], batches: [16, 32, 64, 128], sizes: [450, 900, 1800, 3500], data: {},
-};
-
-const FULL: Regime = {
-  base: OVERFIT_BASE, seeds: [1, 2, 3],
-  lambda: { min: 1e-5, max: 1e-1, points: 9 }, decay: { min: 1e-3, max: 10, points: 9 },
-  budget: { epochs: OVERFIT_EPOCHS },
-  widths: [64, 128, 256, 512, 1024], batches: [32, 64, 128, 256, 512], sizes: [3750, 7500, 15000, 30000, 50000],
-  data: { lambda: { min: 1e-6, max: 1e-1, points: 11 }, budget: { steps: DATA_STEPS } },
-};
-
-/**
- * Presets. `default` runs in minutes on the embedded sample with the reference backend; the
- * axis presets are sized for the full Fashion-MNIST on a fast backend. `adamw-batch` and
- * `adamw-data` sweep AdamW's decoupled c along B and N, to test the timescale B/(N·η·c).
- */
-export function preset(name: string, full: boolean): StudyConfig[] {
-  const r = full ? FULL : EMBEDDED;
-  const make = (axis: Axis, values: StudyConfig['values'], extra: Partial<StudyConfig> = {}): StudyConfig => ({
-    name: `${axis}`, axis, values, seeds: r.seeds, base: r.base, lambda: r.lambda, decay: r.decay, budget: r.budget, ...extra,
-  });
-  const adamw = { ...r.base, optimizer: 'adamw' as const, lr: r.base.adamLr };
-  const presets: Record<string, () => StudyConfig[]> = {
-    default: () => [make('width', r.widths.slice(0, 4))],
-    width: () => [make('width', r.widths)],
-    depth: () => [make('depth', [1, 2, 3, 4])],
-    batch: () => [make('batch', r.batches)],
-    data: () => [make('data', r.sizes, r.data)],
-    lr: () => [make('lr', [0.0125, 0.025, 0.05, 0.1])],
-    optimizer: () => [make('optimizer', ['sgd', 'momentum', 'adam', 'adamw'])],
-    // With BN after a layer its weights' scale no longer matters to the loss: λ acts on the
-    // effective learning rate instead of capacity, so the optimum should move.
-    norm: () => [make('norm', ['none', 'batchnorm', 'layernorm'])],
-    'adamw-batch': () => [make('batch', r.batches, { name: 'adamw-batch', base: adamw })],
-    // AdamW sweeps `decay`, so of the data axis' settings only the budget applies.
-    'adamw-data': () => [make('data', r.sizes, { name: 'adamw-data', base: adamw, ...(r.data.budget ? { budget: r.data.budget } : {}) })],
-  };
-  if (name === 'all') return Object.keys(presets).filter((k) => k !== 'default').flatMap((k) => presets[k]());
-  const p = presets[name];
-  if (!p) throw new ConfigError(`unknown preset '${name}' (known: ${[...Object.keys(presets), 'all'].join(', ')})`);
-  return p();
-}
+export const round6 = (v: number) => Number(v.toPrecision(6));

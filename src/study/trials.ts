@@ -2,9 +2,19 @@
  * From a study config to its trials: every (axis value, coefficient, seed), each a complete,
  * self-describing training config whose id is a hash of that config. Ids make reruns skip
  * finished trials and merges deduplicate; shards are deterministic slices by id.
+ *
+ * The coefficients at a scale come in passes (refine.ts): the coarse grid first, then, once
+ * every seed of it has finished, points beyond an edge that holds the minimum and half-octave
+ * points around it. So the trial list grows as results arrive: pass the results in.
  */
 import { ConfigError } from '../errors.js';
-import { logGrid, type StudyConfig } from './config.js';
+import { logGrid, tppValue, type StudyConfig } from './config.js';
+import { trialModel } from './model.js';
+import { coefficientsAt } from './refine.js';
+import type { TrialResult } from './run-trial.js';
+
+/** The trial format of the second edition; first-edition records are read by records.ts. */
+export const TRIAL_EDITION = 2;
 
 export interface Trial {
   /**
@@ -13,68 +23,105 @@ export interface Trial {
    */
   id: string;
   study: string;
+  /** 2 for every trial this code makes; 1 for first-edition records read back (records.ts). */
+  edition: 1 | typeof TRIAL_EDITION;
   axis: StudyConfig['axis'];
   /** The axis value this trial sits at. */
   value: number | string;
   seed: number;
-  /** 'coupled': the seed objective's λ_E; 'decoupled': AdamW's c. */
+  /** 'coupled': the seed objective's λ_E; 'decoupled': AdamW's c (muP-AdamW's when mupWidthMult is set). */
   kind: 'coupled' | 'decoupled';
   coefficient: number;
-  hidden: number[];
-  optimizer: 'sgd' | 'momentum' | 'adam' | 'adamw';
+  /** The network, in `train --arch` grammar. */
+  arch: string;
+  optimizer: StudyConfig['base']['optimizer'];
+  /** Peak learning rate. */
   lr: number;
   momentum: number;
+  schedule: 'constant' | 'cosine';
   batch: number;
-  /** Training rows (0 = all after the validation split). */
+  /**
+   * Training rows, drawn from the pool by the seed (the first trainSize of a permutation the
+   * seed decides; so the sets of one seed are nested along N); 0 = the whole pool.
+   */
   trainSize: number;
   validation: number;
   epochs?: number;
   steps?: number;
   /** Names the data, so the same config on other data is another trial. */
   data: string;
-  /** Normalization after each hidden dense layer; absent means none (so older trial ids stay valid). */
-  norm?: 'batchnorm' | 'layernorm';
+  /** muP-AdamW's width multiplier m (hidden matrices get lr/m and decay ×m). */
+  mupWidthMult?: number;
 }
 
-export function expandTrials(c: StudyConfig, data: string): Trial[] {
+export interface StudyDataInfo {
+  /** The data's name (`fashion-mnist`, a path). */
+  label: string;
+  classes: number;
+}
+
+/** Every trial of a study that can run now, given the results so far (refinement passes need them). */
+export function expandTrials(c: StudyConfig, data: StudyDataInfo, results: readonly TrialResult[] = []): Trial[] {
   const trials: Trial[] = [];
+  const mine = results.filter((r) => r.trial.study === c.name);
   for (const value of c.values) {
-    const t = settingsAt(c, value);
+    const t = settingsAt(c, value, data.classes);
     // AdamW sweeps its decoupled c; every other optimizer the seed objective's λ_E.
     const kind: Trial['kind'] = t.optimizer === 'adamw' ? 'decoupled' : 'coupled';
-    for (const coefficient of logGrid(kind === 'decoupled' ? c.decay : c.lambda)) {
-      for (const seed of c.seeds) {
-        const body: Omit<Trial, 'id' | 'study'> = {
-          axis: c.axis, value, seed, kind, coefficient, ...t,
-          ...(c.budget.epochs !== undefined ? { epochs: c.budget.epochs } : { steps: c.budget.steps }), data,
-        };
-        trials.push({ id: trialId({ study: c.name, ...body }), study: c.name, ...body });
-      }
-    }
+    const make = (coefficient: number, seed: number): Trial => {
+      const body: Omit<Trial, 'id' | 'study'> = {
+        edition: TRIAL_EDITION, axis: c.axis, value, seed, kind, coefficient, ...t,
+        ...(t.epochs === undefined && t.steps === undefined ? budgetOf(c) : {}), data: data.label,
+      };
+      return { id: trialId({ study: c.name, ...body }), study: c.name, ...body };
+    };
+    const here = new Map<string, TrialResult>();
+    for (const r of mine) if (String(r.trial.value) === String(value)) here.set(r.id, r);
+    const coarse = logGrid(kind === 'decoupled' ? c.decay : c.lambda);
+    const coefficients = coefficientsAt(coarse, c.refine, c.metric, c.seeds, (coefficient, seed) => here.get(make(coefficient, seed).id));
+    for (const coefficient of coefficients) for (const seed of c.seeds) trials.push(make(coefficient, seed));
   }
   return trials;
 }
 
+function budgetOf(c: StudyConfig): Pick<Trial, 'epochs' | 'steps'> {
+  return c.budget.epochs !== undefined ? { epochs: c.budget.epochs } : { steps: c.budget.steps };
+}
+
+type Settings = Pick<Trial, 'arch' | 'optimizer' | 'lr' | 'momentum' | 'schedule' | 'batch' | 'trainSize' | 'validation' | 'epochs' | 'steps' | 'mupWidthMult'>;
+
 /** The base settings with the axis applied at `value`. */
-function settingsAt(c: StudyConfig, value: number | string): Pick<Trial, 'hidden' | 'optimizer' | 'lr' | 'momentum' | 'batch' | 'trainSize' | 'validation' | 'norm'> {
+export function settingsAt(c: StudyConfig, value: number | string, classes: number): Settings {
   const b = c.base;
-  const s: ReturnType<typeof settingsAt> = { hidden: [...b.hidden], optimizer: b.optimizer, lr: b.lr, momentum: b.momentum, batch: b.batch, trainSize: b.trainSize, validation: b.validation };
+  const model = trialModel(b, c.axis, value, classes);
+  const s: Settings = {
+    arch: model.arch, optimizer: b.optimizer, lr: b.lr, momentum: b.momentum, schedule: b.schedule,
+    batch: b.batch, trainSize: b.trainSize, validation: b.validation,
+  };
+  if (model.mupWidthMult !== undefined) s.mupWidthMult = model.mupWidthMult;
   switch (c.axis) {
-    case 'width': s.hidden = b.hidden.map(() => value as number); break;
-    case 'depth': s.hidden = Array.from({ length: value as number }, () => b.hidden[0]); break;
-    case 'batch': s.batch = value as number; break;
+    case 'batch': {
+      const B = value as number;
+      s.batch = B;
+      if (b.lrScaling === 'linear') s.lr = round(b.lr * (B / b.batch));
+      if (b.lrScaling === 'sqrt') s.lr = round(b.lr * Math.sqrt(B / b.batch));
+      break;
+    }
     case 'data': s.trainSize = value as number; break;
+    case 'tpp': s.trainSize = tppValue(value).rows; break;
     case 'lr': s.lr = value as number; break;
+    case 'epochs': s.epochs = value as number; break;
     case 'optimizer':
       s.optimizer = value as Trial['optimizer'];
       if (s.optimizer === 'adam' || s.optimizer === 'adamw') s.lr = b.adamLr;
       break;
-    case 'norm':
-      if (value !== 'none') s.norm = value as NonNullable<Trial['norm']>;
-      break;
+    default: break;
   }
+  if (c.axis === 'epochs' && c.budget.steps !== undefined) throw new ConfigError(`study ${c.name}: the epochs axis sets the epochs; give budget.epochs, not budget.steps`);
   return s;
 }
+
+const round = (v: number) => Number(v.toPrecision(6));
 
 /**
  * A stable hash of a JSON value with sorted keys: two 53-bit halves (cyrb53 with two seeds),

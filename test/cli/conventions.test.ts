@@ -29,6 +29,19 @@ describe('conventions through the CLI', { concurrency: true }, () => {
     assert.equal(groups[0].lambdaE, 0.001);
   });
 
+  it('train and convert print one δ: the same direct and long-run shrink for the same setup', async () => {
+    // The embedded sample holds 3 600 training rows after its 10% validation split: 29 steps of 128.
+    const [train, conv] = await Promise.all([
+      runCli(['train', '--epochs', '1', '--hidden', '16', '--optimizer', 'momentum', '--momentum', '0.9', '--lr', '0.05', '--l2', '1e-4', '--batch', '128']),
+      runCli(['convert', '--from', 'seed:lambda=1e-4', '--optimizer', 'momentum', '--momentum', '0.9', '--lr', '0.05', '--batch', '128', '--n', '3600']),
+    ]);
+    assertSuccess(train);
+    assertSuccess(conv);
+    const line = (text: string) => text.split('\n').map((l) => l.trim()).find((l) => l.startsWith('direct δ per step'));
+    assert.equal(line(train.stderr), 'direct δ per step = 0.00001 (at the peak η), shrink per epoch (1 − δ)^29 = 0.99971; long-run through momentum μ=0.9: 0.0001 per step, 0.99710 per epoch');
+    assert.equal(line(conv.stdout), line(train.stderr));
+  });
+
   it('train --decay pytorch-adamw:weight_decay=0.01 --optimizer adam puts the decay after the moments', async () => {
     const r = await runCli(['train', '--epochs', '1', '--hidden', '16', '--optimizer', 'adam', '--lr', '0.001', '--l2', '0', '--decay', 'pytorch-adamw:weight_decay=0.01']);
     assertSuccess(r);
@@ -52,7 +65,7 @@ describe('conventions through the CLI', { concurrency: true }, () => {
     const r = await runCli(['convert', '--from', 'pytorch-sgd:weight_decay=5e-4', '--batch', '128', '--n', '50000', '--lr', '0.1']);
     assertSuccess(r);
     assert.match(r.stdout, /λ_E \(objective coefficient\) = 0\.00025/);
-    assert.match(r.stdout, /per epoch \(1 − δ\)\^⌈N\/B⌉ = 0\.98064/);
+    assert.match(r.stdout, /^direct δ per step = 0\.00005 \(at the peak η\), shrink per epoch \(1 − δ\)\^391 = 0\.98064$/m);
     assert.match(r.stdout, /^sklearn-mlp:alpha\s+0\.064\s/m);
     assert.match(r.stdout, /^sklearn-logreg:C\s+0\.04\s/m);
   });

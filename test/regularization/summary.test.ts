@@ -60,9 +60,10 @@ test('worked example: PyTorch SGD weight_decay 5e-4, η = 0.1 → λ_E = 2.5e-4,
   assert.equal(rest.size, 5);
   assert.equal(rest.deltaPerStep, 0);
   assert.equal(rest.shrinkPerEpoch, 1);
-  const text = formatSummary(groups);
-  assert.match(text, /shrink per epoch = 0\.98064/);
-  assert.equal(numberAfter(text, 'δ per step = '), 5e-5);
+  const text = formatSummary(groups, S);
+  assert.match(text, /shrink per epoch \(1 − δ\)\^391 = 0\.98064/);
+  assert.equal(numberAfter(text, 'direct δ per step = '), 5e-5);
+  assert.doesNotMatch(text, /long-run/, 'no momentum, one number');
   assert.equal(numberAfter(text, 'λ_E = '), 2.5e-4);
 });
 
@@ -72,12 +73,14 @@ test('the same λ_E from sklearn alpha = 0.064 at B = 128 gives the same summary
   assert.equal(a.shrinkPerEpoch!.toFixed(5), '0.98064');
 });
 
-test('momentum adds the long-run 2ηλ_E/(1 − μ) note', () => {
+test('momentum: the direct δ = 2ηλ_E and the long-run 2ηλ_E/(1 − μ), both named', () => {
   const [decayed] = summarizeRegularization(params(), [term('seed:lambda=2.5e-4')], ctx('momentum', 0.1, 0.9));
   assert.ok(Math.abs(decayed.deltaPerStep! - 5e-5) < 1e-18);
-  assert.equal(decayed.notes.length, 1);
   // 2ηλ_E/(1 − μ) = 5e-5/0.1 = 5e-4
-  assert.equal(numberAfter(decayed.notes[0], '2ηλ_E/(1−μ) = '), 5e-4);
+  assert.ok(Math.abs(decayed.shrink.longRun! - 5e-4) < 1e-15);
+  const text = formatSummary([decayed], S, 0.9);
+  assert.equal(numberAfter(text, 'direct δ per step = '), 5e-5);
+  assert.equal(numberAfter(text, 'long-run through momentum μ=0.9: '), 5e-4);
 });
 
 test('Adam with coupled L2: δ is undefined (null) with a note, λ_E still reported', () => {
@@ -86,9 +89,8 @@ test('Adam with coupled L2: δ is undefined (null) with a note, λ_E still repor
     assert.equal(decayed.lambdaE, 2.5e-4);
     assert.equal(decayed.deltaPerStep, null, optimizer);
     assert.equal(decayed.shrinkPerEpoch, null, optimizer);
-    assert.equal(decayed.notes.length, 1);
-    assert.match(decayed.notes[0], /√v̂/);
-    assert.match(formatSummary([decayed]), /δ per step = undefined/);
+    assert.match(decayed.shrink.why!, /√v̂/);
+    assert.match(formatSummary([decayed], S), /δ per step: undefined \(coupled L2 under adamw? is divided by √v̂/);
   }
 });
 

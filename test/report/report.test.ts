@@ -12,7 +12,8 @@ import { parseHTML } from 'linkedom';
 import { DataError } from '../../src/errors.js';
 import { analyze } from '../../src/study/analysis.js';
 import type { TrialResult } from '../../src/study/run-trial.js';
-import { answerFor, answerText } from '../../src/report/answer.js';
+import { answerFor, answerText, headline, plain } from '../../src/report/answer.js';
+import { fmtCI } from '../../src/report/format.js';
 import { optimaCsv, trialsCsv } from '../../src/report/csv.js';
 import { csvField, csvRow, escapeHtml, escapeMarkdown, markdownCode } from '../../src/report/escape.js';
 import { renderHtml } from '../../src/report/html.js';
@@ -57,10 +58,10 @@ test('escapeMarkdown and markdownCode: names cannot become markup', () => {
 });
 
 test('a study named <script>alert(1)</script> is escaped in the HTML, its SVG and the Markdown', () => {
-  const analysis = handAnalysis({ study: HOSTILE, seedSlope: 0.1, perWeightSlope: 1.1, se: 0.2, seedTransfers: true, perWeightTransfers: false });
+  const analysis = handAnalysis({ study: HOSTILE, seedSlope: 0.1, perWeightSlope: 1.1, se: 0.2 });
   const config = { ...widthConfig(HOSTILE, [16, 32, 64]), base: { ...widthConfig().base, optimizer: 'momentum' as const } };
   const html = renderHtml({
-    study: { data: `<img src=x onerror=alert(2)> & "quotes"`, configs: [config] }, results: [], analyses: [analysis],
+    study: { edition: 2, classes: 10, data: `<img src=x onerror=alert(2)> & "quotes"`, configs: [config] }, results: [], analyses: [analysis],
     notes: [`torn line: ${HOSTILE}`],
   });
   assert.doesNotMatch(html, /<script/i, 'no script element anywhere');
@@ -75,13 +76,13 @@ test('a study named <script>alert(1)</script> is escaped in the HTML, its SVG an
   assert.ok(document.querySelector('h1')!.textContent!.includes(HOSTILE));
   assert.ok([...document.querySelectorAll('svg text')].some((t) => t.textContent!.includes(HOSTILE)), 'plot titles carry the name as text');
 
-  const md = renderMarkdown({ study: { data: 'd', configs: [config] }, results: [], analyses: [analysis] });
+  const md = renderMarkdown({ study: { edition: 2, classes: 10, data: 'd', configs: [config] }, results: [], analyses: [analysis] });
   assert.doesNotMatch(md, /<script/i);
   assert.ok(md.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
 });
 
 test('the HTML is self-contained: no scripts, no external URLs, a CSP that forbids requests', () => {
-  const analysis = handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.2, seedTransfers: true, perWeightTransfers: false });
+  const analysis = handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.2 });
   const html = renderHtml({ study: null, results: [], analyses: [analysis] });
   assert.doesNotMatch(html, /<script|<link|<img|<iframe|@import|url\(/i);
   assert.doesNotMatch(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, ''), /https?:\/\//, 'no URL other than the SVG namespace');
@@ -89,65 +90,60 @@ test('the HTML is self-contained: no scripts, no external URLs, a CSP that forbi
 });
 
 test('tables carry the numbers of the analysis, in HTML and Markdown', () => {
-  const analysis = handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.7, seedTransfers: true, perWeightTransfers: false });
+  const analysis = handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.05 });
   const html = renderHtml({ study: null, results: [], analyses: [analysis] });
   const md = renderMarkdown({ study: null, results: [], analyses: [analysis] });
-  for (const out of [html, md]) {
-    assert.ok(out.includes('+0.1 ± 0.7'), 'seed slope ± se');
-    assert.ok(out.includes('+1.1 ± 0.7'), 'per-weight slope ± se');
-    assert.ok(out.includes('+2.2'), 'per-weight total movement');
+  const [seed, , perWeight] = analysis.movements;
+  assert.equal(fmtCI(seed), '+0.10 [-0.03, +0.23]');
+  for (const [out, esc] of [[html, (t: string) => t], [md, escapeMarkdown]] as const) {
+    assert.ok(out.includes(esc(fmtCI(seed))), 'seed slope with its interval');
+    assert.ok(out.includes(esc(fmtCI(perWeight))), 'per-weight slope with its interval');
+    assert.ok(out.includes('+2.20'), 'per-weight total movement');
     assert.ok(out.includes('4.39e-4'), 'optimum at width 16');
     assert.ok(out.includes('± 0.9'), 'se of the optimum in octaves');
     assert.ok(out.includes('7.6%'), 'penalty share');
     assert.ok(out.includes('134.3'), 'weight norm');
-    assert.ok(out.includes('0.5093'), 'val CE at the optimum');
+    assert.ok(out.includes('0.5093'), 'the metric at the optimum');
+    assert.ok(out.includes('-0.10% ± 0.20%'), 'error-rate difference at the optimum');
   }
-  // The movement table says which transfer: seed and keras yes, per-weight no.
+  // The movement table gives each verdict: seed and keras transfer, per-weight moves.
   const { document } = parseHTML(html);
-  const rows = [...document.querySelectorAll('table')].find((t) => t.textContent!.includes('octaves per doubling'))!.querySelectorAll('tbody tr');
+  const rows = [...document.querySelectorAll('table')].find((t) => t.textContent!.includes('octaves per doubling [95% interval]'))!.querySelectorAll('tbody tr');
   const cells = [...rows].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent!.trim()));
-  assert.deepEqual(cells.map((c) => [c[0], c[4]]), [['seed:lambda', 'yes'], ['keras:l2', 'yes'], ['per-weight:c', 'no']]);
-  assert.match(md, /\| `per-weight:c` \| λ_E = c\/P \| \+1\.1 ± 0\.7 \| \+2\.2 \| no \|/);
+  assert.deepEqual(cells.map((c) => [c[0], c[4], c[5]]), [['seed:lambda', 'transfers', '0.00'], ['keras:l2', 'transfers', '0.00'], ['per-weight:c', 'moves', '-1.00']]);
+  assert.ok(md.includes(`| \`per-weight:c\` | λ_E = c/P | ${escapeMarkdown(fmtCI(perWeight))} | +2.20 | moves | -1.00 |  |`));
 });
 
-test('the optimum at the grid edge is flagged in the table and the answer', () => {
-  const analysis = handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.2, seedTransfers: true, perWeightTransfers: false, edge: true });
+test('an optimum at the grid edge is flagged in the table and the answer, and left out of the slope', () => {
+  const analysis = handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.05, edge: true });
   const html = renderHtml({ study: null, results: [], analyses: [analysis] });
-  assert.match(html, /⚠ at the lower edge of the grid/);
-  const ans = answerFor(analysis);
-  assert.equal(ans.verdict, 'undecided');
-  assert.match(answerText(ans), /cannot decide yet: at width 64 \(lower edge\)/);
+  assert.match(html, /⚠ at the lower edge of the coefficients tried/);
+  assert.match(answerText(answerFor(analysis)), /Left out of the slope: width 64 \(at the lower edge of the coefficients tried: the optimum may lie beyond\)/);
 });
 
-test('answers: one family transfers; several within their uncertainty; none; a categorical axis', () => {
-  const one = answerFor(handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.2, seedTransfers: true, perWeightTransfers: false }));
+test('answers: a family transfers; none decided; every one moves; a categorical axis', () => {
+  const one = answerFor(handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.05 }));
   assert.equal(one.verdict, 'transfers');
   const t1 = answerText(one);
-  assert.match(t1, /^Along width, hold `seed:lambda` \(λ_E = c; 1 more equivalent here\) fixed: its optimum moved \+0\.1 ± 0\.2 octaves per doubling of width/);
-  assert.match(t1, /`per-weight:c` \(λ_E = c\/P\) moved \+1\.1 ± 0\.2 .*tying the coefficient to the number of decayed weights P does not transfer along width/);
+  assert.match(t1, /^Along width, hold `seed:lambda` \(λ_E = c; with 1 other, the same up to a fixed factor here\) fixed: its optimum moved \+0\.10 \[-0\.03, \+0\.23\] octaves per doubling of width \(95% interval, inside the ±0\.25 band/);
+  assert.match(t1, /`per-weight:c` \(λ_E = c\/P\) moves \+1\.10 \[\+0\.97, \+1\.23\]: tying the coefficient to the number of decayed weights P does not transfer along width/);
+  assert.match(t1, /leaves the validation error rate where the smallest one has it .*L2 changes calibration \(the cross-entropy\), not accuracy/);
 
-  const both = answerFor(handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.7, seedTransfers: true, perWeightTransfers: true }));
-  assert.equal(both.verdict, 'undecided');
-  assert.match(answerText(both), /cannot decide between the conventions along width/);
-  assert.match(answerText(both), /`seed:lambda` .*\+0\.1 ± 0\.7.*`per-weight:c` .*\+1\.1 ± 0\.7/);
+  const unsure = answerFor(handAnalysis({ seedSlope: 0.1, perWeightSlope: 1.1, se: 0.7 }));
+  assert.equal(unsure.verdict, 'undecided');
+  assert.match(answerText(unsure), /^The data cannot yet say which convention transfers along width: `seed:lambda` .* moved \+0\.1 \[-1\.7, \+1\.9\].*`per-weight:c` .* moved \+1\.1 \[-0\.7, \+2\.9\]/);
 
-  const none = answerFor(handAnalysis({ seedSlope: -1.5, perWeightSlope: -0.5, se: 0.1, seedTransfers: false, perWeightTransfers: false }));
+  const none = answerFor(handAnalysis({ seedSlope: -1.5, perWeightSlope: -0.5, se: 0.1 }));
   assert.equal(none.verdict, 'moves');
-  assert.match(answerText(none), /No convention tested holds the optimum fixed along width\. The one that moves least is `per-weight:c`/);
-  assert.match(answerText(none), /λ_E\* ∝ width\^\(-1\.5 ± 0\.1\)/);
+  assert.match(answerText(none), /No convention tested holds the optimum fixed along width: every one moves, its 95% interval excluding 0\. The least movement is `per-weight:c`/);
+  assert.match(answerText(none), /λ_E\* ∝ width\^\(-1\.5\), the fit of `seed:lambda`/);
 
-  // One family only (nothing read by any convention changes along the axis): it transfers alone,
-  // and a large uncertainty is said so.
-  const single = handAnalysis({ seedSlope: 0.2, perWeightSlope: 0.2, se: 2.0, seedTransfers: true, perWeightTransfers: true });
-  const alone = answerFor({ ...single, movements: single.movements.slice(0, 2) });
-  assert.equal(alone.verdict, 'transfers');
-  assert.match(answerText(alone), /Every convention tested moves with it along width/);
-  assert.match(answerText(alone), /The uncertainty is still large \(±4\.0 octaves over the range, more than the grid step of 3\.3\)/);
-
-  const categorical = handAnalysis({ seedSlope: 0, perWeightSlope: 0, se: 0.1, seedTransfers: true, perWeightTransfers: true });
-  const opt = answerFor({ ...categorical, axis: 'optimizer', movements: [], optima: categorical.optima.map((o, i) => ({ ...o, value: ['sgd', 'momentum', 'adam'][i] })) });
+  const categorical = handAnalysis({ seedSlope: 0, perWeightSlope: 0, se: 0.1 });
+  const opt = answerFor({ ...categorical, axis: 'norm', movements: [], optima: categorical.optima.map((o, i) => ({ ...o, x: null, value: ['none', 'batchnorm', 'layernorm'][i], optimum: 4.39e-4 * 2 ** (2 * i) })) });
   assert.equal(opt.verdict, 'no-fit');
-  assert.match(answerText(opt), /categorical.*optimizer sgd: λ_E = 4\.39e-4/);
+  assert.match(answerText(opt), /categorical.*norm none: λ_E = 4\.39e-4/);
+  assert.match(answerText(opt), /norm layernorm: \+4\.0 octaves \[\+0\.7, \+7\.3\] from norm none \(different\)/);
+  assert.match(answerText(opt), /norm batchnorm: \+2\.0 octaves \[-1\.3, \+5\.3\] from norm none \(not distinguishable\)/);
 });
 
 test('answers follow synthetic data: a law in λ_E, then a law in per-weight c', () => {
@@ -157,13 +153,17 @@ test('answers follow synthetic data: a law in λ_E, then a law in per-weight c',
   const a1 = answerFor(fixed);
   assert.equal(a1.verdict, 'transfers', answerText(a1));
   assert.match(answerText(a1), /^Along width, hold `seed:lambda`/);
-  assert.match(answerText(a1), /`per-weight:c` \(λ_E = c\/P; 1 more equivalent here\) moved \+1\.00? ± 0\.\d+ /);
+  assert.match(answerText(a1), /`per-weight:c` \(λ_E = c\/P; with 1 other, the same up to a fixed factor here\) moves \+1\.0\d? \[/);
   // λ_E* ∝ 1/width (c/P fixed): now per-weight:c transfers and seed:lambda moves −1 per doubling.
   const perWeight = analyze(syntheticResults(config, (w) => 1e-3 * (16 / w)))[0];
   const a2 = answerFor(perWeight);
   assert.equal(a2.verdict, 'transfers', answerText(a2));
   assert.match(answerText(a2), /^Along width, hold `per-weight:c`/);
-  assert.match(answerText(a2), /`seed:lambda` \(λ_E = c; \d+ more equivalent here\) moved -1\.00? ± 0\.\d+ /);
+  assert.match(answerText(a2), /`seed:lambda` \(λ_E = c; with \d+ others, the same up to a fixed factor here\) moves -(0\.9\d|1\.0\d) \[/);
+  // The headline answers the asker's question from the same numbers.
+  assert.match(plain(headline([fixed])[0]), /^Should λ be divided by the number of weights\? No: keep λ_E fixed as the network widens/);
+  assert.match(plain(headline([perWeight])[0]), /^Should λ be divided by the number of weights\? Here, yes/);
+  assert.match(plain(headline([fixed])[1]), /Why does Bengio scale weight decay with the number of minibatches\? .*weight B\/N.*λ_E = c\/N/);
 });
 
 test('csv: RFC 4180 quoting, numbers in full precision, and a round trip of every trial', () => {
@@ -196,7 +196,7 @@ test('csv: RFC 4180 quoting, numbers in full precision, and a round trip of ever
     assert.equal(row.length, head.length);
     assert.equal(row[col('id')], results[i].id);
     assert.equal(row[col('trial.study')], name);
-    assert.equal(row[col('trial.hidden')], JSON.stringify(results[i].trial.hidden));
+    assert.equal(row[col('trial.arch')], results[i].trial.arch);
     assert.equal(Number(row[col('final_val_ce')]), results[i].final_val_ce);
     assert.equal(Number(row[col('trial.coefficient')]), results[i].trial.coefficient);
   });
@@ -216,15 +216,16 @@ test('csv: RFC 4180 quoting, numbers in full precision, and a round trip of ever
 
 test('plots: standalone SVG with namespace, title, legend and axis labels', () => {
   const analysis = analyze(syntheticResults(widthConfig(), () => 1e-3))[0];
-  for (const svg of [curvePlot(analysis, 'ce'), curvePlot(analysis, 'accuracy'), movementPlot(analysis)!]) {
+  for (const svg of [curvePlot(analysis, 'metric'), curvePlot(analysis, 'error'), movementPlot(analysis)!]) {
     assert.match(svg, /^<svg[^>]* xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     const { document } = parseHTML(`<!DOCTYPE html><html><body>${svg}</body></html>`);
     const texts = [...document.querySelectorAll('text')].map((t) => t.textContent);
     assert.ok(texts.some((t) => t!.startsWith('width: ')), 'title');
     assert.ok(document.querySelectorAll('path, line, circle').length > 10, 'marks drawn');
   }
-  const ce = curvePlot(analysis, 'ce');
-  assert.ok(ce.includes('validation cross-entropy (nats)') && ce.includes('log scale'));
+  const ce = curvePlot(analysis, 'metric');
+  assert.ok(ce.includes('final validation CE (nats)') && ce.includes('log scale'));
+  assert.ok(!/\+\d+ equivalent/.test(movementPlot(analysis)!), 'a legend never reads like a movement');
   for (const w of ['16', '32', '64', '128']) assert.ok(ce.includes(`>${w}</text>`), `legend entry ${w}`);
   assert.ok(movementPlot(analysis)!.includes('octaves'));
   assert.equal(movementPlot({ ...analysis, movements: [] }), null);

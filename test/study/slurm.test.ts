@@ -25,6 +25,7 @@ const STUDY = {
   seeds: [1],
   base: { hidden: [8], optimizer: 'sgd', lr: 0.1, momentum: 0, batch: 64, trainSize: 300, validation: 200 },
   budget: { epochs: 1 },
+  refine: { octaves: [], extend: 0 },
 };
 
 /**
@@ -83,7 +84,7 @@ test('a Slurm array job runs the shards; a re-submitted task skips its trials; m
     const script = join(root, 'study-array.sbatch');
     await writeFile(script, jobScript(dirs, configPath), { mode: 0o755 });
 
-    const all = expandTrials(parseStudyConfig(STUDY, 'slurm test'), DATA_LABEL);
+    const all = expandTrials(parseStudyConfig(STUDY, 'slurm test'), { label: DATA_LABEL, classes: 10 });
     assert.equal(all.length, 6);
     const shard = (i: number) => shardTrials(all, `${i}/${SHARDS}`).map((t) => t.id).sort();
     const shardFile = (i: number) => join(dirs.study, `results.shard-${i}-of-${SHARDS}.jsonl`);
@@ -104,7 +105,7 @@ test('a Slurm array job runs the shards; a re-submitted task skips its trials; m
       assert.deepEqual([...ids].sort(), shard(i), `${shardFile(i)} holds exactly shard ${i}/${SHARDS}'s trials, once each`);
       const out = readFileSync(join(dirs.logs, `task-${job}_${i - 1}.out`), 'utf8');
       assert.ok(out.includes(`slurm task ${i - 1} in ${dirs.work}: shard ${i}/${SHARDS}`), out);
-      assert.match(out, new RegExp(`shard ${i}/${SHARDS} has ${shard(i).length}, 0 already done`), out);
+      assert.match(out, new RegExp(`shard ${i}/${SHARDS} has ${shard(i).length}, 0 done`), out);
     }
 
     // Task 1 (shard 2) again, alone: it must find its trials done and add nothing.
@@ -112,13 +113,13 @@ test('a Slurm array job runs the shards; a re-submitted task skips its trials; m
     const again = await cluster.sbatch(['--array=1', script], { SHARDS: String(SHARDS) });
     await tasksOk(again, 1);
     const rerun = readFileSync(join(dirs.logs, `task-${again}_1.out`), 'utf8');
-    assert.match(rerun, new RegExp(`shard 2/${SHARDS} has ${shard(2).length}, ${shard(2).length} already done, 0 to run`), rerun);
+    assert.match(rerun, new RegExp(`shard 2/${SHARDS} has ${shard(2).length}, ${shard(2).length} done, 0 to run`), rerun);
     assert.equal(readFileSync(shardFile(2), 'utf8'), before, 'the re-submitted task rewrote its store');
 
     // Merge: every expected trial exactly once.
     const merge = await runCli(['study', 'merge', dirs.study]);
     assertSuccess(merge);
-    assert.match(merge.stderr, new RegExp(`merged ${SHARDS} stores: ${all.length} trials \\(0 of ${all.length} still missing\\)`), describeResult(merge));
+    assert.match(merge.stderr, new RegExp(`merged ${SHARDS} stores: ${all.length} trials \\(0 of the ${all.length} known so far still missing\\)`), describeResult(merge));
     const merged = idsIn(join(dirs.study, 'results.jsonl'));
     assert.deepEqual([...merged].sort(), all.map((t) => t.id).sort(), 'results.jsonl holds every trial exactly once');
     const pinned = JSON.parse(readFileSync(join(dirs.study, 'study.json'), 'utf8')) as { data: string };

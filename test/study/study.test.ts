@@ -7,42 +7,110 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseStudyConfig, preset, logGrid, type StudyConfig } from '../../src/study/config.js';
-import { expandTrials, shardTrials, trialId } from '../../src/study/trials.js';
-import { fitMinimum, analyze } from '../../src/study/analysis.js';
+import { parseStudyConfig, logGrid, type StudyConfig } from '../../src/study/config.js';
+import { preset } from '../../src/study/presets.js';
+import { expandTrials, settingsAt, shardTrials, trialId } from '../../src/study/trials.js';
+import { trialModel } from '../../src/study/model.js';
+import { coefficientsAt } from '../../src/study/refine.js';
+import { normalizeRecord } from '../../src/study/records.js';
+import { parseArch } from '../../src/nn/spec.js';
 import { appendResult, dropTornLine, mergeResults, readStore } from '../../src/node/study-store.js';
 import type { TrialResult } from '../../src/study/run-trial.js';
 import { ConfigError, DataError } from '../../src/errors.js';
 
 const config = (): StudyConfig => preset('width', false)[0];
+const SAMPLE = { label: 'sample', classes: 10 };
+/** The coarse grid only, so the number of trials is fixed. */
+const coarseOnly = (c: StudyConfig): StudyConfig => ({ ...c, refine: { octaves: [], extend: 0 } });
 
 test('trial ids: stable, distinct per config, independent of key order', () => {
-  const trials = expandTrials(config(), 'sample');
-  assert.equal(trials.length, 4 * 7 * 2);
+  const trials = expandTrials(config(), SAMPLE);
+  assert.equal(trials.length, 4 * 7 * 2, 'before any result, the coarse grid');
   assert.equal(new Set(trials.map((t) => t.id)).size, trials.length);
-  assert.deepEqual(expandTrials(config(), 'sample').map((t) => t.id), trials.map((t) => t.id));
-  assert.notEqual(expandTrials(config(), 'other data')[0].id, trials[0].id);
+  assert.deepEqual(expandTrials(config(), SAMPLE).map((t) => t.id), trials.map((t) => t.id));
+  assert.notEqual(expandTrials(config(), { ...SAMPLE, label: 'other data' })[0].id, trials[0].id);
   assert.equal(trialId({ a: 1, b: [2, 3] }), trialId({ b: [2, 3], a: 1 }));
   assert.match(trials[0].id, /^[0-9a-f]{16}$/);
+  assert.ok(trials.every((t) => t.edition === 2 && t.schedule === 'cosine'));
 });
 
-test('the norm axis: trials carry batchnorm/layernorm, none leaves the trial (and its id) as before', async () => {
-  const norm = preset('norm', false)[0];
-  assert.deepEqual(norm.values, ['none', 'batchnorm', 'layernorm']);
-  const trials = expandTrials(norm, 'sample');
-  assert.deepEqual([...new Set(trials.map((t) => t.norm ?? 'none'))], ['none', 'batchnorm', 'layernorm']);
-  const plain = trials.find((t) => t.value === 'none')!;
-  assert.ok(!('norm' in plain), 'no norm field when there is no normalization');
-  // The same settings as a width study's base point, up to the study name and axis fields.
-  const { mlpSpec } = await import('../../src/nn/spec.js');
-  const bn = mlpSpec(784, [64], 10, 'relu', 0, 'batchnorm');
-  assert.deepEqual(bn.layers.map((l) => l.type), ['dense', 'batchnorm', 'relu', 'dense']);
-  assert.throws(() => parseStudyConfig({ ...norm, values: ['groupnorm'] }, 'x.json'), /values\.0: axis 'norm' takes one of none, batchnorm, layernorm/);
-  assert.throws(() => parseStudyConfig({ ...norm, values: [64] }, 'x.json'), /axis 'norm' takes one of/);
+test('trial models: width, depth and norm on an MLP and on any --arch network', () => {
+  const mlp = preset('width', false)[0].base;
+  assert.equal(trialModel(mlp, 'width', 32, 10).arch, 'dense:32,relu,dense:10');
+  assert.equal(trialModel({ ...mlp, hidden: [64, 64] }, 'depth', 3, 10).arch, 'dense:64,relu,dense:64,relu,dense:64,relu,dense:10');
+  assert.equal(trialModel(mlp, 'norm', 'batchnorm', 10).arch, 'dense:64,bn,relu,dense:10');
+  assert.equal(trialModel(mlp, 'norm', 'layernorm', 10).arch, 'dense:64,ln,relu,dense:10');
+  assert.equal(trialModel(mlp, 'norm', 'none', 10).arch, 'dense:64,relu,dense:10');
+  const cnn = { ...mlp, hidden: undefined, arch: 'conv:16x3p1,bn,relu,{conv:16x3p1,relu},pool:2,flatten,dense:32,relu,dense:10' };
+  // Width multiplies every conv's filters and every hidden dense layer, never the logits.
+  assert.equal(trialModel(cnn, 'width', 0.5, 10).arch, 'conv:8x3p1,bn,relu,conv:8x3p1,relu,pool:2,flatten,dense:16,relu,dense:10');
+  assert.equal(trialModel(cnn, 'depth', 3, 10).arch, 'conv:16x3p1,bn,relu,conv:16x3p1,relu,conv:16x3p1,relu,conv:16x3p1,relu,pool:2,flatten,dense:32,relu,dense:10');
+  assert.equal(trialModel(cnn, 'norm', 'layernorm', 10).arch, 'conv:16x3p1,ln,relu,conv:16x3p1,ln,relu,pool:2,flatten,dense:32,ln,relu,dense:10');
+  assert.equal(trialModel(cnn, 'norm', 'none', 10).arch, 'conv:16x3p1,relu,conv:16x3p1,relu,pool:2,flatten,dense:32,relu,dense:10');
+  // muP: m from the base width (MLP) or the multiplier itself (arch).
+  assert.equal(trialModel({ ...mlp, optimizer: 'adamw', mupBaseWidth: 16 }, 'width', 64, 10).mupWidthMult, 4);
+  assert.equal(trialModel({ ...cnn, optimizer: 'adamw', mupBaseWidth: 1 }, 'width', 2, 10).mupWidthMult, 2);
+  assert.throws(() => trialModel({ ...cnn, arch: '{conv:8x3,relu,{dense:10}' }, 'depth', 2, 10), /one pair of braces/);
+  // Every preset's every model parses against Fashion-MNIST's shape.
+  for (const full of [false, true]) {
+    for (const c of preset('all', full)) for (const v of c.values) assert.doesNotThrow(() => parseArch(settingsAt(c, v, 10).arch, [1, 28, 28], 10), `${c.name} ${v}`);
+  }
+});
+
+test('axis settings: η follows B on batch-scaled, the tpp axis sets width and rows, epochs set the budget', () => {
+  const scaled = preset('batch-scaled', true)[0];
+  assert.equal(settingsAt(scaled, 512, 10).lr, 0.2);
+  assert.equal(settingsAt(scaled, 32, 10).lr, 0.0125);
+  assert.equal(settingsAt(preset('batch', true)[0], 512, 10).lr, 0.05);
+  const tpp = settingsAt(preset('adamw-tpp', true)[0], '512x12500', 10);
+  assert.equal(tpp.trainSize, 12500);
+  assert.equal(tpp.arch, 'dense:512,relu,dense:512,relu,dense:10');
+  assert.equal(settingsAt(preset('epochs', true)[0], 80, 10).epochs, 80);
+  assert.equal(expandTrials(preset('epochs', true)[0], SAMPLE).filter((t) => t.value === 80)[0].epochs, 80);
+  assert.equal(expandTrials(preset('data-steps', true)[0], SAMPLE)[0].steps, 2400);
+});
+
+test('refinement: edges extend the grid, then half-octave points around the minimum; nothing before every seed is in', () => {
+  const coarse = logGrid({ min: 1e-5, max: 1e-1, points: 9 });
+  const refine = { octaves: [-1, -0.5, 0.5, 1], extend: 2 };
+  const seeds = [1, 2];
+  const result = (ce: number) => ({ final_val_ce: ce, diverged: false }) as TrialResult;
+  const curve = (opt: number) => (c: number) => result(0.4 + 0.01 * (Math.log2(c) - Math.log2(opt)) ** 2);
+  // Nothing finished: the coarse grid.
+  assert.deepEqual(coefficientsAt(coarse, refine, 'final-ce', seeds, () => undefined), coarse);
+  // One seed missing at one point: still the coarse grid.
+  assert.deepEqual(coefficientsAt(coarse, refine, 'final-ce', seeds, (c, s) => (c === coarse[3] && s === 2 ? undefined : curve(1e-3)(c))), coarse);
+  // An interior minimum at 1e-3: four points around it.
+  const inner = coefficientsAt(coarse, refine, 'final-ce', seeds, (c) => curve(1.1e-3)(c));
+  assert.deepEqual(inner.filter((c) => !coarse.includes(c)), [0.0005, 0.000707107, 0.00141421, 0.002]);
+  // A minimum below the grid: one coarse step added, then (once it is done) another, then the fine points.
+  const low = curve(2e-7);
+  const first = coefficientsAt(coarse, refine, 'final-ce', seeds, (c) => (coarse.includes(c) ? low(c) : undefined));
+  assert.deepEqual(first.slice(0, 2), [3.16228e-6, 1e-5]);
+  const second = coefficientsAt(coarse, refine, 'final-ce', seeds, (c) => (first.includes(c) ? low(c) : undefined));
+  assert.deepEqual(second.slice(0, 3), [1e-6, 3.16228e-6, 1e-5]);
+  const third = coefficientsAt(coarse, refine, 'final-ce', seeds, (c) => (second.includes(c) ? low(c) : undefined));
+  assert.equal(third.length, second.length + 4, 'after two extensions, the fine points around the edge minimum');
+  assert.ok(third.includes(2e-6) && third.includes(1.41421e-6));
+  // The metric decides the centre: error rate minimum elsewhere than CE.
+  const mixed = (c: number) => ({ ...curve(1e-3)(c), final_val_accuracy: 1 - (0.1 + 0.01 * (Math.log2(c) - Math.log2(1e-2)) ** 2) }) as TrialResult;
+  assert.ok(coefficientsAt(coarse, refine, 'final-error', seeds, mixed).includes(0.0141421));
+});
+
+test('a first-edition record reads as the second edition: arch from hidden, P counted, edition 1', () => {
+  const old = { id: 'x', trial: { id: 'x', study: 'w', axis: 'width', value: 64, seed: 1, kind: 'coupled', coefficient: 1e-4, hidden: [64, 64], norm: 'batchnorm', optimizer: 'momentum', lr: 0.05, momentum: 0.9, batch: 128, trainSize: 7500, validation: 10000, epochs: 40, data: 'd' } } as unknown as TrialResult;
+  const r = normalizeRecord(old);
+  assert.equal(r.trial.arch, 'dense:64,bn,relu,dense:64,bn,relu,dense:10');
+  assert.equal(r.trial.edition, 1);
+  assert.equal(r.decayed_params, 784 * 64 + 64 * 64 + 64 * 10);
+  assert.ok(!('hidden' in r.trial));
+  const current = expandTrials(config(), SAMPLE)[0];
+  const fresh = { id: current.id, trial: current } as TrialResult;
+  assert.equal(normalizeRecord(fresh), fresh);
 });
 
 test('shards partition the grid exactly: disjoint, and their union is every trial', () => {
-  const trials = expandTrials(config(), 'sample');
+  const trials = expandTrials(config(), SAMPLE);
   for (const n of [1, 3, 16, 100]) {
     const parts = Array.from({ length: n }, (_, i) => shardTrials(trials, `${i + 1}/${n}`));
     const ids = parts.flat().map((t) => t.id);
@@ -54,7 +122,7 @@ test('shards partition the grid exactly: disjoint, and their union is every tria
 });
 
 function fakeResult(id: string, coefficient = 1e-4, seed = 1, valCe = 0.5): TrialResult {
-  const trial = { ...expandTrials(config(), 'sample')[0], id, coefficient, seed };
+  const trial = { ...expandTrials(config(), SAMPLE)[0], id, coefficient, seed };
   return {
     id, trial, final_val_ce: valCe, final_val_accuracy: 0.8, best_val_ce: valCe, best_val_accuracy: 0.8, best_epoch: 1,
     test_accuracy: 0.8, test_ce: valCe, train_loss: 0.4, penalty: 0.01, weight_norm_sq: 10, train_count: 1000,
@@ -92,45 +160,6 @@ test('merge: union of stores, one result per trial id', () => {
   assert.deepEqual(merged.map((r) => r.id), ['a', 'b', 'c']);
 });
 
-test('fit: a parabola in log2 λ recovers its vertex between grid points', () => {
-  const grid = logGrid({ min: 1e-6, max: 1e-2, points: 9 }).map(Math.log2);
-  for (const truth of [-15.3, -12.0, -10.7]) {
-    const y = grid.map((x) => 0.3 + 0.01 * (x - truth) ** 2);
-    const fit = fitMinimum(grid, y);
-    assert.ok(Math.abs(fit.x - truth) < 1e-9, `vertex ${fit.x} vs ${truth}`);
-    assert.equal(fit.atEdge, false);
-    assert.ok(Math.abs(fit.y - 0.3) < 1e-12);
-  }
-  // Minimum at the edge: reported as such, at the grid point.
-  const edge = fitMinimum(grid, grid.map((x) => x));
-  assert.equal(edge.atEdge, true);
-  assert.equal(edge.x, grid[0]);
-});
-
-test('analysis: optimum and movement recovered from synthetic results with a known law', () => {
-  // The true optimum λ* = 1e-4 · (width/64)^(-1): the seed's λ_E moves one octave down per
-  // doubling of width; per-weight c = λ_E·P stays put (P ∝ width for one hidden layer).
-  const c = config();
-  const trials = expandTrials(c, 'sample');
-  const results = trials.map((t) => {
-    const best = Math.log2(1e-4 * (64 / (t.value as number)));
-    const noise = (t.seed === 1 ? 1 : -1) * 0.001;
-    return { ...fakeResult(t.id, t.coefficient, t.seed, 0.4 + 0.02 * (Math.log2(t.coefficient) - best) ** 2 + noise), trial: t };
-  });
-  const [a] = analyze(results);
-  assert.equal(a.axis, 'width');
-  for (const o of a.optima) {
-    const expected = 1e-4 * (64 / (o.value as number));
-    assert.ok(Math.abs(Math.log2(o.optimum / expected)) < 0.05, `width ${o.value}: ${o.optimum} vs ${expected}`);
-  }
-  const seed = a.movements.find((m) => m.convention === 'seed')!;
-  assert.ok(Math.abs(seed.slope + 1) < 0.05, `seed slope ${seed.slope}`);
-  assert.equal(seed.transfers, false);
-  const perWeight = a.movements.find((m) => m.convention === 'per-weight')!;
-  assert.ok(Math.abs(perWeight.slope) < 0.1, `per-weight slope ${perWeight.slope}`);
-  assert.equal(perWeight.transfers, true);
-});
-
 test('config validation points at the bad field', () => {
   const good = JSON.parse(JSON.stringify(config()));
   assert.doesNotThrow(() => parseStudyConfig(good, 'my.json'));
@@ -140,4 +169,16 @@ test('config validation points at the bad field', () => {
   assert.throws(() => parseStudyConfig({ ...good, budget: {} }, 'my.json'), /budget: give exactly one of epochs or steps/);
   assert.throws(() => parseStudyConfig({ ...good, values: ['adam'] }, 'my.json'), /values\.0: axis 'width' takes numbers/);
   assert.throws(() => preset('nope', false), /unknown preset 'nope'/);
+  // Strict: a misspelled key is an error naming it, not a silent default.
+  assert.throws(() => parseStudyConfig({ ...good, seed: [1] }, 'my.json'), /my\.json: .*seed/);
+  assert.throws(() => parseStudyConfig({ ...good, base: { ...good.base, adamlr: 1e-3 } }, 'my.json'), /base.*adamlr/);
+  assert.throws(() => parseStudyConfig({ ...good, budget: { epoch: 3 } }, 'my.json'), /budget.*epoch/);
+  // Duplicates would give two trials one id: refused, naming the value.
+  assert.throws(() => parseStudyConfig({ ...good, values: [16, 32, 16] }, 'my.json'), /values\.2: 16 repeats values\.0/);
+  assert.throws(() => parseStudyConfig({ ...good, seeds: [1, 2, 1] }, 'my.json'), /seeds\.2: seed 1 repeats seeds\.0/);
+  assert.throws(() => parseStudyConfig({ ...good, lambda: { min: 1e-4, max: 1.00001e-4, points: 9 } }, 'my.json'), /repeat after rounding/);
+  assert.throws(() => parseStudyConfig({ ...good, base: { ...good.base, hidden: undefined } }, 'my.json'), /exactly one of hidden or arch/);
+  assert.throws(() => parseStudyConfig({ ...good, axis: 'depth', values: [1, 2], base: { ...good.base, hidden: undefined, arch: 'dense:8,relu,dense:10' } }, 'my.json'), /braces/);
+  assert.throws(() => parseStudyConfig({ ...good, axis: 'tpp', values: ['256x'] }, 'my.json'), /WIDTHxROWS/);
+  assert.throws(() => parseStudyConfig({ ...good, base: { ...good.base, lrScaling: 'linear' } }, 'my.json'), /lrScaling applies to the batch axis/);
 });
