@@ -1,8 +1,10 @@
 # The ridgeline native addon: one C file against N-API (NAPI_VERSION 8) and the system CBLAS.
 # Built by scripts/build-native.mjs (npm's bundled node-gyp, --nodedir from the running node).
 #
-# BLAS flags come from `pkg-config openblas` (Debian/Ubuntu: libopenblas-dev), falling back to
-# plain -lopenblas when pkg-config or its .pc file is missing.
+# BLAS flags come from `pkg-config openblas` (Debian/Ubuntu: libopenblas-dev), or plain
+# -lopenblas where only <cblas.h> is found. With neither (a fresh machine), the addon builds
+# with RIDGELINE_NO_CBLAS: gemm.c's own AVX-512 kernel where the CPU has it, the portable C GEMM
+# (gemm_portable.c) elsewhere, and nothing to link.
 #
 # Code generation is portable on purpose: the addon may be built on one machine and run on
 # another (a CI image, a shared home directory), so no -march=native. On x86-64 we ask for
@@ -17,18 +19,23 @@
 # -ffp-contract=off keeps each elementwise result
 # rounded the way the reference rounds it (no FMA contraction on arm64 either).
 {
+  "variables": {
+    "have_cblas%": "<!(pkg-config --exists openblas 2>/dev/null && echo 1 || (test -f /usr/include/cblas.h && echo 1) || echo 0)"
+  },
   "targets": [
     {
       "target_name": "ridgeline_native",
-      "sources": ["ridgeline.c", "gemm.c"],
+      "sources": ["ridgeline.c", "gemm.c", "gemm_portable.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": [
-        "-O3", "-fno-math-errno", "-fopenmp", "-ffp-contract=off", "-std=gnu11",
-        "<!@(pkg-config --cflags openblas 2>/dev/null || true)"
-      ],
+      "cflags": ["-O3", "-fno-math-errno", "-fopenmp", "-ffp-contract=off", "-std=gnu11"],
       "ldflags": ["-fopenmp"],
-      "libraries": ["<!@(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)"],
       "conditions": [
+        ["have_cblas==1", {
+          "cflags": ["<!@(pkg-config --cflags openblas 2>/dev/null || true)"],
+          "libraries": ["<!@(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)"]
+        }, {
+          "defines": ["RIDGELINE_NO_CBLAS"]
+        }],
         ["target_arch=='x64'", {
           "cflags": ["-msse4.2", "-mpopcnt", "-mtune=generic"],
           "xcode_settings": { "OTHER_CFLAGS": ["-msse4.2", "-mpopcnt"] }

@@ -31,7 +31,11 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#ifndef RIDGELINE_NO_CBLAS
 #include <cblas.h>
+#endif
+/* Built without a CBLAS (no libopenblas-dev), gemm_portable.c multiplies where gemm.c cannot. */
+#include "gemm_portable.h"
 #include "gemm.h"
 #include <math.h>
 #include <stdbool.h>
@@ -228,7 +232,22 @@ static int run_start(int n, int t, int parts) {
 /* Before a loop: `par_work` (floats touched) decides whether it is split. */
 #define PARALLEL_FOR _Pragma("omp parallel for schedule(static) num_threads(par_threads) if(par_work >= PAR_MIN)")
 
-static void use_threads(int n) {
+/* The system GEMM: the CBLAS on `threads` threads, or the portable one where there is no CBLAS.
+ * False only when the portable GEMM's packing buffer cannot grow (C untouched). */
+static bool use_threads(int n);
+static bool system_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                         float beta, float *c, int ldc, int threads) {
+#ifdef RIDGELINE_NO_CBLAS
+  return portable_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+#else
+  use_threads(threads);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  return true;
+#endif
+}
+
+static bool use_threads(int n) {
 #if HAVE_OPENBLAS
   if (n != blas_active) {
     openblas_set_num_threads(n);
@@ -237,6 +256,7 @@ static void use_threads(int n) {
 #else
   (void)n;
 #endif
+  return true;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -275,17 +295,18 @@ static bool gemm_split_k(bool ta, bool tb, int m, int n, int k, float alpha, con
     split_scratch_len = need;
   }
   float *part = split_scratch;
-  use_threads(1); /* each slice is one thread's GEMM */
-  _Pragma("omp parallel for schedule(static) num_threads(par_threads)")
+  bool ok = true; /* always, with a CBLAS: only the portable GEMM can fail, and it never runs here */
+  _Pragma("omp parallel for schedule(static) num_threads(par_threads) reduction(&&: ok)")
   for (int sl = 0; sl < SPLIT_K; sl++) {
     const int k0 = (int)((int64_t)k * sl / SPLIT_K), k1 = (int)((int64_t)k * (sl + 1) / SPLIT_K);
     /* Slice [k0, k1) of K: columns of A (rows when transposed), rows of B (columns when transposed). */
     const float *as = ta ? a + (int64_t)k0 * m : a + k0;
     const float *bs = tb ? b + k0 : b + (int64_t)k0 * n;
     float *cs = sl == 0 ? c : part + (sl - 1) * mn;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                m, n, k1 - k0, alpha, as, ta ? m : k, bs, tb ? k : n, sl == 0 ? beta : 0.0f, cs, n);
+    /* Each slice is one thread's GEMM. */
+    ok = system_sgemm(ta, tb, m, n, k1 - k0, alpha, as, ta ? m : k, bs, tb ? k : n, sl == 0 ? beta : 0.0f, cs, n, 1) && ok;
   }
+  if (!ok) return false;
   for (int sl = 1; sl < SPLIT_K; sl++) {
     const float *q = part + (sl - 1) * mn;
     for (int64_t i = 0; i < mn; i++) c[i] += q[i];
@@ -294,9 +315,11 @@ static bool gemm_split_k(bool ta, bool tb, int m, int n, int k, float alpha, con
 }
 
 /* Which GEMM runs: our own (gemm.c) where the CPU has AVX-512, chosen when the module first
- * loads, else the CBLAS; setOwnGemm switches (the bench compares both, tests check both).
- * Process-wide, like the thread count. */
-static bool gemm_own = false;
+ * loads, else the system's (the CBLAS, or the portable one in a build without a CBLAS);
+ * setGemmKind switches (the bench compares them, tests check each). Process-wide, like the
+ * thread count. */
+enum { GEMM_SYSTEM = 0, GEMM_OWN = 1, GEMM_PORTABLE = 2 };
+static int gemm_kind = GEMM_SYSTEM;
 
 /* C ← α·op(A)·op(B) + β·C, row-major; β = 0 never reads C. */
 static napi_value gemm(napi_env env, napi_callback_info info) {
@@ -327,12 +350,19 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   }
   const int lda = ta ? m : k, ldb = tb ? k : n; /* row-major: A is m×k (k×m transposed), B k×n (n×k) */
   const bool small = 2.0 * m * n * k < SMALL_GEMM_FLOPS;
-  if (gemm_own && own_sgemm(ta, tb, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, n, small ? 1 : par_threads))
+  if (gemm_kind == GEMM_OWN && own_sgemm(ta, tb, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, n, small ? 1 : par_threads))
     return NULL;
+  if (gemm_kind == GEMM_PORTABLE) {
+    if (!portable_sgemm(ta, tb, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, n, small ? 1 : par_threads))
+      napi_throw_error(env, NULL, "gemm: out of memory for the packing buffer");
+    return NULL;
+  }
+#ifndef RIDGELINE_NO_CBLAS
+  /* (The portable GEMM splits rows of C over the threads itself; slices of K would only add a pass.) */
   if (long_k(m, n, k) && gemm_split_k(ta, tb, m, n, k, (float)alpha, a, b, (float)beta, c)) return NULL;
-  use_threads(small ? 1 : blas_threads);
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, n);
+#endif
+  if (!system_sgemm(ta, tb, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, n, small ? 1 : blas_threads))
+    napi_throw_error(env, NULL, "gemm: out of memory for the packing buffer");
   return NULL;
 }
 
@@ -1501,6 +1531,8 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, argv, &ex)) return NULL;
 #if HAVE_OPENBLAS
   const char *s = openblas_get_config();
+#elif defined(RIDGELINE_NO_CBLAS)
+  const char *s = "no CBLAS at build time: the portable C GEMM (gemm_portable.c) where the CPU has no AVX-512";
 #else
   const char *s = "CBLAS (not OpenBLAS: thread count is fixed)";
 #endif
@@ -1508,26 +1540,37 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* setOwnGemm(true | false): true throws where the CPU has no AVX-512 kernel. */
-static napi_value set_own_gemm(napi_env env, napi_callback_info info) {
+/* setGemmKind(0 system | 1 own | 2 portable): own throws where the CPU has no AVX-512 kernel,
+ * system where the build has no CBLAS. */
+static napi_value set_gemm_kind(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   const export_t *ex;
-  bool own;
-  if (!get_args(env, info, argv, &ex) || !arg_bool(env, ex, argv, 0, "own", &own)) return NULL;
-  if (own && !own_gemm_supported()) {
+  int kind;
+  if (!get_args(env, info, argv, &ex) || !arg_size(env, ex, argv, 0, "kind", &kind)) return NULL;
+  if (kind > GEMM_PORTABLE) {
+    throw_range(env, ex, "kind must be 0 (system), 1 (own) or 2 (portable)");
+    return NULL;
+  }
+  if (kind == GEMM_OWN && !own_gemm_supported()) {
     throw_range(env, ex, "our own GEMM needs a CPU with AVX-512 (F, VL, DQ); this one has none");
     return NULL;
   }
-  gemm_own = own;
+#ifdef RIDGELINE_NO_CBLAS
+  if (kind == GEMM_SYSTEM) {
+    throw_range(env, ex, "this addon was built without a CBLAS (install libopenblas-dev, then rebuild it)");
+    return NULL;
+  }
+#endif
+  gemm_kind = kind;
   return NULL;
 }
 
-/* Whether our own GEMM runs now (else the CBLAS). */
-static napi_value get_own_gemm(napi_env env, napi_callback_info info) {
+/* Which GEMM runs now: 0 system, 1 own, 2 portable. */
+static napi_value get_gemm_kind(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS], r;
   const export_t *ex;
   if (!get_args(env, info, argv, &ex)) return NULL;
-  napi_get_boolean(env, gemm_own, &r);
+  napi_create_int32(env, gemm_kind, &r);
   return r;
 }
 
@@ -1562,14 +1605,18 @@ static const export_t EXPORTS[] = {
   {"setThreads", set_threads, 1},
   {"getThreads", get_threads, 0},
   {"blasInfo", blas_info, 0},
-  {"setOwnGemm", set_own_gemm, 1},
-  {"ownGemm", get_own_gemm, 0},
+  {"setGemmKind", set_gemm_kind, 1},
+  {"gemmKind", get_gemm_kind, 0},
 };
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value abi, fn, count;
   if (blas_threads == 0) { /* first load in this process (worker threads share the library) */
-    gemm_own = own_gemm_supported();
+#ifdef RIDGELINE_NO_CBLAS
+    gemm_kind = own_gemm_supported() ? GEMM_OWN : GEMM_PORTABLE;
+#else
+    gemm_kind = own_gemm_supported() ? GEMM_OWN : GEMM_SYSTEM;
+#endif
 #if HAVE_OPENBLAS
     blas_threads = blas_active = openblas_get_num_threads();
     par_threads = blas_threads;

@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CNN_ARCH, CNN_PARAMS, CNN_TIMING, cnnSpec } from '../bench/common.js';
+import { requires } from './helpers/requires.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -114,9 +115,8 @@ test('bench CNN: ridgeline counts 390,858 parameters (390,410 conv/dense + 448 B
 });
 
 const PYTHON = '/usr/bin/python3';
-const torchAvailable = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
-test('bench CNN: torch_step.py builds the same network from the parsed spec', { skip: torchAvailable ? false : `${PYTHON} cannot import torch` }, () => {
+test('bench CNN: torch_step.py builds the same network from the parsed spec', requires('python3-torch'), () => {
   const script = [
     'import json, sys, torch',
     "sys.path.insert(0, 'bench')",

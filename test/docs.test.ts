@@ -1,8 +1,9 @@
 /** The README stays true to the code: its opening commands and its table of conventions. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { CONVENTIONS } from '../src/regularization/conventions.js';
+import { withConventionsTable } from '../src/regularization/table.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -17,5 +18,23 @@ test('README documents every convention with its formula', () => {
     const row = readme.split('\n').find((l) => l.startsWith(`| \`${c.id}:${c.param}\``));
     assert.ok(row, `README has no row for ${c.id}:${c.param}`);
     assert.ok(row.includes(c.formula), `README row for ${c.id} lacks its formula '${c.formula}'`);
+  }
+});
+
+test('README conventions table is the one generated from the registry (npm run docs)', () => {
+  const generated = withConventionsTable(readme);
+  assert.ok(generated !== null, 'README has the conventions-table markers');
+  assert.equal(readme, generated, 'README conventions table differs from the registry: run npm run docs');
+});
+
+test('README and docs/ link nothing outside the repository but public sources', () => {
+  const docs = ['regularization.md', 'study.md', 'recipes.md', 'speed.md', 'design.md', 'verification.md', 'studies/first-edition/README.md'];
+  for (const [name, text] of [['README.md', readme], ...docs.map((f) => [`docs/${f}`, readFileSync(new URL(`../docs/${f}`, import.meta.url), 'utf8')])]) {
+    assert.doesNotMatch(text, /\.\.\/shared|\]\(\.\.\/\.\.\/\.\./, `${name} links outside the repository`);
+    // Every relative link points at a file that exists.
+    const dir = new URL(name.includes('/') ? `../${name.slice(0, name.lastIndexOf('/') + 1)}` : '../', import.meta.url);
+    for (const m of text.matchAll(/\]\((?!https?:|#|mailto:)([^)#\s]+)/g)) {
+      assert.ok(existsSync(new URL(m[1], dir)), `${name}: link to ${m[1]} points at nothing`);
+    }
   }
 });

@@ -14,10 +14,12 @@
  * slots, [opcode, args…]; `states` at one i32 byte offset per state buffer, in program order.
  * The JS side validates the program first, so an unknown opcode never reaches this code.
  */
+import { OP_SLOTS, OPCODE } from '../src/kernels/optimizer-ops.js';
 import { add, get, hi, i32, join, lo, set } from './wat.js';
 
 const BLOCK = 512;
-const OP_BYTES = 8 * 8;
+/** The opcodes and the slot layout come from the TypeScript vocabulary itself (one table). */
+const OP_BYTES = OP_SLOTS * 8;
 
 /**
  * x rounded to float32 and back: the value the reference reads back after storing x (only for
@@ -130,18 +132,18 @@ ${opLoop('opt_add_into', '(param $w i32) (param $u i32) (param $end i32)', {
             (br_if $ops_done (i32.ge_s ${get('k')} ${get('nops')}))
             ${set('code', `(i32.trunc_f64_s (f64.load ${get('a')}))`)}
             ${set('x', `(f64.load offset=8 ${get('a')})`)}
-            (if (i32.eq ${get('code')} ${i32(1)}) (then
+            (if (i32.eq ${get('code')} ${i32(OPCODE.addScaledWeights)}) (then
               (if (f64.ne ${get('x')} (f64.const 0)) (then
                 (call $opt_add_scaled_weights ${add(get('u'), get('off'))} ${add(get('w'), get('off'))} ${get('end')} ${get('x')})))))
-            (if (i32.eq ${get('code')} ${i32(2)}) (then
+            (if (i32.eq ${get('code')} ${i32(OPCODE.scale)}) (then
               (if (f64.ne ${get('x')} (f64.const 1)) (then
                 (call $opt_scale ${add(get('u'), get('off'))} ${get('end')} ${get('x')})))))
-            (if (i32.eq ${get('code')} ${i32(3)}) (then
+            (if (i32.eq ${get('code')} ${i32(OPCODE.momentum)}) (then
               (call $opt_momentum ${add(get('u'), get('off'))} ${add(`(i32.load ${get('s')})`, get('off'))} ${get('end')}
                 ${get('x')} (f64.load offset=16 ${get('a')})
                 (f64.ne (f64.load offset=24 ${get('a')}) (f64.const 0)) (f64.ne (f64.load offset=32 ${get('a')}) (f64.const 0)))
               ${set('s', add(get('s'), i32(4)))}))
-            (if (i32.eq ${get('code')} ${i32(4)}) (then
+            (if (i32.eq ${get('code')} ${i32(OPCODE.adam)}) (then
               (call $opt_adam ${add(get('u'), get('off'))} ${add(`(i32.load ${get('s')})`, get('off'))}
                 ${add(`(i32.load offset=4 ${get('s')})`, get('off'))} ${get('end')} ${get('a')})
               ${set('s', add(get('s'), i32(8)))}))

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { RidgelineError } from '../errors.js';
+import { backendsCommand } from './backends.js';
 import { convertCommand, conventionsCommand } from './convert.js';
 import { dataCommand } from './data.js';
 import { evaluateCommand } from './evaluate.js';
@@ -21,7 +22,7 @@ export function program(): Command {
     .version(VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const cmd of [trainCommand(), evaluateCommand(), predictCommand(), convertCommand(), conventionsCommand(), studyCommand(), dataCommand()]) {
+  for (const cmd of [trainCommand(), evaluateCommand(), predictCommand(), convertCommand(), conventionsCommand(), studyCommand(), dataCommand(), backendsCommand()]) {
     root.addCommand(cmd);
   }
   const exitOverrideAll = (c: Command) => { c.exitOverride(); c.commands.forEach(exitOverrideAll); };

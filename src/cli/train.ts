@@ -12,6 +12,8 @@ import { OPTIMIZERS, type OptimizerConfig } from '../optim/recipes.js';
 import type { ScheduleSpec } from '../optim/schedule.js';
 import { formatSummary } from '../regularization/summary.js';
 import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.js';
+import { bestEpoch } from '../train/early-stop.js';
+import { formatLayerRows, layerRows } from '../nn/summary.js';
 import { ensureRunDir, loadCheckpoint, saveEpoch, saveResult, CHECKPOINT_FILE } from '../node/run-dir.js';
 import { loadData } from './data-source.js';
 import { compileRegularization } from '../regularization/compile.js';
@@ -52,6 +54,8 @@ const schema = z.object({
   out: z.string().optional(),
   resume: z.string().optional(),
   backend: z.string(),
+  earlyStop: positiveInt.optional(),
+  keep: z.enum(['last', 'best']),
   quiet: z.boolean().optional(),
   json: z.boolean().optional(),
 });
@@ -95,6 +99,8 @@ export function trainCommand(): Command {
     .option('--seed <n>', 'seed for initialization, shuffling, dropout and the validation split', '1')
     .option('--out <dir>', 'run directory for checkpoint, model, metrics (default: none; --resume DIR implies DIR)')
     .option('--resume <dir>', 'continue a run from DIR/checkpoint.safetensors')
+    .option('--early-stop <patience>', 'stop once the validation CE has not improved for this many epochs')
+    .addOption(new Option('--keep <which>', "with --out: 'best' also saves the best epoch's model (lowest validation CE) as model-best.safetensors").choices(['last', 'best']).default('last'))
     .addOption(backendOption())
     .option('--quiet', 'print only the final result')
     .option('--json', 'print metrics as JSON lines on stdout')
@@ -129,9 +135,20 @@ async function runTrain(cmd: Command): Promise<void> {
   const variant = (backend as { variant?: unknown }).variant;
   log.info(`model: ${describeSpec(config.model)} (${trainer.model.paramCount} parameters), backend ${backend.name}` +
     (typeof variant === 'string' ? ` (${variant})` : '') + (threads === null ? '' : ` on ${threads} thread${threads === 1 ? '' : 's'}`));
+  const groups = trainer.regularizationSummary();
+  const layers = layerRows(config.model, new Set(trainer.decayedNames()));
+  log.info(formatLayerRows(layers));
   log.info(`optimizer: ${opts.optimizer}, chain [${trainer.chainNames().join(' → ')}], B = ${opts.batch}, ${trainer.stepsPerEpoch} steps/epoch`);
   for (const note of notes) log.info(`note: ${note}`);
-  log.info(formatSummary(trainer.regularizationSummary(), trainer.stepsPerEpoch, opts.optimizer === 'momentum' || opts.optimizer === 'nesterov' ? opts.momentum : undefined));
+  log.info(formatSummary(groups, trainer.stepsPerEpoch, opts.optimizer === 'momentum' || opts.optimizer === 'nesterov' ? opts.momentum : undefined));
+  if (opts.earlyStop !== undefined && validation.count === 0) throw new ConfigError('--early-stop needs validation rows: give --validation');
+  if (opts.keep === 'best' && validation.count === 0) throw new ConfigError("--keep best picks the epoch by validation CE: give --validation");
+  // The start record: what a piped run would otherwise lose (config, model, regularization per group).
+  log.json({
+    type: 'start', data: { label: data.label, train: train.count, validation: validation.count, test: data.test?.count ?? 0 },
+    backend: backend.name, parameters: trainer.model.paramCount, layers, chain: trainer.chainNames(),
+    steps_per_epoch: trainer.stepsPerEpoch, config, regularization: groups, notes, resumed_after_epoch: resumed?.state.epoch ?? null,
+  });
   if (resumed) log.info(`resuming from ${resumed.path} after epoch ${resumed.state.epoch}`);
   if (!out) log.info(log.dim('(no --out: nothing is saved)'));
 
@@ -150,14 +167,15 @@ async function runTrain(cmd: Command): Promise<void> {
   try {
     log.startBar(trainer.stepsPerEpoch, `epoch ${trainer.epoch + 1}/${config.epochs}`);
     await trainer.fit({
-      signal: abort.signal,
+      signal: abort.signal, earlyStopPatience: opts.earlyStop,
       onStep: (s, _n, loss) => log.tick(s, loss),
       onEpoch: async (m) => {
         log.stopBar();
         log.result(formatEpoch(m, config.epochs));
         log.json({ type: 'epoch', ...m });
-        if (out) await saveEpoch(out, trainer, runConfig, modelMetadata);
-        if (trainer.epoch < config.epochs) log.startBar(trainer.stepsPerEpoch, `epoch ${trainer.epoch + 1}/${config.epochs}`);
+        if (out) await saveEpoch(out, trainer, runConfig, modelMetadata, opts.keep === 'best');
+        if (trainer.stoppedEarly(opts.earlyStop)) log.result(`early stop: no better validation CE for ${opts.earlyStop} epochs (best: epoch ${bestEpoch(trainer.history)!.epoch})`);
+        else if (trainer.epoch < config.epochs) log.startBar(trainer.stepsPerEpoch, `epoch ${trainer.epoch + 1}/${config.epochs}`);
       },
     });
   } catch (e) {
@@ -182,8 +200,10 @@ async function runTrain(cmd: Command): Promise<void> {
 
   const test = data.test ? trainer.evaluate(data.test) : null;
   const final = trainer.history[trainer.history.length - 1];
+  const best = bestEpoch(trainer.history);
   const result = {
-    type: 'result', epochs: trainer.epoch, steps: trainer.step,
+    type: 'result', epochs: trainer.epoch, steps: trainer.step, stopped_early: trainer.stoppedEarly(opts.earlyStop),
+    best_epoch: best?.epoch ?? null, best_val_loss: best?.val_loss ?? null,
     test_accuracy: test?.accuracy ?? null, test_loss: test?.loss ?? null, test_count: test?.count ?? 0,
     val_accuracy: final?.val_accuracy ?? null, train_seconds: trainer.history.reduce((s, h) => s + h.seconds, 0),
     parameters: trainer.model.paramCount,

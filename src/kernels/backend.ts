@@ -154,3 +154,15 @@ export interface PoolGeometry {
 export function floats(backend: Backend | undefined, n: number): Float32Array {
   return backend?.alloc ? backend.alloc(n) : new Float32Array(n);
 }
+
+/** Each Int32 view of a backend block keeps the block's Float32Array (whose collection frees it) alive. */
+const owners = new WeakMap<Int32Array, Float32Array>();
+
+/** A zeroed Int32Array of n elements where the backend's kernels use it in place (max pooling's argmax). */
+export function ints(backend: Backend | undefined, n: number): Int32Array {
+  if (!backend?.alloc) return new Int32Array(n);
+  const block = backend.alloc(n);
+  const view = new Int32Array(block.buffer, block.byteOffset, n);
+  owners.set(view, block);
+  return view;
+}

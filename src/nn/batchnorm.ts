@@ -15,7 +15,7 @@
  * pass clamps, and backward masks dy by y > 0 inside its two passes, so the ReLU layer does
  * no work (Sequential arranges this; see FusedActivation).
  */
-import { NO_MASK } from '../kernels/backend.js';
+import { floats, NO_MASK } from '../kernels/backend.js';
 import { BATCHNORM_DEFAULTS } from './spec.js';
 import { createParam, type ModelBuffer, type Param } from '../tensor/param.js';
 import { Activations, NO_GRAD, type Layer, type LayerContext } from './layer.js';
@@ -58,7 +58,7 @@ export class BatchNorm implements Layer {
     this.runningVar = { name: `${name}.running_var`, shape: [C], value: new Float32Array(C).fill(1) };
     this.buffers = [this.runningMean, this.runningVar];
     [this.mean, this.variance, this.invStd, this.alpha, this.beta, this.gamma, this.sumDy, this.sumDyXc] =
-      Array.from({ length: 8 }, () => new Float32Array(C));
+      Array.from({ length: 8 }, () => floats(ctx.backend, C));
     this.y = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
     this.dx = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
   }

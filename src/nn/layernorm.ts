@@ -6,7 +6,7 @@
  * The per-example statistics are the per-channel kernels applied to the batch viewed as
  * [1, batch, F] (each example a "channel"); the per-feature affine views it as [batch, F, 1].
  */
-import { NO_MASK } from '../kernels/backend.js';
+import { floats, NO_MASK } from '../kernels/backend.js';
 import { LAYERNORM_DEFAULTS } from './spec.js';
 import { createParam, type Param } from '../tensor/param.js';
 import { Activations, NO_GRAD, type Layer, type LayerContext } from './layer.js';
@@ -36,8 +36,8 @@ export class LayerNorm implements Layer {
     this.shift = createParam(`${name}.bias`, input, 'norm-shift', ctx.backend);
     this.params = [this.gain, this.shift];
     [this.mean, this.variance, this.invStd, this.offset, this.bias2, this.sumG, this.sumGXhat] =
-      Array.from({ length: 7 }, () => new Float32Array(ctx.maxBatch));
-    this.zeros = new Float32Array(Math.max(this.inputSize, ctx.maxBatch));
+      Array.from({ length: 7 }, () => floats(ctx.backend, ctx.maxBatch));
+    this.zeros = floats(ctx.backend, Math.max(this.inputSize, ctx.maxBatch));
     this.xhat = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
     this.g = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
     this.y = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);

@@ -3,7 +3,7 @@
  * input in its window; backward routes the gradient to that input (the first maximum in
  * row-major window order on ties, as PyTorch).
  */
-import type { PoolGeometry } from '../kernels/backend.js';
+import { ints, type PoolGeometry } from '../kernels/backend.js';
 import type { Param } from '../tensor/param.js';
 import { Activations, NO_GRAD, type Layer, type LayerContext } from './layer.js';
 import { poolGeometry } from './avgpool2d.js';
@@ -24,7 +24,7 @@ export class MaxPool2d implements Layer {
     this.inputSize = input[0] * input[1] * input[2];
     this.outputSize = this.channels * this.geometry.outHeight * this.geometry.outWidth;
     this.y = new Activations(ctx.maxBatch, this.outputSize, ctx.backend);
-    this.argmax = new Int32Array(ctx.maxBatch * this.outputSize);
+    this.argmax = ints(ctx.backend, ctx.maxBatch * this.outputSize);
     this.dx = new Activations(ctx.maxBatch, this.inputSize, ctx.backend);
   }
 

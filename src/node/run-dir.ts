@@ -4,6 +4,7 @@
  *
  *   checkpoint.safetensors  trainer state after the last finished epoch (for --resume)
  *   model.safetensors       weights + architecture + config (for evaluate/predict, other tools)
+ *   model-best.safetensors  with --keep best: the epoch with the lowest validation CE so far
  *   metrics.jsonl           one line per finished epoch
  *   result.json             final test metrics, once training completes
  */
@@ -14,11 +15,13 @@ import { decodeCheckpoint, encodeCheckpoint } from '../format/checkpoint.js';
 import { decodeModel, encodeModel, loadTensors } from '../format/model-file.js';
 import type { Backend } from '../kernels/backend.js';
 import { Sequential } from '../nn/sequential.js';
+import { bestEpoch } from '../train/early-stop.js';
 import type { EpochMetrics, Trainer, TrainerState } from '../train/trainer.js';
 import { atomicWriteFile, readFileBytes } from './files.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const MODEL_FILE = 'model.safetensors';
+export const BEST_MODEL_FILE = 'model-best.safetensors';
 export const METRICS_FILE = 'metrics.jsonl';
 export const RESULT_FILE = 'result.json';
 
@@ -30,13 +33,16 @@ export async function ensureRunDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes metrics, model and checkpoint for the trainer's current (end-of-epoch) state. */
-export async function saveEpoch(dir: string, trainer: Trainer, runConfig: unknown, modelMetadata: Record<string, string>): Promise<void> {
+/**
+ * Writes metrics, model and checkpoint for the trainer's current (end-of-epoch) state; with
+ * `keepBest`, also the model as model-best when this epoch has the lowest validation CE so far.
+ */
+export async function saveEpoch(dir: string, trainer: Trainer, runConfig: unknown, modelMetadata: Record<string, string>, keepBest = false): Promise<void> {
   const state = trainer.state();
   await atomicWriteFile(join(dir, METRICS_FILE), formatMetrics(state.history));
-  await atomicWriteFile(join(dir, MODEL_FILE), encodeModel(trainer.model.spec, trainer.model.tensors, {
-    ...modelMetadata, epoch: String(state.epoch),
-  }));
+  const model = encodeModel(trainer.model.spec, trainer.model.tensors, { ...modelMetadata, epoch: String(state.epoch) });
+  await atomicWriteFile(join(dir, MODEL_FILE), model);
+  if (keepBest && bestEpoch(state.history)?.epoch === state.epoch) await atomicWriteFile(join(dir, BEST_MODEL_FILE), model);
   // The checkpoint goes last: a resume never starts from a state newer than the files above.
   await atomicWriteFile(join(dir, CHECKPOINT_FILE), encodeCheckpoint(state, runConfig));
 }

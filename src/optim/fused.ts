@@ -17,29 +17,8 @@
 import type { Backend } from '../kernels/backend.js';
 import { OP_SLOTS } from '../kernels/optimizer-ops.js';
 import type { Param } from '../tensor/param.js';
-import { applyUpdates, type GradientTransformation, type StepContext } from './transform.js';
+import { applyUpdates, type FusedOp, type FusedStage, type GradientTransformation, type StepContext } from './transform.js';
 
-/** One op of one parameter: its OP_SLOTS float64 slots and the state buffers it updates. */
-export interface FusedOp {
-  /** [opcode, arguments…], rewritten by the owning transform's `prepare` before each step. */
-  readonly args: Float64Array;
-  readonly state: readonly Float32Array[];
-}
-
-/** A transform (or a whole tree of them) described for the fused step, for one params list and state. */
-export interface FusedStage {
-  /** Per parameter, in params order: the ops applied to its update, in order (empty: untouched). */
-  readonly ops: readonly (readonly FusedOp[])[];
-  /**
-   * Called once before each step: resolves this step's scalars into `ops` and advances the
-   * state's counters, exactly as `update` would. Nothing else of the state is touched here.
-   */
-  prepare(ctx: StepContext | undefined): void;
-}
-
-export function fusedOp(state: readonly Float32Array[] = []): FusedOp {
-  return { args: new Float64Array(OP_SLOTS), state };
-}
 
 /** One parameter's compiled program: the ops' slots laid end to end, and their buffers. */
 interface Program {

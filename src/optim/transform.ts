@@ -8,17 +8,41 @@
  * `updates` arrive holding the gradients, aligned with `params`, and leave holding the
  * amounts to add to the parameters. The sign flips in exactly one place: scaleByLearningRate.
  *
- * A transform may also `fuse`: describe the same arithmetic as ops a backend runs in one pass
- * (optim/fused.ts). `update` stays the reference; `fuse` is an optional second rendering of it.
+ * A transform may also `fuse`: describe its arithmetic as ops of the fixed vocabulary
+ * (kernels/optimizer-ops.ts) that a backend runs in one pass (optim/fused.ts). The built-in
+ * leaves are written once, as `fuse`; their `update` runs those ops through the reference
+ * kernel (transforms.ts, `fromFused`). A user's own transform may give `update` alone.
  */
+import { OP_SLOTS } from '../kernels/optimizer-ops.js';
 import type { Param } from '../tensor/param.js';
 import type { ParamMask } from '../regularization/mask.js';
-import type { FusedOp, FusedStage } from './fused.js';
 
 /** What a transform may need to know about the current step beyond gradients and parameters. */
 export interface StepContext {
   /** Examples in this step's batch (the last batch of an epoch may be smaller). */
   batchSize: number;
+}
+
+/** One op of one parameter: its OP_SLOTS float64 slots and the state buffers it updates. */
+export interface FusedOp {
+  /** [opcode, arguments…], rewritten by the owning transform's `prepare` before each step. */
+  readonly args: Float64Array;
+  readonly state: readonly Float32Array[];
+}
+
+/** A transform (or a whole tree of them) described for the fused step, for one params list and state. */
+export interface FusedStage {
+  /** Per parameter, in params order: the ops applied to its update, in order (empty: untouched). */
+  readonly ops: readonly (readonly FusedOp[])[];
+  /**
+   * Called once before each step: resolves this step's scalars into `ops` and advances the
+   * state's counters, exactly as `update` would. Nothing else of the state is touched here.
+   */
+  prepare(ctx: StepContext | undefined): void;
+}
+
+export function fusedOp(state: readonly Float32Array[] = []): FusedOp {
+  return { args: new Float64Array(OP_SLOTS), state };
 }
 
 /** n zeroed floats. */

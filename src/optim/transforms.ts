@@ -1,8 +1,10 @@
 /**
  * The leaf gradient transformations. Each doc comment gives the update rule and the framework
- * behaviour it matches; each `fuse` renders its `update` loop as one op of
- * kernels/optimizer-ops.ts, with the scalars computed by the same expressions. State vocabulary,
- * mapped once:
+ * behaviour it matches. Each is written once, as `fuse`: its per-element rule as one op of
+ * kernels/optimizer-ops.ts (whose arithmetic the reference kernel kernels/js/optimizer-step.ts
+ * holds), with this step's scalars computed in `prepare`; `update` runs the same ops through
+ * that reference (`fromFused`), so the transform-by-transform step and the fused one cannot
+ * differ. State vocabulary, mapped once:
  *
  *   ridgeline        PyTorch                 optax                 tfjs
  *   count            state['step']           count                 iterations
@@ -13,9 +15,9 @@
 import type { Param } from '../tensor/param.js';
 import type { DecoupledDecay, L2Coefficient, StepDecay } from '../regularization/units.js';
 import { encodeAddScaledWeights, encodeAdam, encodeMomentum, encodeScale } from '../kernels/optimizer-ops.js';
-import { fusedOp, type FusedOp } from './fused.js';
+import { applyOps } from '../kernels/js/optimizer-step.js';
 import { createSchedule, type Schedule, type ScheduleSpec } from './schedule.js';
-import { zerosLike, type GradientTransformation, type StepContext } from './transform.js';
+import { fusedOp, zerosLike, type Alloc, type FusedOp, type FusedStage, type GradientTransformation, type StepContext } from './transform.js';
 
 type NoState = Record<string, never>;
 const NO_STATE: NoState = {};
@@ -38,32 +40,33 @@ function resolver<U extends number>(c: Coefficient<U>): (p: Param, ctx: StepCont
 }
 
 /**
+ * A leaf whose `update` is its `fuse` run through the reference kernel: prepare this step's
+ * scalars, then each parameter's ops on its update. The stage is built once per (params, state)
+ * and kept, so repeated steps allocate nothing.
+ */
+function fromFused<S extends object>(name: string, init: (params: readonly Param[], alloc?: Alloc) => S,
+  fuse: (params: readonly Param[], state: S) => FusedStage): GradientTransformation<S> {
+  let cached: { params: readonly Param[]; state: S; stage: FusedStage } | null = null;
+  return {
+    name, children: [], init, fuse,
+    update(updates, state, params, ctx) {
+      if (cached?.params !== params || cached.state !== state) cached = { params, state, stage: fuse(params, state) };
+      const { stage } = cached;
+      stage.prepare(ctx);
+      for (let i = 0; i < params.length; i++) {
+        const u = updates[i], w = params[i].value;
+        for (const op of stage.ops[i]) applyOps(w, u, u.length, op.args, op.state);
+      }
+    },
+  };
+}
+
+/**
  * Coupled L2: u ← u + 2λ_E·w, the gradient of λ_E·Σw². Placed before the moments, it is
  * PyTorch's `weight_decay=c` with c = 2λ_E (SGD and Adam), and Keras/tfjs `l2(λ_E)`.
  */
 export function addL2Gradient(lambda: Coefficient<L2Coefficient>): GradientTransformation<NoState> {
-  const coefficient = resolver(lambda);
-  return {
-    name: 'add_l2_gradient', children: [],
-    init: () => NO_STATE,
-    update(updates, _state, params, ctx) {
-      for (let i = 0; i < params.length; i++) {
-        const twice = 2 * coefficient(params[i], ctx);
-        if (twice === 0) continue;
-        const u = updates[i], w = params[i].value;
-        for (let j = 0; j < u.length; j++) u[j] += twice * w[j];
-      }
-    },
-    fuse(params) {
-      const ops = params.map(() => fusedOp());
-      return {
-        ops: ops.map((op) => [op]),
-        prepare(ctx) {
-          for (let i = 0; i < params.length; i++) encodeAddScaledWeights(ops[i].args, 0, 2 * coefficient(params[i], ctx));
-        },
-      };
-    },
-  };
+  return addScaledWeights('add_l2_gradient', lambda, 2);
 }
 
 export interface MomentumOptions {
@@ -83,21 +86,9 @@ export interface MomentumState { count: number; momentum: Record<string, Float32
  */
 export function traceMomentum(options: MomentumOptions): GradientTransformation<MomentumState> {
   const mu = options.momentum, keep = 1 - (options.dampening ?? 0), nesterov = options.nesterov ?? false;
-  return {
-    name: nesterov ? 'trace_momentum(nesterov)' : 'trace_momentum', children: [],
-    init: (params, alloc) => ({ count: 0, momentum: zerosLike(params, alloc) }),
-    update(updates, state, params) {
-      const first = state.count === 0;
-      for (let i = 0; i < params.length; i++) {
-        const u = updates[i], b = state.momentum[params[i].name];
-        for (let j = 0; j < u.length; j++) {
-          b[j] = first ? u[j] : mu * b[j] + keep * u[j];
-          u[j] = nesterov ? u[j] + mu * b[j] : b[j];
-        }
-      }
-      state.count++;
-    },
-    fuse(params, state) {
+  return fromFused(nesterov ? 'trace_momentum(nesterov)' : 'trace_momentum',
+    (params, alloc) => ({ count: 0, momentum: zerosLike(params, alloc) }),
+    (params, state) => {
       const ops = params.map((p) => fusedOp([state.momentum[p.name]]));
       return {
         ops: ops.map((op) => [op]),
@@ -107,8 +98,7 @@ export function traceMomentum(options: MomentumOptions): GradientTransformation<
           state.count++;
         },
       };
-    },
-  };
+    });
 }
 
 export interface AdamOptions {
@@ -133,24 +123,9 @@ export interface AdamState { count: number; m: Record<string, Float32Array>; v: 
 export function scaleByAdam(options: AdamOptions = {}): GradientTransformation<AdamState> {
   const b1 = options.b1 ?? 0.9, b2 = options.b2 ?? 0.999, eps = options.eps ?? 1e-8;
   const uncorrected = options.epsilon === 'uncorrected';
-  return {
-    name: 'scale_by_adam', children: [],
-    init: (params, alloc) => ({ count: 0, m: zerosLike(params, alloc), v: zerosLike(params, alloc) }),
-    update(updates, state, params) {
-      state.count++;
-      const bc1 = 1 - Math.pow(b1, state.count), sqrtBc2 = Math.sqrt(1 - Math.pow(b2, state.count));
-      const epsHat = uncorrected ? eps / sqrtBc2 : eps;
-      for (let i = 0; i < params.length; i++) {
-        const u = updates[i], m = state.m[params[i].name], v = state.v[params[i].name];
-        for (let j = 0; j < u.length; j++) {
-          const g = u[j];
-          m[j] = b1 * m[j] + (1 - b1) * g;
-          v[j] = b2 * v[j] + (1 - b2) * g * g;
-          u[j] = m[j] / bc1 / (Math.sqrt(v[j]) / sqrtBc2 + epsHat);
-        }
-      }
-    },
-    fuse(params, state) {
+  return fromFused('scale_by_adam',
+    (params, alloc) => ({ count: 0, m: zerosLike(params, alloc), v: zerosLike(params, alloc) }),
+    (params, state) => {
       const ops = params.map((p) => fusedOp([state.m[p.name], state.v[p.name]]));
       return {
         ops: ops.map((op) => [op]),
@@ -161,8 +136,7 @@ export function scaleByAdam(options: AdamOptions = {}): GradientTransformation<A
           for (const op of ops) encodeAdam(op.args, 0, b1, b2, bc1, sqrtBc2, epsHat);
         },
       };
-    },
-  };
+    });
 }
 
 /**
@@ -180,26 +154,17 @@ export interface CountState { count: number }
 /** u ← −η_t·u, η_t from the schedule at the update count t. The one place the sign flips. */
 export function scaleByLearningRate(spec: ScheduleSpec | number): GradientTransformation<CountState> {
   const schedule: Schedule = createSchedule(typeof spec === 'number' ? { type: 'constant', lr: spec } : spec);
-  return {
-    name: 'scale_by_learning_rate', children: [],
-    init: () => ({ count: 0 }),
-    update(updates, state) {
-      const step = -schedule(state.count);
-      for (const u of updates) for (let j = 0; j < u.length; j++) u[j] *= step;
-      state.count++;
-    },
-    fuse(params, state) {
-      const ops = params.map(() => fusedOp());
-      return {
-        ops: ops.map((op) => [op]),
-        prepare() {
-          const step = -schedule(state.count);
-          for (const op of ops) encodeScale(op.args, 0, step);
-          state.count++;
-        },
-      };
-    },
-  };
+  return fromFused('scale_by_learning_rate', () => ({ count: 0 }), (params, state) => {
+    const ops = params.map(() => fusedOp());
+    return {
+      ops: ops.map((op) => [op]),
+      prepare() {
+        const step = -schedule(state.count);
+        for (const op of ops) encodeScale(op.args, 0, step);
+        state.count++;
+      },
+    };
+  });
 }
 
 /**
@@ -210,30 +175,18 @@ export function addStepDecay(delta: Coefficient<StepDecay>): GradientTransformat
   return addScaledWeights('add_step_decay', delta, -1);
 }
 
-/** u ← u + sign·κ_p·w: the loop both decoupled decays share; only their place and sign differ. */
-function addScaledWeights(name: string, coefficient: Coefficient<number>, sign: 1 | -1): GradientTransformation<NoState> {
+/** u ← u + factor·κ_p·w: coupled L2 (factor 2), decoupled decay (1) and step decay (−1) differ only in place and factor. */
+function addScaledWeights(name: string, coefficient: Coefficient<number>, factor: number): GradientTransformation<NoState> {
   const kappa = resolver(coefficient);
-  return {
-    name, children: [],
-    init: () => NO_STATE,
-    update(updates, _state, params, ctx) {
-      for (let i = 0; i < params.length; i++) {
-        const c = sign * kappa(params[i], ctx);
-        if (c === 0) continue;
-        const u = updates[i], w = params[i].value;
-        for (let j = 0; j < u.length; j++) u[j] += c * w[j];
-      }
-    },
-    fuse(params) {
-      const ops = params.map(() => fusedOp());
-      return {
-        ops: ops.map((op) => [op]),
-        prepare(ctx) {
-          for (let i = 0; i < params.length; i++) encodeAddScaledWeights(ops[i].args, 0, sign * kappa(params[i], ctx));
-        },
-      };
-    },
-  };
+  return fromFused(name, () => NO_STATE, (params) => {
+    const ops = params.map(() => fusedOp());
+    return {
+      ops: ops.map((op) => [op]),
+      prepare(ctx) {
+        for (let i = 0; i < params.length; i++) encodeAddScaledWeights(ops[i].args, 0, factor * kappa(params[i], ctx));
+      },
+    };
+  });
 }
 
 /**
@@ -241,27 +194,15 @@ function addScaledWeights(name: string, coefficient: Coefficient<number>, sign: 
  * rates, as muP's MuAdam/MuSGD set them. Placed just before scaleByLearningRate.
  */
 export function scaleByParam(multipliers: Readonly<Record<string, number>>): GradientTransformation<NoState> {
-  return {
-    name: 'scale_by_param', children: [],
-    init: () => NO_STATE,
-    update(updates, _state, params) {
-      for (let i = 0; i < params.length; i++) {
-        const s = multipliers[params[i].name] ?? 1;
-        if (s === 1) continue;
-        const u = updates[i];
-        for (let j = 0; j < u.length; j++) u[j] *= s;
-      }
-    },
-    fuse(params) {
-      // Constant per name, so encoded once here; a multiplier of 1 needs no op at all.
-      const ops: FusedOp[][] = params.map((p) => {
-        const s = multipliers[p.name] ?? 1;
-        if (s === 1) return [];
-        const op = fusedOp();
-        encodeScale(op.args, 0, s);
-        return [op];
-      });
-      return { ops, prepare() {} };
-    },
-  };
+  return fromFused('scale_by_param', () => NO_STATE, (params) => {
+    // Constant per name, so encoded once here; a multiplier of 1 needs no op at all.
+    const ops: FusedOp[][] = params.map((p) => {
+      const s = multipliers[p.name] ?? 1;
+      if (s === 1) return [];
+      const op = fusedOp();
+      encodeScale(op.args, 0, s);
+      return [op];
+    });
+    return { ops, prepare() {} };
+  });
 }

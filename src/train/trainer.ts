@@ -27,6 +27,7 @@ import { summarizeRegularization, type DecayGroup } from '../regularization/summ
 import { isWeightKind, type Param } from '../tensor/param.js';
 import { Rng, type RngState } from '../tensor/rng.js';
 import { argmaxRow, evaluate, type Evaluation } from './evaluate.js';
+import { shouldStopEarly } from './early-stop.js';
 import { buildUpdate, Penalty } from './objective.js';
 
 export interface TrainConfig {
@@ -83,6 +84,8 @@ export interface FitCallbacks {
    * budget in steps rather than epochs); that last, partial epoch still reports its metrics.
    */
   maxSteps?: number;
+  /** Stop once the best validation CE is this many epochs behind (train/early-stop.ts). */
+  earlyStopPatience?: number;
 }
 
 /**
@@ -167,6 +170,11 @@ export class Trainer {
     });
   }
 
+  /** Names of the parameters some regularization term decays (none without a term). */
+  decayedNames(): string[] {
+    return this.config.regularization.length === 0 ? [] : this.decayed.map((p) => p.name);
+  }
+
   /** The transform chain in application order, e.g. [masked(add_l2_gradient), trace_momentum, scale_by_learning_rate]. */
   chainNames(): string[] {
     return transformNames(this.transform);
@@ -174,12 +182,20 @@ export class Trainer {
 
   /** Trains until `config.epochs` epochs are complete (continuing from `epoch` after a restore). */
   async fit(callbacks: FitCallbacks = {}): Promise<EpochMetrics[]> {
+    const patience = callbacks.earlyStopPatience;
+    if (patience !== undefined && !(this.validation && this.validation.count > 0)) throw new ConfigError('early stopping needs validation rows');
     while (this.epoch < this.config.epochs && (callbacks.maxSteps === undefined || this.step < callbacks.maxSteps)) {
+      if (patience !== undefined && this.history.length > 0 && shouldStopEarly(this.history, patience)) break;
       const metrics = await this.runEpoch(callbacks);
       if (!metrics) break; // aborted
       await callbacks.onEpoch?.(metrics, this);
     }
     return this.history;
+  }
+
+  /** Whether early stopping with this patience has ended (or would end) the run here. */
+  stoppedEarly(patience: number | undefined): boolean {
+    return patience !== undefined && this.epoch < this.config.epochs && this.history.length > 0 && shouldStopEarly(this.history, patience);
   }
 
   /** One epoch; undefined when aborted through the signal (state is then mid-epoch, not saved). */

@@ -29,8 +29,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import type { BrowserResult } from './entry.js';
+import { CHROMIUM, requires } from '../helpers/requires.js';
 
-const CHROMIUM = '/usr/lib/chromium/chromium';
 const ENTRY = fileURLToPath(new URL('./entry.ts', import.meta.url));
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,8 +58,7 @@ async function bundle(entry: string) {
   return { code: bundled.outputFiles[0].text, inputs: Object.keys(bundled.metafile.inputs) };
 }
 
-test('WASM backend in headless Chromium: 5 training steps match the JS reference, on 1 thread and on 2 (a Web Worker)', { timeout: 180_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\` (CI installs it); this test does not skip`);
+test('WASM backend in headless Chromium: 5 training steps match the JS reference, on 1 thread and on 2 (a Web Worker)', { timeout: 180_000, ...requires('chromium') }, async () => {
   assert.ok(existsSync(WASM_GENERATED), `${relative(REPO, WASM_GENERATED)} is missing: run \`npm run build\` first`);
 
   const { code, inputs: pageInputs } = await bundle(ENTRY);

@@ -50,7 +50,7 @@ describe('ridgeline CLI end to end', { concurrency: true }, () => {
       ]);
     });
 
-    it('--json prints one epoch line and one result line, and learns (test accuracy > 0.5)', () => {
+    it('--json prints a start record, one epoch line and one result line, and learns (test accuracy > 0.5)', () => {
       assertSuccess(jsonRun);
       const lines = jsonRun.stdout.split('\n').filter((l) => l !== '');
       const parsed = lines.map((l) => {
@@ -60,8 +60,8 @@ describe('ridgeline CLI end to end', { concurrency: true }, () => {
           return assert.fail(`stdout line is not JSON: ${l}\n${describeResult(jsonRun)}`);
         }
       });
-      assert.deepEqual(parsed.map((p) => p.type), ['epoch', 'result'], describeResult(jsonRun));
-      const [epoch, result] = parsed;
+      assert.deepEqual(parsed.map((p) => p.type), ['start', 'epoch', 'result'], describeResult(jsonRun));
+      const [, epoch, result] = parsed;
       assert.equal(epoch.epoch, 1);
       assert.equal(result.epochs, 1);
       assert.equal(result.test_count, 1000);

@@ -2,8 +2,9 @@
  * The native backend (native/ridgeline.c through src/kernels/native) against the reference
  * jsBackend on random inputs with fixed seeds, plus PyTorch parity through a Trainer.
  *
- * The addon is required: CI installs libopenblas-dev and `npm ci` builds it, so a missing
- * addon fails every test here with the fix in the message (it is never skipped).
+ * The addon is required: `npm ci` builds it with the C compiler alone (against OpenBLAS where
+ * libopenblas-dev is installed, with the portable GEMM otherwise), so a missing addon fails
+ * every test here with the fix in the message (it is never skipped).
  *
  * Tolerances (norm-wise relative: max|got − ref| / max|ref|, test/helpers/close.ts):
  * - gemm 1e-5, for our own AVX-512 GEMM and for the CBLAS alike. Both accumulate k products in float32 (the reference in float64 and
@@ -32,7 +33,7 @@ import { createDataset } from '../../src/data/dataset.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
 import { assertClose, difference } from '../helpers/close.js';
 
-const HOW_TO_BUILD = 'install libopenblas-dev (apt-get install libopenblas-dev) and run `npm run build:native`';
+const HOW_TO_BUILD = 'run `npm run build:native` (it needs make, a C compiler and python3; native/build-native.log says what failed)';
 
 /** Runs `fn` with RIDGELINE_NO_NATIVE set to `value` (undefined: unset), restoring it after. */
 function withNoNative<T>(value: string | undefined, fn: () => T): T {
@@ -172,12 +173,13 @@ const GEMM_SIZES: [number, number, number][] = [
 const ALPHAS = [1, 0.5, -1.5];
 const BETAS = [0, 1, -0.25];
 
-/** Whether this CPU runs our own GEMM: then every GEMM test runs on it and on the CBLAS. */
-function ownGemmSupported(): boolean {
+type GemmKind = 'own' | 'blas' | 'portable';
+/** Whether this CPU and build run a GEMM kind. */
+function gemmSupported(kind: GemmKind): boolean {
   const b = native();
   const before = b.gemmKind();
   try {
-    b.setGemm('own');
+    b.setGemm(kind);
     return true;
   } catch {
     return false;
@@ -185,10 +187,12 @@ function ownGemmSupported(): boolean {
     b.setGemm(before);
   }
 }
-const GEMM_KINDS: ('own' | 'blas')[] = ownGemmSupported() ? ['own', 'blas'] : ['blas'];
+/** Every GEMM test runs on each kind this machine has: our own (AVX-512), the CBLAS (a build with one), the portable one (always). */
+const GEMM_KINDS: GemmKind[] = (['own', 'blas', 'portable'] as const).filter(gemmSupported);
+const AUTO_KIND: GemmKind = GEMM_KINDS[0];
 
 /** Runs fn with the given GEMM, restoring the default ('auto') after. */
-function withGemm<T>(kind: 'own' | 'blas', fn: () => T): T {
+function withGemm<T>(kind: GemmKind, fn: () => T): T {
   native().setGemm(kind);
   try {
     return fn();
@@ -224,14 +228,37 @@ for (const kind of GEMM_KINDS) for (const [m, k, n] of GEMM_SIZES) {
   }
 }
 
-test('native: auto selects our own GEMM exactly where the CPU has it; unknown kinds are refused', () => {
+test('native: auto selects our own GEMM where the CPU has it, else the CBLAS, else the portable one; unknown kinds are refused', () => {
   const b = native();
   b.setGemm('auto');
-  assert.equal(b.gemmKind(), GEMM_KINDS.includes('own') ? 'own' : 'blas');
-  withGemm('blas', () => assert.equal(b.gemmKind(), 'blas'));
-  assert.throws(() => b.setGemm('fast' as never), { name: 'RangeError', message: /'auto', 'own' or 'blas'/ });
-  assert.equal(b.gemmKind(), GEMM_KINDS.includes('own') ? 'own' : 'blas');
+  assert.equal(b.gemmKind(), AUTO_KIND);
+  assert.ok(GEMM_KINDS.includes('portable'), 'the portable GEMM is in every build');
+  withGemm('portable', () => assert.equal(b.gemmKind(), 'portable'));
+  if (!GEMM_KINDS.includes('blas')) assert.throws(() => b.setGemm('blas'), /built without a CBLAS \(install libopenblas-dev/);
+  assert.throws(() => b.setGemm('fast' as never), { name: 'RangeError', message: /'auto', 'own', 'blas' or 'portable'/ });
+  assert.equal(b.gemmKind(), AUTO_KIND);
 });
+
+test('native: the portable GEMM gives the same bits on 1 and 2 threads', () => withGemm('portable', () => {
+  const b = native();
+  const rng = new Rng(23);
+  for (const [ta, tb, m, n, k] of [[false, false, 128, 256, 784], [true, false, 256, 784, 128], [false, true, 129, 10, 256], [true, true, 33, 65, 17]] as const) {
+    const A = randomArray(rng, m * k), B = randomArray(rng, k * n);
+    const run = (threads: number) => {
+      b.setBlasThreads(threads);
+      const c = new Float32Array(m * n);
+      b.gemm(ta, tb, m, n, k, 1, A, B, 0, c);
+      return c;
+    };
+    const before = b.blasThreads();
+    try {
+      const one = run(1), two = run(2);
+      assert.ok(one.every((v, i) => Object.is(v, two[i])), `${m}×${n}×${k} ${ta} ${tb}`);
+    } finally {
+      b.setBlasThreads(before);
+    }
+  }
+}));
 
 test('native: our own GEMM gives the same bits on 1 and 2 threads (split by rows for Aᵀ·B, by column panels otherwise)', { skip: !GEMM_KINDS.includes('own') && 'this CPU has no AVX-512: only the CBLAS runs' }, () => withGemm('own', () => {
   const b = native();

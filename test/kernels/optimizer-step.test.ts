@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBackends } from '../../src/kernels/select.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
-import { OP_SLOTS, encodeAddScaledWeights, encodeAdam, encodeMomentum, encodeScale } from '../../src/kernels/optimizer-ops.js';
+import { OP_SLOTS, OPCODE, encodeAddScaledWeights, encodeAdam, encodeMomentum, encodeScale } from '../../src/kernels/optimizer-ops.js';
+import { readFileSync } from 'node:fs';
 import { Rng } from '../../src/tensor/rng.js';
 
 const backends = await loadBackends();
@@ -93,4 +94,13 @@ for (const n of [1099, 70001]) test(`optimizerStep: every op and flag, across bl
       ['w', 'u', 'b', 'm', 'v'].forEach((name, i) => same(got[i], expected[i], `${backend.name} nesterov=${nesterov} first=${first}: ${name}`));
     }
   }
+});
+
+test('the C optimizer pass uses the TypeScript opcode table (native/ridgeline.c #defines match OPCODE and OP_SLOTS)', () => {
+  const c = readFileSync(new URL('../../native/ridgeline.c', import.meta.url), 'utf8');
+  const defines = new Map([...c.matchAll(/^#define OP_([A-Z_]+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+  assert.equal(defines.get('SLOTS'), OP_SLOTS);
+  const cName = (k: string) => k.replace(/[A-Z]/g, (ch) => `_${ch}`).toUpperCase();
+  for (const [name, code] of Object.entries(OPCODE)) assert.equal(defines.get(cName(name)), code, `OP_${cName(name)}`);
+  assert.equal(defines.size, Object.keys(OPCODE).length + 1, 'no opcode in C that TypeScript lacks');
 });

@@ -3,7 +3,7 @@
  * --shard i/n` per task into a shared study directory, a re-submitted task skips its finished
  * trials, and `study merge` then holds every trial exactly once; examples/slurm/*.sbatch are
  * checked against the same cluster. Needs root and the Slurm and munge packages (CI installs
- * them); without them this test fails, it does not skip.
+ * them); without them it skips, naming them (under RIDGELINE_REQUIRE_ALL=1, as in CI, it fails).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import { parseStudyConfig } from '../../src/study/config.js';
 import { expandTrials, shardTrials } from '../../src/study/trials.js';
 import { assertSuccess, CLI_ENTRY, describeResult, makeTempDir, REPO_ROOT, removeDir, runCli } from '../helpers/cli.js';
 import { findSlurm, LocalSlurm, readOutputs, run, shellQuote } from '../helpers/slurm.js';
+import { requires } from '../helpers/requires.js';
 
 const SHARDS = 3;
 const DATA_LABEL = 'embedded Fashion-MNIST sample';
@@ -57,7 +58,7 @@ function idsIn(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: string }).id);
 }
 
-test('a Slurm array job runs the shards; a re-submitted task skips its trials; merge holds each trial once', { timeout: 120_000 }, async () => {
+test('a Slurm array job runs the shards; a re-submitted task skips its trials; merge holds each trial once', { timeout: 120_000, ...requires('slurm-wlm', 'munge') }, async () => {
   const deadline = Date.now() + 100_000; // every wait below stops here, before the test's own timeout
   const slurm = findSlurm();
   if ('error' in slurm) assert.fail(slurm.error);

@@ -11,8 +11,9 @@ import { mlpSpec } from '../../src/nn/spec.js';
 import { DEBIAN_FASHION_MNIST, loadIdxDirectory } from '../../src/node/datasets.js';
 
 import { Trainer } from '../../src/train/trainer.js';
+import { requires } from '../helpers/requires.js';
 
-test('full Fashion-MNIST: one epoch of 256,256 reaches ≥ 80% test accuracy', async () => {
+test('full Fashion-MNIST: one epoch of 256,256 reaches ≥ 80% test accuracy', requires('dataset-fashion-mnist'), async () => {
   assert.ok(existsSync(DEBIAN_FASHION_MNIST), `${DEBIAN_FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`);
   const { train, test: testSet } = await loadIdxDirectory(DEBIAN_FASHION_MNIST);
   assert.equal(train.count, 60000);

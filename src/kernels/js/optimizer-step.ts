@@ -8,6 +8,15 @@ import { checkOptimizerProgram, OP_SLOTS, OPCODE } from '../optimizer-ops.js';
 
 export function optimizerStep(w: Float32Array, u: Float32Array, n: number, program: Float64Array, state: readonly Float32Array[]): void {
   checkOptimizerProgram(w, u, n, program, state);
+  applyOps(w, u, n, program, state);
+  for (let j = 0; j < n; j++) w[j] += u[j];
+}
+
+/**
+ * The program's ops on u (and their state), without w ← w + u: the optimizer's arithmetic
+ * written once. The transforms' own `update` runs it (optim/transforms.ts, fromFused).
+ */
+export function applyOps(w: Float32Array, u: Float32Array, n: number, program: Float64Array, state: readonly Float32Array[]): void {
   let s = 0;
   for (let at = 0; at < program.length; at += OP_SLOTS) {
     switch (program[at]) {
@@ -44,5 +53,4 @@ export function optimizerStep(w: Float32Array, u: Float32Array, n: number, progr
       }
     }
   }
-  for (let j = 0; j < n; j++) w[j] += u[j];
 }

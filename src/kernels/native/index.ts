@@ -54,19 +54,23 @@ export const NATIVE_ABI = {
   setThreads: 1,
   getThreads: 0,
   blasInfo: 0,
-  setOwnGemm: 1,
-  ownGemm: 0,
+  setGemmKind: 1,
+  gemmKind: 0,
 } as const;
 
 /**
  * Which GEMM the native backend runs. 'own' is native/gemm.c, a 12×32 AVX-512 micro-kernel
- * over packed panels, for x86-64 CPUs with AVX-512 (F, VL, DQ); 'blas' is the system CBLAS.
- * 'auto' (the default) is 'own' where the CPU has it. Why our own: OpenBLAS picks its kernels
- * by CPU and environment (OPENBLAS_CORETYPE), and on the machine the targets are measured on
- * runs its AVX2 ones; native/bench.ts gemm, one thread, 784-256-256-10 at B = 128: own
- * 178-194 GFLOP/s at the MLP's six large shapes, OpenBLAS 93-102.
+ * over packed panels, for x86-64 CPUs with AVX-512 (F, VL, DQ); 'blas' is the system CBLAS
+ * (absent when the addon was built without libopenblas-dev); 'portable' is
+ * native/gemm_portable.c, plain C that the compiler vectorizes, in every build. 'auto' (the
+ * default) is 'own' where the CPU has it, else 'blas' where the build has it, else 'portable'.
+ * Why our own: OpenBLAS picks its kernels by CPU and environment (OPENBLAS_CORETYPE), and on
+ * the machine the targets are measured on runs its AVX2 ones; native/bench.ts gemm, one
+ * thread, 784-256-256-10 at B = 128: own 178-194 GFLOP/s at the MLP's six large shapes,
+ * OpenBLAS 93-102.
  */
-export type NativeGemm = 'auto' | 'own' | 'blas';
+export type NativeGemm = 'auto' | 'own' | 'blas' | 'portable';
+const GEMM_CODES: Record<Exclude<NativeGemm, 'auto'>, number> = { blas: 0, own: 1, portable: 2 };
 
 /** The kernels whose geometry argument the addon takes as separate numbers. */
 type GeometryKernels = 'im2col' | 'col2im' | 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward';
@@ -87,8 +91,8 @@ interface Addon extends Kernels {
   setThreads(threads: number): void;
   getThreads(): number;
   blasInfo(): string;
-  setOwnGemm(own: boolean): void;
-  ownGemm(): boolean;
+  setGemmKind(code: number): void;
+  gemmKind(): number;
   abi: Record<string, number>;
 }
 
@@ -100,8 +104,8 @@ export interface NativeBackend extends Backend {
   blasThreads(): number;
   setBlasThreads(threads: number): void;
   /** The GEMM that runs now. Process-wide, like the thread count. */
-  gemmKind(): 'own' | 'blas';
-  /** Switches GEMM ('own' throws where the CPU has no AVX-512 kernel). Process-wide. */
+  gemmKind(): Exclude<NativeGemm, 'auto'>;
+  /** Switches GEMM ('own' throws where the CPU has no AVX-512 kernel, 'blas' in a build without a CBLAS). Process-wide. */
   setGemm(kind: NativeGemm): void;
 }
 
@@ -199,9 +203,16 @@ function checkThreads(threads: number): number {
 
 function setGemm(addon: Addon, kind: NativeGemm): void {
   if (kind === 'auto') {
-    try { addon.setOwnGemm(true); } catch { addon.setOwnGemm(false); }
-  } else if (kind === 'own' || kind === 'blas') addon.setOwnGemm(kind === 'own');
-  else throw new RangeError(`native GEMM must be 'auto', 'own' or 'blas', got ${String(kind)}`);
+    for (const k of ['own', 'blas', 'portable'] as const) {
+      try { addon.setGemmKind(GEMM_CODES[k]); return; } catch { /* not on this CPU or in this build: the next */ }
+    }
+  } else if (kind in GEMM_CODES) addon.setGemmKind(GEMM_CODES[kind]);
+  else throw new RangeError(`native GEMM must be 'auto', 'own', 'blas' or 'portable', got ${String(kind)}`);
+}
+
+function gemmKindOf(addon: Addon): Exclude<NativeGemm, 'auto'> {
+  const code = addon.gemmKind();
+  return (Object.keys(GEMM_CODES) as Exclude<NativeGemm, 'auto'>[]).find((k) => GEMM_CODES[k] === code)!;
 }
 
 export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
@@ -217,7 +228,7 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
     blas: addon.blasInfo().trim(),
     blasThreads: () => addon.getThreads(),
     setBlasThreads: (threads) => addon.setThreads(checkThreads(threads)),
-    gemmKind: () => (addon.ownGemm() ? 'own' : 'blas'),
+    gemmKind: () => gemmKindOf(addon),
     setGemm: (kind) => setGemm(addon, kind),
     // The kernels are the addon's functions themselves (no wrapper between a call and C), except
     // the six that take a geometry object, which pass its fields as numbers.

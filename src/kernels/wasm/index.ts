@@ -67,6 +67,11 @@ export interface WasmBackend extends Backend {
   readonly gemmStats: { gemms: number; chunks: number; callerChunks: number; optimizerSteps: number } | undefined;
   /** Bytes of the linear memory held by buffers from `alloc` and the copy-in region (leak checks). */
   readonly arenaBytes: number;
+  /**
+   * Elements copied into and out of the linear memory so far, for the memory contract: a model
+   * that allocates through `alloc` copies almost nothing per step (test/kernels/wasm-copies.test.ts).
+   */
+  readonly copied: { in: number; out: number };
 }
 
 /**
@@ -354,13 +359,16 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
   const check = (x: ArrayLike<number>, len: number, what: string) => {
     if (x.length < len) throw new RangeError(`wasm backend: ${what} has ${x.length} elements, the call needs ${len}`);
   };
+  const copied = { in: 0, out: 0 };
   /** Copies the first `len` elements of `src` to byte offset `off` (Int32Array: maxPool's argmax). */
   const put = (src: Float32Array | Int32Array, len: number, off: number) => {
+    copied.in += len;
     const part = src.length === len ? src : src.subarray(0, len);
     if (part instanceof Int32Array) i32.set(part, off >> 2); else f32.set(part, off >> 2);
   };
   /** Copies `len` elements at byte offset `off` into the start of `dst`. */
   const get = (dst: Float32Array | Int32Array, len: number, off: number) => {
+    copied.out += len;
     if (dst instanceof Int32Array) dst.set(i32.subarray(off >> 2, (off >> 2) + len)); else dst.set(f32.subarray(off >> 2, (off >> 2) + len));
   };
   /** Where `x` lives in the memory when it is one of this backend's buffers, else −1. */
@@ -437,6 +445,7 @@ function createBackend(ex: KernelExports, memory: WebAssembly.Memory, variant: W
     dispose() { pool?.shutdown(); },
     get gemmStats() { return pool ? { ...pool.stats } : undefined; },
     get arenaBytes() { return arena.used; },
+    get copied() { return { ...copied }; },
 
     // Only over a shared memory: growing an owned one would detach every buffer handed out.
     alloc: zeroCopy ? (n: number) => {
