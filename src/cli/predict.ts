@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { FASHION_MNIST_CLASSES } from '../data/dataset.js';
 import { loadCsvFile } from '../node/datasets.js';
-import { atomicWriteFile } from '../node/files.js';
+import { writeOutput } from '../node/files.js';
 import { loadModel } from '../node/run-dir.js';
 import { predict } from '../train/evaluate.js';
 import { Log } from './log.js';
@@ -44,8 +44,8 @@ export function predictCommand(): Command {
       ].join(','));
       const text = [header, ...lines].join('\n') + '\n';
       if (opts.output) {
-        await atomicWriteFile(opts.output, text);
-        log.result(`wrote ${predictions.length} predictions to ${opts.output}`);
+        await writeOutput(opts.output, text);
+        if (opts.output !== '-') log.result(`wrote ${predictions.length} predictions to ${opts.output}`);
       } else {
         process.stdout.write(text);
       }

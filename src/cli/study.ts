@@ -4,7 +4,7 @@
  * the analysis. The directory's layout is node/study-dir.ts's.
  */
 import { Command } from 'commander';
-import { readFile, mkdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -12,11 +12,11 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { splitValidation } from '../data/dataset.js';
 import { ConfigError, DataError } from '../errors.js';
-import { atomicWriteFile } from '../node/files.js';
+import { atomicWriteFile, checkWritableDir } from '../node/files.js';
 import { openInBrowser, writeReport } from '../report/write.js';
-import { appendResult, dropTornLine, mergeResults, readStore } from '../node/study-store.js';
+import { appendResult, dropTornLine, lockStore, mergeResults, readStore } from '../node/study-store.js';
 import { readAllResults, readStudyFile, storeFiles, STUDY_FILE } from '../node/study-dir.js';
-import { parseArch } from '../nn/spec.js';
+import { checkModelSize, parseArch } from '../nn/spec.js';
 import { AXES, parseStudyConfig, type StudyConfig, type StudyFile } from '../study/config.js';
 import { METRICS } from '../study/metrics.js';
 import { preset, PRESET_NAMES } from '../study/presets.js';
@@ -95,20 +95,40 @@ async function configsFrom(o: StudyOptions): Promise<StudyConfig[]> {
   return o.metric ? configs.map((c) => ({ ...c, metric: o.metric! })) : configs;
 }
 
+/** Set for a --jobs child: its stdin is a pipe from the parent, and its end means the parent is gone. */
+const PARENT_PIPE = 'RIDGELINE_STUDY_PARENT_PIPE';
+
+function watchParent(): void {
+  if (process.env[PARENT_PIPE] !== '1') return;
+  process.stdin.on('end', () => process.exit(129));
+  process.stdin.on('error', () => process.exit(129));
+  process.stdin.resume();
+  // Watching must not keep the child alive once its own work is done.
+  (process.stdin as unknown as { unref?: () => void }).unref?.();
+}
+
 async function runStudy(cmd: Command): Promise<void> {
+  watchParent();
   const o = validateOptions(schema, cmd.opts());
   const log = new Log({ quiet: !!o.quiet, json: false });
-  if (o.jobs !== undefined && o.jobs > 1 && o.shard) throw new ConfigError('--jobs runs shards itself; give --jobs or --shard, not both');
-  if (o.shard) shardTrials([], o.shard); // a malformed --shard fails before any work
+  if (o.jobs !== undefined && o.jobs > 1 && o.shard !== undefined) throw new ConfigError('--jobs runs shards itself; give --jobs or --shard, not both');
+  if (o.shard !== undefined) shardTrials([], o.shard); // a malformed --shard (or an empty one) fails before any work
   const configs = await configsFrom(o);
   const data = await loadData(o.data);
   const info: StudyDataInfo = { label: data.label, classes: data.train.classes };
   // Every trial's model must fit the data before anything runs.
-  for (const c of configs) for (const v of c.values) parseArch(settingsAt(c, v, info.classes).arch, data.train.shape, info.classes);
-  await mkdir(o.out, { recursive: true });
+  for (const c of configs) {
+    for (const v of c.values) {
+      const s = settingsAt(c, v, info.classes);
+      checkModelSize(parseArch(s.arch, data.train.shape, info.classes), s.batch);
+    }
+  }
+  await checkWritableDir(o.out);
   await pinConfigs(o.out, configs, info);
 
-  const storePath = join(o.out, o.shard ? `results.shard-${o.shard.replace('/', '-of-')}.jsonl` : 'results.jsonl');
+  const storePath = join(o.out, o.shard !== undefined ? `results.shard-${o.shard.replace('/', '-of-')}.jsonl` : 'results.jsonl');
+  const lock = lockStore(storePath);
+  process.once('exit', lock.release);
   const store = readStore(storePath);
   if (store.tornLine !== null) {
     log.result(`note: dropped a torn last line of ${storePath} (a run was killed mid-write): ${store.tornLine.slice(0, 60)}…`);
@@ -116,7 +136,7 @@ async function runStudy(cmd: Command): Promise<void> {
   }
   const first = pending(o, configs, info);
   log.info(`study: ${configs.map((c) => `${c.name} (${c.axis})`).join(', ')} on ${data.label}: ${first.known} trials known so far` +
-    `${o.shard ? `, shard ${o.shard} has ${first.mine}` : ''}, ${first.done} done, ${first.todo.length} to run; refinement passes add more as results arrive`);
+    `${o.shard !== undefined ? `, shard ${o.shard} has ${first.mine}` : ''}, ${first.done} done, ${first.todo.length} to run; refinement passes add more as results arrive`);
   if (o.jobs !== undefined && o.jobs > 1) return runJobs(o.jobs, o, configs, info, log);
 
   const studyData = prepareData(data, configs);
@@ -149,7 +169,7 @@ function pending(o: StudyOptions, configs: StudyConfig[], info: StudyDataInfo): 
   const { results } = readAllResults(o.out);
   const done = new Set(results.map((r) => r.id));
   const all = configs.flatMap((c) => expandTrials(c, info, results));
-  const mine = o.shard ? shardTrials(all, o.shard) : all;
+  const mine = o.shard !== undefined ? shardTrials(all, o.shard) : all;
   const todo = mine.filter((t) => !done.has(t.id));
   return { known: all.length, mine: mine.length, done: mine.length - todo.length, todo };
 }
@@ -256,9 +276,11 @@ async function runJobs(jobs: number, o: StudyOptions, configs: StudyConfig[], in
 }
 
 async function runChildren(jobs: number, args: string[], blasThreads: string, out: string, total: number, log: Log): Promise<void> {
+  // Each child holds the read end of a pipe from this process: when this process dies (even by
+  // SIGKILL) the pipe closes and the child stops too (watchParent), so no orphan keeps training.
   const children = Array.from({ length: jobs }, (_, k) => spawn(process.execPath,
     [...process.execArgv, process.argv[1], ...args, '--shard', `${k + 1}/${jobs}`, '--quiet'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENBLAS_NUM_THREADS: blasThreads, RIDGELINE_WASM_THREADS: blasThreads } }));
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, OPENBLAS_NUM_THREADS: blasThreads, RIDGELINE_WASM_THREADS: blasThreads, [PARENT_PIPE]: '1' } }));
   const outputs = children.map(() => ({ stdout: '', stderr: '' }));
   children.forEach((c, k) => {
     c.stdout!.setEncoding('utf8').on('data', (d: string) => { outputs[k].stdout += d; });

@@ -14,7 +14,10 @@ import { formatSummary } from '../regularization/summary.js';
 import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.js';
 import { bestEpoch } from '../train/early-stop.js';
 import { formatLayerRows, layerRows } from '../nn/summary.js';
-import { ensureRunDir, loadCheckpoint, saveEpoch, saveResult, CHECKPOINT_FILE } from '../node/run-dir.js';
+import { ensureRunDir, loadCheckpoint, saveEpoch, saveResult, CHECKPOINT_FILE, RESULT_FILE } from '../node/run-dir.js';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { loadData } from './data-source.js';
 import { compileRegularization } from '../regularization/compile.js';
 import { backendThreads } from '../kernels/select.js';
@@ -110,13 +113,28 @@ export function trainCommand(): Command {
 async function runTrain(cmd: Command): Promise<void> {
   let raw = cmd.opts() as Record<string, unknown>;
   let resumed: Awaited<ReturnType<typeof loadCheckpoint>> | null = null;
+  let savedBackend: string | undefined;
   if (raw.resume !== undefined) {
     resumed = await loadCheckpoint(String(raw.resume));
-    raw = mergeResumeOptions(cmd, (resumed.config as { options: Record<string, unknown> }).options);
+    const saved = resumed.config as { options: Record<string, unknown>; backend?: unknown };
+    raw = mergeResumeOptions(cmd, saved.options);
+    // The run continues on the backend it started on (another one rounds differently), unless told otherwise.
+    if (typeof saved.backend === 'string') {
+      savedBackend = saved.backend;
+      if (cmd.getOptionValueSource('backend') !== 'cli') raw.backend = saved.backend;
+    }
   }
   const opts = validateOptions(schema, raw);
   const log = new Log({ quiet: !!opts.quiet, json: !!opts.json });
   const out = opts.out ?? opts.resume;
+  if (resumed && out && resumed.state.epoch >= opts.epochs && existsSync(join(out, RESULT_FILE))) {
+    // A finished run: report it as it was, instead of re-evaluating (and rewriting) it.
+    const result = JSON.parse(await readFile(join(out, RESULT_FILE), 'utf8')) as Record<string, unknown>;
+    log.result(`${out} is complete (${resumed.state.epoch} of ${opts.epochs} epochs); give a larger --epochs to continue it`);
+    if (typeof result.test_accuracy === 'number') log.result(`test accuracy ${(100 * result.test_accuracy).toFixed(2)}%, test loss ${Number(result.test_loss).toFixed(4)} (from ${join(out, RESULT_FILE)})`);
+    log.json(result);
+    return;
+  }
 
   if (opts.arch !== undefined) {
     const clash = ['hidden', 'activation', 'dropout'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
@@ -128,6 +146,9 @@ async function runTrain(cmd: Command): Promise<void> {
   const backend = await resolveBackend(opts.backend, log);
   const trainer = new Trainer(config, backend, train, validation);
   if (resumed) trainer.restore(resumed.state, resumed.path);
+  if (savedBackend !== undefined && savedBackend !== backend.name) {
+    log.info(`note: the run started on the ${savedBackend} backend and continues on ${backend.name}: results differ in the last bits from an uninterrupted run`);
+  }
 
   log.info(`data: ${data.label}: ${train.count} train, ${validation.count} validation, ${data.test?.count ?? 0} test`);
   const threads = backendThreads(backend);
@@ -152,7 +173,7 @@ async function runTrain(cmd: Command): Promise<void> {
   if (resumed) log.info(`resuming from ${resumed.path} after epoch ${resumed.state.epoch}`);
   if (!out) log.info(log.dim('(no --out: nothing is saved)'));
 
-  const runConfig = { options: storedOptions(raw), train: config };
+  const runConfig = { options: storedOptions(raw), train: config, backend: backend.name };
   const modelMetadata = {
     training: JSON.stringify(config),
     regularization: JSON.stringify(trainer.regularizationSummary()),

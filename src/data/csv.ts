@@ -10,7 +10,10 @@ export interface CsvOptions {
   /** 'auto': with `features`, a row of features+1 cells has the label first and one of
    *  `features` cells has none; without `features`, the first column is the label. */
   labelColumn: 'first' | 'last' | 'none' | 'auto';
-  /** 'auto': the first row is a header when any of its cells is text (an empty cell is a data error). */
+  /**
+   * 'auto': the first row is a header when it has no empty cell and most of its cells are not
+   * numbers (so a data row with one stray 'nan' or '' is a data row, and an error, not a header).
+   */
   header: 'auto' | boolean;
   features?: number;
   shape?: number[];
@@ -34,7 +37,9 @@ export function parseCsv(text: string, options: CsvOptions): CsvData {
   if (lines.length === 0) throw new DataError(`${what} is empty`);
 
   const first = splitRow(lines[0]);
-  const hasHeader = options.header === 'auto' ? first.some((c) => c !== '' && parseNumber(c) === null) : options.header;
+  const hasHeader = options.header === 'auto'
+    ? first.every((c) => c !== '') && first.filter((c) => parseNumber(c) === null).length * 2 > first.length
+    : options.header;
   const start = hasHeader ? 1 : 0;
   if (start >= lines.length) throw new DataError(`${what} has a header but no data rows`);
 
@@ -118,9 +123,10 @@ function splitRow(line: string): string[] {
   });
 }
 
-/** Number() alone would read '' and ' ' as 0 and accept 'Infinity'. */
+/** A decimal number: Number() alone would read '' as 0 and accept 'Infinity', '0x1f', '0b11' and '0o7'. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 function parseNumber(cell: string): number | null {
-  if (cell === '') return null;
+  if (!DECIMAL.test(cell)) return null;
   const v = Number(cell);
   return Number.isFinite(v) ? v : null;
 }

@@ -4,6 +4,7 @@
  * RNG states, optimizer scalars, metrics history and the run's config — so `--resume`
  * continues bit-identically after a kill.
  */
+import { z } from 'zod';
 import { DataError } from '../errors.js';
 import type { TrainerState } from '../train/trainer.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
@@ -43,9 +44,33 @@ export function decodeCheckpoint(bytes: Uint8Array, what: string): { state: Trai
     else throw new DataError(`${what}: unexpected tensor ${name}`);
   }
   const epoch = Number(metadata.epoch), step = Number(metadata.step);
-  if (!Number.isInteger(epoch) || !Number.isInteger(step)) throw new DataError(`${what}: checkpoint epoch/step are not integers`);
+  if (!Number.isInteger(epoch) || !Number.isInteger(step) || epoch < 0 || step < 0 || epoch > 1e7 || step > 1e12) {
+    throw new DataError(`${what}: checkpoint epoch/step are not non-negative integers (epoch ${metadata.epoch}, step ${metadata.step})`);
+  }
+  const checked = <T>(key: string, schema: z.ZodType<T>): T => {
+    const r = schema.safeParse(json(key));
+    if (!r.success) throw new DataError(`${what}: checkpoint metadata '${key}' is malformed: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    return r.data;
+  };
+  const history = checked('history', z.array(epochMetrics));
+  if (history.length !== epoch || history.some((h, i) => h.epoch !== i + 1)) {
+    throw new DataError(`${what}: checkpoint history has ${history.length} epochs numbered ${history.map((h) => h.epoch).join(',') || 'none'}, but the checkpoint is after epoch ${epoch}`);
+  }
+  if (history.length > 0 && history[history.length - 1].step !== step) throw new DataError(`${what}: checkpoint step ${step} is not the last epoch's step ${history[history.length - 1].step}`);
   return {
-    state: { epoch, step, params, optimizer: { tensors: opt, scalars: json('optimizer_scalars') }, rng: json('rng'), history: json('history') },
-    config: json('config'),
+    state: {
+      epoch, step, params, history: history as TrainerState['history'],
+      optimizer: { tensors: opt, scalars: checked('optimizer_scalars', z.record(z.string(), finite)) },
+      rng: checked('rng', z.strictObject({ shuffle: rngState, dropout: rngState })) as TrainerState['rng'],
+    },
+    config: checked('config', z.looseObject({ options: z.record(z.string(), z.unknown()), train: z.looseObject({ model: z.looseObject({}), optimizer: z.looseObject({}) }) })),
   };
 }
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const rngState = z.tuple([z.number().int().min(0).max(2 ** 32 - 1), z.number().int().min(0).max(2 ** 32 - 1), z.number().int().min(0).max(2 ** 32 - 1), z.number().int().min(0).max(2 ** 32 - 1)]);
+const nullableFinite = finite.nullable();
+const epochMetrics = z.looseObject({
+  epoch: z.number().int().min(1), step: z.number().int().min(0), lr: finite, data_loss: finite, penalty: finite, total: finite,
+  train_accuracy: finite, val_loss: nullableFinite, val_accuracy: nullableFinite, weight_norm_sq: finite, seconds: finite,
+});

@@ -6,7 +6,7 @@
  */
 import { DataError } from '../errors.js';
 import type { ModelBuffer } from '../tensor/param.js';
-import { validateSpec, type ModelSpec } from '../nn/spec.js';
+import { paramShapes, validateSpec, type ModelSpec } from '../nn/spec.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
 export const MODEL_FORMAT = 'ridgeline-model/1';
@@ -38,6 +38,17 @@ export function decodeModel(bytes: Uint8Array, what: string): ModelFile {
   }
   for (const [name, t] of tensors) {
     if (t.dtype !== 'F32') throw new DataError(`${what}: tensor ${name} is ${t.dtype}, expected F32`);
+    const data = t.data as Float32Array;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) throw new DataError(`${what}: tensor ${name} holds ${data[i]} at index ${i}; a model's weights must be finite`);
+    }
+  }
+  // Every parameter the architecture declares must be in the file with its shape: checked here,
+  // before a model is built, so a small file declaring a huge layer allocates nothing.
+  for (const p of paramShapes(spec)) {
+    const t = tensors.get(p.name);
+    if (!t) throw new DataError(`${what} has no tensor ${p.name} (its architecture needs it)`);
+    if (t.shape.join() !== p.shape.join()) throw new DataError(`${what}: tensor ${p.name} has shape [${t.shape}], the architecture needs [${p.shape}]`);
   }
   return { spec, tensors, metadata };
 }

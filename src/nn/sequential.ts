@@ -17,7 +17,7 @@ import { Flatten } from './flatten.js';
 import type { Layer, LayerContext } from './layer.js';
 import { LayerNorm } from './layernorm.js';
 import { MaxPool2d } from './maxpool2d.js';
-import { BATCHNORM_DEFAULTS, LAYERNORM_DEFAULTS, LAYER_PREFIX, layerShapes, validateSpec, type LayerSpec, type ModelSpec } from './spec.js';
+import { BATCHNORM_DEFAULTS, checkModelSize, LAYERNORM_DEFAULTS, LAYER_PREFIX, layerShapes, validateSpec, type LayerSpec, type ModelSpec } from './spec.js';
 
 export interface BuildOptions {
   backend: Backend;
@@ -42,6 +42,7 @@ export class Sequential {
 
   constructor(readonly spec: ModelSpec, readonly options: BuildOptions) {
     validateSpec(spec);
+    checkModelSize(spec, options.maxBatch);
     const shapes = layerShapes(spec);
     const ctx: LayerContext = { backend: options.backend, maxBatch: options.maxBatch };
     this.dropoutRng = Rng.derive(options.seed, 'dropout');

@@ -164,6 +164,34 @@ function checkInit(init: unknown): void {
   if (init !== undefined && init !== 'he' && init !== 'glorot') throw new ConfigError(`init must be 'he' or 'glorot', got ${JSON.stringify(init)}`);
 }
 
+/**
+ * The most floats a model may need (parameters, gradients, two optimizer moments, and the
+ * activations and scratch of a batch): 2^30, 4 GiB. A spec beyond it is refused before anything
+ * is allocated, naming the limit, instead of failing inside a typed-array constructor.
+ */
+export const MAX_MODEL_FLOATS = 2 ** 30;
+
+/** Floats the model needs at this batch size, roughly from above (parameters ×4, each activation ×3, im2col columns). */
+export function modelFloats(spec: ModelSpec, maxBatch: number): number {
+  const shapes = layerShapes(spec);
+  const params = paramShapes(spec).reduce((s, p) => s + size(p.shape), 0);
+  let activations = 0;
+  spec.layers.forEach((l, i) => {
+    activations += 3 * size(shapes[i + 1]) * maxBatch;
+    if (l.type === 'conv2d') activations += 2 * (size([shapes[i][0], l.kernel, l.kernel]) + 1) * size(shapes[i + 1].slice(1)) * maxBatch;
+  });
+  return 4 * params + activations;
+}
+
+/** ConfigError when the model would not fit the budget (MAX_MODEL_FLOATS). */
+export function checkModelSize(spec: ModelSpec, maxBatch: number): void {
+  const need = modelFloats(spec, maxBatch);
+  if (need > MAX_MODEL_FLOATS) {
+    const gib = (f: number) => (f * 4 / 2 ** 30).toFixed(1);
+    throw new ConfigError(`the model needs about ${gib(need)} GiB (${paramShapes(spec).reduce((s, p) => s + size(p.shape), 0).toExponential(2)} parameters, at batch ${maxBatch}), over the ${gib(MAX_MODEL_FLOATS)} GiB limit for one model`);
+  }
+}
+
 /** Throws ConfigError naming the first bad layer; the builder relies on a valid spec. */
 export function validateSpec(spec: ModelSpec): void {
   if (!positiveInt(spec.classes) || spec.classes < 2) throw new ConfigError(`model needs at least 2 classes, got ${spec.classes}`);

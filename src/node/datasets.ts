@@ -14,6 +14,11 @@ import type { Dataset } from '../data/dataset.js';
 import { idxToDataset, parseIdx, type IdxArray } from '../data/idx.js';
 
 const gunzipAsync = promisify(gunzip);
+/**
+ * The most one data file may inflate to: Fashion-MNIST's largest is 47 MB, and a file that
+ * declares more than this is refused before it fills the memory.
+ */
+export const MAX_DECOMPRESSED_BYTES = 1024 * 2 ** 20;
 
 export const FASHION_MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -111,14 +116,19 @@ async function readMaybeGzipped(path: string): Promise<Uint8Array> {
     throw new DataError(`cannot read ${path}: ${(err as Error).message}`);
   }
   // Sniff the magic rather than trust the extension: mirrors and browsers (un)compress silently.
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = await gunzipAsync(bytes);
-    } catch (err) {
-      throw new DataError(`${path} is a corrupt gzip file: ${(err as Error).message}`);
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipCapped(bytes, path) : bytes;
+}
+
+/** Inflates gzip bytes, refusing output beyond `limit` bytes (a gzip bomb) with the limit named. */
+export async function gunzipCapped(bytes: Uint8Array, what: string, limit = MAX_DECOMPRESSED_BYTES): Promise<Uint8Array> {
+  try {
+    return await gunzipAsync(bytes, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+      throw new DataError(`${what} inflates to more than ${limit / 2 ** 20} MiB, the limit for one data file (a gzip bomb, or not a dataset ridgeline reads)`);
     }
+    throw new DataError(`${what} is a corrupt gzip file: ${(err as Error).message}`);
   }
-  return bytes;
 }
 
 async function requireDirectory(dir: string): Promise<void> {

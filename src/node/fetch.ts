@@ -4,10 +4,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DataError } from '../errors.js';
 import { FASHION_MNIST_FILES } from './datasets.js';
+import { checkWritableDir } from './files.js';
 
 export interface Checksum {
   md5: string;
@@ -53,7 +54,7 @@ export interface FetchOptions {
 /** Resolves to the paths of the four verified files, whether downloaded now or already present. */
 export async function fetchFashionMnist(toDir: string, options: FetchOptions = {}): Promise<string[]> {
   const dir = resolve(toDir);
-  await mkdir(dir, { recursive: true });
+  await checkWritableDir(dir);
   const base = (options.baseUrl ?? FASHION_MNIST_URL).replace(/\/*$/, '/');
   const paths: string[] = [];
   for (const name of Object.values(FASHION_MNIST_FILES)) {

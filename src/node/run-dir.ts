@@ -8,7 +8,7 @@
  *   metrics.jsonl           one line per finished epoch
  *   result.json             final test metrics, once training completes
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../format/checkpoint.js';
@@ -17,7 +17,7 @@ import type { Backend } from '../kernels/backend.js';
 import { Sequential } from '../nn/sequential.js';
 import { bestEpoch } from '../train/early-stop.js';
 import type { EpochMetrics, Trainer, TrainerState } from '../train/trainer.js';
-import { atomicWriteFile, readFileBytes } from './files.js';
+import { atomicWriteFile, checkWritableDir, readFileBytes } from './files.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const MODEL_FILE = 'model.safetensors';
@@ -25,12 +25,9 @@ export const BEST_MODEL_FILE = 'model-best.safetensors';
 export const METRICS_FILE = 'metrics.jsonl';
 export const RESULT_FILE = 'result.json';
 
+/** Makes the run directory and checks files can be written there, before any training. */
 export async function ensureRunDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw new DataError(`cannot create output directory ${dir}: ${(e as Error).message}`);
-  }
+  await checkWritableDir(dir);
 }
 
 /**

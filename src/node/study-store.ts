@@ -4,8 +4,9 @@
  * detected on open, reported, and cut off before anything new is appended, so it can never
  * glue itself to the next line.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { DataError } from '../errors.js';
+import { processAlive, writeError } from './files.js';
 import type { TrialResult } from '../study/run-trial.js';
 
 export interface StoreContents {
@@ -40,12 +41,15 @@ export function dropTornLine(path: string): void {
 
 /** Appends one result as one line and fsyncs before returning. */
 export function appendResult(path: string, result: TrialResult): void {
-  const fd = openSync(path, 'a');
+  let fd: number | undefined;
   try {
+    fd = openSync(path, 'a');
     writeSync(fd, JSON.stringify(result) + '\n');
     fsyncSync(fd);
+  } catch (e) {
+    throw writeError(e, path);
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -54,4 +58,35 @@ export function mergeResults(stores: readonly TrialResult[][]): TrialResult[] {
   const seen = new Map<string, TrialResult>();
   for (const results of stores) for (const r of results) if (!seen.has(r.id)) seen.set(r.id, r);
   return [...seen.values()];
+}
+
+/**
+ * One writer per store: `<store>.lock` holds the writer's pid, made with O_EXCL. A lock whose
+ * process is gone (killed) is taken over; a live one is refused, naming the pid. Shards have
+ * their own stores, so shards of one study never contend.
+ */
+export function lockStore(path: string): { release: () => void } {
+  const lockPath = `${path}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return {
+        release: () => {
+          try {
+            if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
+          } catch { /* already gone */ }
+        },
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(e, lockPath);
+      const pid = Number(readFileSync(lockPath, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new DataError(`${path} is being written by another study (pid ${pid}); wait for it to finish, or remove ${lockPath} if that process is not a ridgeline study`);
+      }
+      try { unlinkSync(lockPath); } catch { /* raced with its owner's release */ }
+    }
+  }
+  throw new DataError(`cannot lock ${path}: ${lockPath} keeps reappearing`);
 }

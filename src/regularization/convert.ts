@@ -133,6 +133,10 @@ function validateContext(ctx: ConvertContext): void {
     if (key === 'momentum') {
       if (v < 0 || v >= 1) throw new ConfigError(`${flag} must be in [0, 1), got ${v}`);
     } else if (v <= 0) throw new ConfigError(`${flag} must be positive, got ${v}`);
+    // Counts are whole: a batch of 1.5 examples is a typo, not a context.
+    if ((key === 'batch' || key === 'n' || key === 'params' || key === 'epochs') && !Number.isInteger(v)) {
+      throw new ConfigError(`${flag} must be a whole number, got ${v}`);
+    }
   }
   if ((ctx.optimizer === 'momentum' || ctx.optimizer === 'nesterov') && ctx.momentum === undefined) {
     throw new ConfigError(`--optimizer ${ctx.optimizer} needs μ: give --momentum`);

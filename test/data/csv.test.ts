@@ -123,3 +123,25 @@ describe('loadCsvFile', () => {
     }
   });
 });
+
+describe('CSV garbage is refused, never read as a header or as pixels', () => {
+  const opts: CsvOptions = { labelColumn: 'first', header: 'auto', what: 'x.csv' };
+  const row = (first: string) => `3,${first},${new Array(782).fill(0).join(',')}`;
+  it('a nan, inf, empty or 1_0 cell in the first data row is an error on that row, not a header', () => {
+    for (const cell of ['nan', 'inf', '', '1_0', 'Infinity']) {
+      assert.throws(() => parseCsv(`${row(cell)}\n${row('0')}\n`, opts), (e: unknown) => e instanceof DataError && /x\.csv: line 1, column 2/.test(e.message), JSON.stringify(cell));
+    }
+  });
+  it('hex, octal and binary numbers are not pixels', () => {
+    for (const cell of ['0x1f', '0o17', '0b11']) {
+      assert.throws(() => parseCsv(`${row('0')}\n${row(cell)}\n`, opts), (e: unknown) => e instanceof DataError && /line 2, column 2: '0[xob]/.test(e.message), cell);
+    }
+  });
+  it('a real header is still a header; signs, decimals and exponents are numbers', () => {
+    const header = ['label', ...Array.from({ length: 783 }, (_, i) => `pixel${i + 1}`)].join(',');
+    const csv = parseCsv(`${header}\n${row('1.5e2')}\n${row('+.5')}\n`, opts);
+    assert.equal(csv.count, 2);
+    assert.equal(csv.images[0], Math.fround(150 / 255));
+    assert.equal(csv.images[csv.features], Math.fround(0.5 / 255));
+  });
+});
