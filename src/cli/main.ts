@@ -10,6 +10,7 @@ import { backendsCommand } from './backends.js';
 import { convertCommand, conventionsCommand } from './convert.js';
 import { dataCommand } from './data.js';
 import { evaluateCommand } from './evaluate.js';
+import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
 import { studyCommand } from './study.js';
 import { trainCommand } from './train.js';
@@ -22,7 +23,7 @@ export function program(): Command {
     .version(VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const cmd of [trainCommand(), evaluateCommand(), predictCommand(), convertCommand(), conventionsCommand(), studyCommand(), dataCommand(), backendsCommand()]) {
+  for (const cmd of [trainCommand(), evaluateCommand(), predictCommand(), convertCommand(), conventionsCommand(), studyCommand(), dataCommand(), backendsCommand(), exportCommand()]) {
     root.addCommand(cmd);
   }
   const exitOverrideAll = (c: Command) => { c.exitOverride(); c.commands.forEach(exitOverrideAll); };
