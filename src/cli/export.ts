@@ -1,32 +1,47 @@
 /**
  * `ridgeline export`: a trained model as ONNX (`--format onnx`), for ONNX Runtime and every
- * framework that reads ONNX. Scripts that re-run a training in another framework (`--run DIR
- * --to pytorch|sklearn|keras`) are issue #19's next step.
+ * framework that reads ONNX; or a run re-emitted as a PyTorch script that trains the same way
+ * (`--run DIR --to pytorch`, export/pytorch.ts).
  */
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { decodeModel } from '../format/model-file.js';
 import { encodeOnnx } from '../format/onnx.js';
 import { readFileBytes, writeOutput } from '../node/files.js';
-import { validateOptions } from './options.js';
+import { ConfigError } from '../errors.js';
+import { exportPytorch } from '../node/export-pytorch.js';
+import { positiveInt, validateOptions } from './options.js';
 
 const schema = z.object({
-  model: z.string().min(1),
+  model: z.string().min(1).optional(),
+  run: z.string().min(1).optional(),
   format: z.enum(['onnx']),
+  to: z.enum(['pytorch']).optional(),
   out: z.string().min(1),
+  steps: positiveInt.optional(),
   softmax: z.boolean().optional(),
 });
 
 export function exportCommand(): Command {
   return new Command('export')
     .description('write a trained model in another format: ONNX (opset 17) for ONNX Runtime and other frameworks')
-    .requiredOption('--model <file>', 'a model.safetensors written by train')
+    .option('--model <file>', 'a model.safetensors written by train (with --format)')
+    .option('--run <dir>', 'a run directory (train --out), re-emitted as a script with --to')
+    .addOption(new Option('--to <framework>', 'with --run: the framework of the script').choices(['pytorch']))
+    .option('--steps <n>', 'with --to: run only the first n optimizer steps')
     .addOption(new Option('--format <format>', 'the format').choices(['onnx']).default('onnx'))
     .requiredOption('--out <file>', "where to write it ('-' for standard output)")
     .option('--softmax', 'end the graph with a softmax: output `probabilities` instead of `logits`')
     .action(async (_o, cmd: Command) => {
       const o = validateOptions(schema, cmd.opts());
-      const file = decodeModel(await readFileBytes(o.model, o.model), o.model);
+      if ((o.model === undefined) === (o.run === undefined)) throw new ConfigError('give --model (a model file, for --format) or --run (a run directory, for --to)');
+      if (o.run !== undefined) {
+        if (o.to === undefined) throw new ConfigError('--run needs --to: the framework to write the training for (pytorch)');
+        const e = await exportPytorch(o.run, o.out, o.steps);
+        process.stderr.write(`wrote ${o.out} (${e.steps} steps) and its row order ${e.rowsPath}; run it with a Python that has torch (Debian: /usr/bin/python3 ${o.out})\n`);
+        return;
+      }
+      const file = decodeModel(await readFileBytes(o.model!, o.model!), o.model!);
       const tensors = [...file.tensors].map(([name, t]) => ({ name, shape: [...t.shape], value: t.data as Float32Array }));
       const bytes = encodeOnnx(file.spec, tensors, { softmax: !!o.softmax, metadata: file.metadata.training ? { ridgeline_training: file.metadata.training } : {} });
       await writeOutput(o.out, bytes);

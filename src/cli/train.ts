@@ -14,7 +14,7 @@ import { formatSummary } from '../regularization/summary.js';
 import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.js';
 import { bestEpoch } from '../train/early-stop.js';
 import { formatLayerRows, layerRows } from '../nn/summary.js';
-import { ensureRunDir, loadCheckpoint, saveEpoch, saveResult, CHECKPOINT_FILE, RESULT_FILE } from '../node/run-dir.js';
+import { ensureRunDir, loadCheckpoint, saveEpoch, saveInitialModel, saveResult, CHECKPOINT_FILE, RESULT_FILE } from '../node/run-dir.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -179,7 +179,10 @@ async function runTrain(cmd: Command): Promise<void> {
     regularization: JSON.stringify(trainer.regularizationSummary()),
     data: data.label,
   };
-  if (out) await ensureRunDir(out);
+  if (out) {
+    await ensureRunDir(out);
+    if (!resumed) await saveInitialModel(out, trainer, modelMetadata);
+  }
 
   const abort = new AbortController();
   const onSignal = () => abort.abort();

@@ -91,15 +91,18 @@ export function splitValidation(
   validation: number,
   seed: number,
 ): { train: Dataset; validation: Dataset } {
-  const n = validationCount(ds.count, validation);
-  const order = new Int32Array(ds.count);
+  const rows = validationSplitRows(ds.count, validation, seed);
+  return { train: subset(ds, rows.train), validation: subset(ds, rows.validation) };
+}
+
+/** The rows (ascending) of each part of splitValidation: what a script in another framework needs to train on the same rows. */
+export function validationSplitRows(count: number, validation: number, seed: number): { train: Int32Array; validation: Int32Array } {
+  const n = validationCount(count, validation);
+  const order = new Int32Array(count);
   for (let i = 0; i < order.length; i++) order[i] = i;
   new Rng(seed).shuffle(order);
-  const cut = ds.count - n;
-  return {
-    train: subset(ds, order.slice(0, cut).sort()),
-    validation: subset(ds, order.slice(cut).sort()),
-  };
+  const cut = count - n;
+  return { train: order.slice(0, cut).sort(), validation: order.slice(cut).sort() };
 }
 
 function validationCount(count: number, v: number): number {

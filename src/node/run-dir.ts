@@ -5,9 +5,11 @@
  *   checkpoint.safetensors  trainer state after the last finished epoch (for --resume)
  *   model.safetensors       weights + architecture + config (for evaluate/predict, other tools)
  *   model-best.safetensors  with --keep best: the epoch with the lowest validation CE so far
+ *   init.safetensors        the initial weights (written before the first epoch)
  *   metrics.jsonl           one line per finished epoch
  *   result.json             final test metrics, once training completes
  */
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
@@ -22,8 +24,16 @@ import { atomicWriteFile, checkWritableDir, readFileBytes } from './files.js';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const MODEL_FILE = 'model.safetensors';
 export const BEST_MODEL_FILE = 'model-best.safetensors';
+/** The weights before the first step, for re-running the training elsewhere (`export --to pytorch`). */
+export const INIT_MODEL_FILE = 'init.safetensors';
 export const METRICS_FILE = 'metrics.jsonl';
 export const RESULT_FILE = 'result.json';
+
+/** The initial weights, once per run (a resumed run keeps the first one). */
+export async function saveInitialModel(dir: string, trainer: Trainer, modelMetadata: Record<string, string>): Promise<void> {
+  if (existsSync(join(dir, INIT_MODEL_FILE))) return;
+  await atomicWriteFile(join(dir, INIT_MODEL_FILE), encodeModel(trainer.model.spec, trainer.model.tensors, { ...modelMetadata, epoch: '0' }));
+}
 
 /** Makes the run directory and checks files can be written there, before any training. */
 export async function ensureRunDir(dir: string): Promise<void> {

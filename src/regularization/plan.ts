@@ -49,7 +49,7 @@ export function termFromGiven(given: GivenCoefficient, context: ConventionContex
  * The coefficient a term applies to one parameter on a step of `batchSize` examples, in the
  * term's canonical unit, after multipliers and per-tensor or per-batch scaling.
  */
-export function coefficientFor(term: RegTerm, p: Pick<Param, 'name' | 'shape' | 'kind' | 'value'>, batchSize: number): number {
+export function coefficientFor(term: RegTerm, p: Pick<Param, 'name' | 'shape' | 'kind'> & { value: { length: number } }, batchSize: number): number {
   let v = term.value;
   for (const [mask, factor] of multiplierMasks(term)) {
     if (mask(p)) v *= factor;

@@ -153,7 +153,7 @@ export class Trainer {
     this.optState = this.transform.init(this.model.params, (n) => floats(backend, n));
     this.updater = new Updater(this.transform, backend);
     this.stepsPerEpoch = Math.ceil(train.count / config.batchSize);
-    this.shuffleRng = Rng.derive(config.seed, 'shuffle');
+    this.shuffleRng = shuffleRng(config.seed);
     this.order = new Int32Array(train.count);
     this.xBatch = floats(backend, batch * train.features);
     this.yBatch = new Int32Array(batch);
@@ -204,8 +204,7 @@ export class Trainer {
     const { train } = this;
     const B = this.config.batchSize, F = train.features;
     const schedule = createSchedule(this.config.optimizer.schedule);
-    for (let i = 0; i < this.order.length; i++) this.order[i] = i;
-    this.shuffleRng.shuffle(this.order);
+    nextEpochOrder(this.shuffleRng, this.order);
     let dataSum = 0, penaltySum = 0, correct = 0, seen = 0, lastYield = started;
     const steps = callbacks.maxSteps === undefined ? this.stepsPerEpoch : Math.min(this.stepsPerEpoch, callbacks.maxSteps - this.step);
     for (let s = 0; s < steps; s++) {
@@ -303,3 +302,15 @@ export class Trainer {
 }
 
 const now = () => performance.now();
+
+/** The RNG that orders the training rows, from the run's seed. */
+export const shuffleRng = (seed: number) => Rng.derive(seed, 'shuffle');
+
+/**
+ * The order of the training rows in the next epoch: 0…n−1 shuffled by the run's shuffle RNG.
+ * Written once: the trainer uses it, and `export --to pytorch` replays it for the script.
+ */
+export function nextEpochOrder(rng: Rng, order: Int32Array): void {
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  rng.shuffle(order);
+}
