@@ -15,6 +15,7 @@ const schema = z.object({
   data: z.string().optional(),
   split: z.enum(['test', 'train']),
   json: z.boolean().optional(),
+  arch: z.string().min(1).optional(),
 });
 
 export function evaluateCommand(): Command {
@@ -24,12 +25,14 @@ export function evaluateCommand(): Command {
     .option('--data <dir|file.csv>', "IDX directory, 'fashion-mnist' or a labelled CSV file; default: the embedded sample")
     .addOption(new Option('--split <name>', 'which part of an IDX dataset').choices(['test', 'train']).default('test'))
     .option('--json', 'print the result as JSON on stdout')
+    .option('--arch <spec>', "the network of a file that is not a ridgeline model: a PyTorch state_dict saved as safetensors, mapped by order and shape")
     .addOption(backendOption())
     .action(async (_o, cmd: Command) => {
       const opts = validateOptions(schema, cmd.opts());
       const log = new Log({ quiet: false, json: !!opts.json });
-      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log));
       const data = await loadData(opts.data);
+      const arch = opts.arch === undefined ? undefined : { text: opts.arch, inputShape: data.train.shape, classes: data.train.classes };
+      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log), undefined, arch);
       const ds = opts.split === 'train' || data.test === null ? data.train : data.test;
       if (ds.features !== model.spec.inputSize) {
         throw new ConfigError(`${opts.model} expects ${model.spec.inputSize} features per example, ${data.label} has ${ds.features}`);

@@ -10,7 +10,7 @@ import { writeOutput } from '../node/files.js';
 import { loadModel } from '../node/run-dir.js';
 import { predict } from '../train/evaluate.js';
 import { Log } from './log.js';
-import { validateOptions } from './options.js';
+import { exampleShape, positiveInt, validateOptions } from './options.js';
 import { backendOption, resolveBackend } from './backend-option.js';
 
 const schema = z.object({
@@ -19,6 +19,9 @@ const schema = z.object({
   input: z.string().min(1),
   output: z.string().optional(),
   labelColumn: z.enum(['auto', 'first', 'last', 'none']),
+  arch: z.string().min(1).optional(),
+  shape: exampleShape.optional(),
+  classes: positiveInt.optional(),
 });
 
 export function predictCommand(): Command {
@@ -29,11 +32,15 @@ export function predictCommand(): Command {
     .option('--output <file.csv>', 'where to write predictions (default: stdout)')
     .addOption(new Option('--label-column <where>', "'auto': a row with one more column than the model's inputs has its label first")
       .choices(['auto', 'first', 'last', 'none']).default('auto'))
+    .option('--arch <spec>', "the network of a file that is not a ridgeline model (a PyTorch state_dict saved as safetensors)")
+    .option('--shape <CxHxW>', 'with --arch: the shape of each row, e.g. 1x28x28 (default 1x28x28 for 784 columns)')
+    .option('--classes <n>', 'with --arch: the number of classes', '10')
     .addOption(backendOption())
     .action(async (_o, cmd: Command) => {
       const opts = validateOptions(schema, cmd.opts());
       const log = new Log({ quiet: false, json: false });
-      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log));
+      const arch = opts.arch === undefined ? undefined : { text: opts.arch, inputShape: opts.shape ?? [1, 28, 28], classes: opts.classes ?? 10 };
+      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log), undefined, arch);
       const csv = await loadCsvFile(opts.input, { labelColumn: opts.labelColumn, header: 'auto', features: model.spec.inputSize });
       const predictions = predict(model, csv.images, csv.count);
       const classes = model.spec.classes;

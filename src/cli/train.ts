@@ -7,14 +7,15 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { splitValidation } from '../data/dataset.js';
 import { ConfigError, DivergenceError } from '../errors.js';
-import { describeSpec, mlpSpec, parseArch, type Activation } from '../nn/spec.js';
+import { archToken, describeSpec, mlpSpec, parseArch, type Activation } from '../nn/spec.js';
 import { OPTIMIZERS, type OptimizerConfig } from '../optim/recipes.js';
 import type { ScheduleSpec } from '../optim/schedule.js';
 import { formatSummary } from '../regularization/summary.js';
 import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.js';
 import { bestEpoch } from '../train/early-stop.js';
 import { formatLayerRows, layerRows } from '../nn/summary.js';
-import { ensureRunDir, loadCheckpoint, saveEpoch, saveInitialModel, saveResult, CHECKPOINT_FILE, RESULT_FILE } from '../node/run-dir.js';
+import { ensureRunDir, loadCheckpoint, readModelTensors, saveEpoch, saveInitialModel, saveResult, CHECKPOINT_FILE, RESULT_FILE } from '../node/run-dir.js';
+import { loadTensors } from '../format/model-file.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,6 +59,7 @@ const schema = z.object({
   resume: z.string().optional(),
   backend: z.string(),
   earlyStop: positiveInt.optional(),
+  init: z.string().min(1).optional(),
   keep: z.enum(['last', 'best']),
   quiet: z.boolean().optional(),
   json: z.boolean().optional(),
@@ -102,6 +104,7 @@ export function trainCommand(): Command {
     .option('--seed <n>', 'seed for initialization, shuffling, dropout and the validation split', '1')
     .option('--out <dir>', 'run directory for checkpoint, model, metrics (default: none; --resume DIR implies DIR)')
     .option('--resume <dir>', 'continue a run from DIR/checkpoint.safetensors')
+    .option('--init <file>', "initial weights: a ridgeline model file, or a PyTorch state_dict saved as safetensors (mapped onto the network by order and shape)")
     .option('--early-stop <patience>', 'stop once the validation CE has not improved for this many epochs')
     .addOption(new Option('--keep <which>', "with --out: 'best' also saves the best epoch's model (lowest validation CE) as model-best.safetensors").choices(['last', 'best']).default('last'))
     .addOption(backendOption())
@@ -146,6 +149,10 @@ async function runTrain(cmd: Command): Promise<void> {
   const backend = await resolveBackend(opts.backend, log);
   const trainer = new Trainer(config, backend, train, validation);
   if (resumed) trainer.restore(resumed.state, resumed.path);
+  else if (opts.init !== undefined) {
+    const file = await readModelTensors(opts.init, { text: config.model.layers.map(archToken).join(','), inputShape: train.shape, classes: train.classes });
+    loadTensors(trainer.model.tensors, file.tensors, opts.init);
+  }
   if (savedBackend !== undefined && savedBackend !== backend.name) {
     log.info(`note: the run started on the ${savedBackend} backend and continues on ${backend.name}: results differ in the last bits from an uninterrupted run`);
   }

@@ -6,7 +6,7 @@
  */
 import { DataError } from '../errors.js';
 import type { ModelBuffer } from '../tensor/param.js';
-import { paramShapes, validateSpec, type ModelSpec } from '../nn/spec.js';
+import { LAYER_PREFIX, layerShapes, paramShapes, validateSpec, type ModelSpec } from '../nn/spec.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
 export const MODEL_FORMAT = 'ridgeline-model/1';
@@ -66,4 +66,66 @@ export function loadTensors(params: readonly ModelBuffer[], tensors: Map<string,
   const known = new Set(params.map((p) => p.name));
   const extra = [...tensors.keys()].filter((k) => !known.has(k));
   if (extra.length > 0) throw new DataError(`${what} has tensors the architecture does not use: ${extra.join(', ')}`);
+}
+
+/**
+ * The tensors a model of this spec holds, in PyTorch's state_dict order: per layer, weight and
+ * bias, then BatchNorm's running mean and variance.
+ */
+export function stateDictOrder(spec: ModelSpec): { name: string; shape: number[] }[] {
+  const params = paramShapes(spec);
+  const shapes = layerShapes(spec);
+  const out: { name: string; shape: number[] }[] = [];
+  const counts = new Map<string, number>();
+  spec.layers.forEach((l, i) => {
+    const prefix = LAYER_PREFIX[l.type];
+    const n = (counts.get(prefix) ?? 0) + 1;
+    counts.set(prefix, n);
+    const name = `${prefix}${n}`;
+    out.push(...params.filter((p) => p.name.startsWith(`${name}.`)).map((p) => ({ name: p.name, shape: p.shape })));
+    if (l.type === 'batchnorm') out.push({ name: `${name}.running_mean`, shape: [shapes[i][0]] }, { name: `${name}.running_var`, shape: [shapes[i][0]] });
+  });
+  return out;
+}
+
+/** Natural order of dotted names: numeric parts compare as numbers (`2.weight` before `10.weight`). */
+function naturalCompare(a: string, b: string): number {
+  const x = a.split('.'), y = b.split('.');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const nx = /^\d+$/.test(x[i]) ? Number(x[i]) : NaN, ny = /^\d+$/.test(y[i]) ? Number(y[i]) : NaN;
+    const c = !Number.isNaN(nx) && !Number.isNaN(ny) ? nx - ny : x[i] < y[i] ? -1 : x[i] > y[i] ? 1 : 0;
+    if (c !== 0) return c;
+  }
+  return x.length - y.length;
+}
+
+/** PyTorch's order of one module's tensors: weight, bias, running_mean, running_var. */
+const SUFFIX_ORDER = ['weight', 'bias', 'running_mean', 'running_var'];
+
+/**
+ * A plain state_dict saved as safetensors by another framework (PyTorch names such as
+ * `0.weight`, `1.running_mean`, `features.0.weight`) as the tensors of a ridgeline model of
+ * `spec`: matched by order (modules in natural name order, each module's tensors in PyTorch's
+ * order) and checked by shape; `num_batches_tracked` is dropped; half precision is widened. On a
+ * mismatch the error lists both sides.
+ */
+export function mapStateDict(tensors: Map<string, NamedTensor>, spec: ModelSpec, what: string): Map<string, NamedTensor> {
+  const suffixRank = (n: string) => { const k = SUFFIX_ORDER.indexOf(n.slice(n.lastIndexOf('.') + 1)); return k < 0 ? SUFFIX_ORDER.length : k; };
+  const module = (n: string) => n.slice(0, n.lastIndexOf('.'));
+  const theirs = [...tensors.values()].filter((t) => !t.name.endsWith('num_batches_tracked'))
+    .sort((a, b) => naturalCompare(module(a.name), module(b.name)) || suffixRank(a.name) - suffixRank(b.name));
+  const ours = stateDictOrder(spec);
+  const listing = () => `\n  the file:          ${theirs.map((t) => `${t.name} [${t.shape}]`).join(', ')}\n  the architecture:  ${ours.map((t) => `${t.name} [${t.shape}]`).join(', ')}`;
+  if (theirs.length !== ours.length) throw new DataError(`${what} holds ${theirs.length} tensors, the architecture needs ${ours.length}:${listing()}`);
+  const out = new Map<string, NamedTensor>();
+  ours.forEach((o, i) => {
+    const t = theirs[i];
+    if (t.shape.join() !== o.shape.join()) throw new DataError(`${what}: tensor ${i + 1}, ${t.name} [${t.shape}], does not fit ${o.name} [${o.shape}]:${listing()}`);
+    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+    for (let j = 0; j < data.length; j++) {
+      if (!Number.isFinite(data[j])) throw new DataError(`${what}: tensor ${t.name} holds ${data[j]} at index ${j}; a model's weights must be finite`);
+    }
+    out.set(o.name, { name: o.name, dtype: 'F32', shape: [...o.shape], data });
+  });
+  return out;
 }

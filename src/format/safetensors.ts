@@ -10,7 +10,7 @@
  */
 import { DataError } from '../errors.js';
 
-export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'U8' | 'I64';
+export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'U8' | 'I64' | 'F16' | 'BF16';
 
 export interface NamedTensor {
   name: string;
@@ -35,6 +35,27 @@ type SupportedDtype = keyof typeof SUPPORTED;
 
 function isSupported(dtype: unknown): dtype is SupportedDtype {
   return typeof dtype === 'string' && Object.hasOwn(SUPPORTED, dtype);
+}
+
+/**
+ * Read, never written: half precision (F16, BF16), widened to Float32Array, and I64 (PyTorch's
+ * BatchNorm `num_batches_tracked`), as a Float64Array. A tensor keeps its file dtype.
+ */
+const READ_ONLY = {
+  F16: { itemsize: 2, make: (b: ArrayBuffer): TensorData => Float32Array.from(new Uint16Array(b), halfToFloat) },
+  BF16: { itemsize: 2, make: (b: ArrayBuffer): TensorData => { const u = new Uint32Array(b.byteLength / 2); new Uint16Array(b).forEach((h, i) => { u[i] = h << 16; }); return new Float32Array(u.buffer); } },
+  I64: { itemsize: 8, make: (b: ArrayBuffer): TensorData => Float64Array.from(new BigInt64Array(b), Number) },
+} as const;
+type ReadableDtype = SupportedDtype | keyof typeof READ_ONLY;
+const readable = (dtype: unknown): dtype is ReadableDtype => isSupported(dtype) || (typeof dtype === 'string' && Object.hasOwn(READ_ONLY, dtype));
+const reader = (dtype: ReadableDtype) => (isSupported(dtype) ? SUPPORTED[dtype] : READ_ONLY[dtype]);
+
+/** IEEE 754 binary16 bits → number. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 const METADATA_KEY = '__metadata__';
@@ -133,7 +154,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 interface Entry {
   name: string;
-  dtype: SupportedDtype;
+  dtype: ReadableDtype;
   shape: number[];
   begin: number;
   end: number;
@@ -191,8 +212,8 @@ export function decodeSafetensors(
     const where = `tensor "${name}" in ${what}`;
     if (!isPlainObject(raw)) throw new DataError(`${where}: header entry must be an object`);
     const { dtype, shape, data_offsets: offsets } = raw;
-    if (!isSupported(dtype)) {
-      throw new DataError(`${where}: unknown or unsupported dtype ${JSON.stringify(dtype)} (ridgeline reads ${Object.keys(SUPPORTED).join(', ')})`);
+    if (!readable(dtype)) {
+      throw new DataError(`${where}: unknown or unsupported dtype ${JSON.stringify(dtype)} (ridgeline reads ${[...Object.keys(SUPPORTED), ...Object.keys(READ_ONLY)].join(', ')})`);
     }
     if (!isShape(shape)) {
       throw new DataError(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
@@ -205,7 +226,7 @@ export function decodeSafetensors(
       throw new DataError(`${where}: data_offsets ${JSON.stringify(offsets)} are not [begin, end] within the ${dataLength}-byte data section`);
     }
     const [begin, end] = offsets as [number, number];
-    const expected = elementCount(shape) * SUPPORTED[dtype].itemsize;
+    const expected = elementCount(shape) * reader(dtype).itemsize;
     if (end - begin !== expected) {
       throw new DataError(`${where}: shape [${shape.join(', ')}] of ${dtype} needs ${expected} bytes but data_offsets span ${end - begin}`);
     }
@@ -234,7 +255,7 @@ export function decodeSafetensors(
     // arrays need their element alignment. (Never `bytes.slice`: on a Node Buffer it's a view.)
     const buffer = new ArrayBuffer(e.end - e.begin);
     new Uint8Array(buffer).set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
-    tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, data: SUPPORTED[e.dtype].make(buffer) });
+    tensors.set(e.name, { name: e.name, dtype: e.dtype as SafetensorsDtype, shape: e.shape, data: reader(e.dtype).make(buffer) });
   }
   return { tensors, metadata };
 }

@@ -14,7 +14,9 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../format/checkpoint.js';
-import { decodeModel, encodeModel, loadTensors } from '../format/model-file.js';
+import { decodeModel, encodeModel, loadTensors, mapStateDict, MODEL_FORMAT, type ModelFile } from '../format/model-file.js';
+import { decodeSafetensors } from '../format/safetensors.js';
+import { parseArch } from '../nn/spec.js';
 import type { Backend } from '../kernels/backend.js';
 import { Sequential } from '../nn/sequential.js';
 import { bestEpoch } from '../train/early-stop.js';
@@ -79,11 +81,27 @@ export async function loadCheckpoint(dir: string): Promise<{ state: TrainerState
  * training batch size by default: a BLAS may round a row differently in a GEMM of another
  * height, and the same chunks reproduce the test metrics of the run exactly.
  */
-export async function loadModel(path: string, backend: Backend, maxBatch?: number): Promise<{ model: Sequential; metadata: Record<string, string> }> {
-  const file = decodeModel(await readFileBytes(path, path), path);
+export async function loadModel(path: string, backend: Backend, maxBatch?: number, arch?: ArchOption): Promise<{ model: Sequential; metadata: Record<string, string> }> {
+  const file = await readModelTensors(path, arch);
   const model = new Sequential(file.spec, { backend, maxBatch: maxBatch ?? trainingBatch(file.metadata) ?? 256, seed: 0 });
   loadTensors(model.tensors, file.tensors, path);
   return { model, metadata: file.metadata };
+}
+
+/** `--arch` for a file that is not a ridgeline model: the network, and the shape and classes of the data it reads. */
+export interface ArchOption { text: string; inputShape: readonly number[]; classes: number }
+
+/**
+ * A model file's spec and tensors: a ridgeline model as it is, or (with `arch`) a plain
+ * state_dict saved as safetensors by PyTorch, mapped onto the architecture by order and shape.
+ */
+export async function readModelTensors(path: string, arch?: ArchOption): Promise<ModelFile> {
+  const bytes = await readFileBytes(path, path);
+  const { tensors, metadata } = decodeSafetensors(bytes, path);
+  if (metadata.format === MODEL_FORMAT) return decodeModel(bytes, path);
+  if (!arch) throw new DataError(`${path} is a safetensors file but not a ridgeline model (no format "${MODEL_FORMAT}" in its metadata); to read a plain state_dict (PyTorch's), give its network with --arch`);
+  const spec = parseArch(arch.text, arch.inputShape, arch.classes);
+  return { spec, tensors: mapStateDict(tensors, spec, path), metadata };
 }
 
 function trainingBatch(metadata: Record<string, string>): number | undefined {

@@ -83,7 +83,7 @@ describe('ridgeline CLI end to end', { concurrency: true }, () => {
       const printed = JSON.parse(jsonRun.stdout.trim().split('\n').at(-1)!) as { test_accuracy: number };
       assert.equal(result.test_accuracy, printed.test_accuracy);
       // Atomic writes leave no temp files behind.
-      assert.deepEqual((await readdir(jsonDir)).sort(), ['checkpoint.safetensors', 'metrics.jsonl', 'model.safetensors', 'result.json']);
+      assert.deepEqual((await readdir(jsonDir)).sort(), ['checkpoint.safetensors', 'init.safetensors', 'metrics.jsonl', 'model.safetensors', 'result.json']);
     });
 
     it('the start-of-training printout names the decayed tensors and λ_E', () => {
