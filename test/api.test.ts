@@ -31,3 +31,16 @@ test('README library example: a CNN spec is another model', async () => {
   const { dataLoss } = trainer.trainStep(train.images.subarray(0, 64 * 784), train.labels.subarray(0, 64), 64);
   assert.ok(Number.isFinite(dataLoss) && dataLoss > 1 && dataLoss < 4, `first-step loss ${dataLoss}`);
 });
+
+test('library errors name the field: an unknown optimizer, predict and evaluate on inputs of the wrong size', async () => {
+  const { Trainer, mlpSpec, jsBackend, regularizationTerm, predict, evaluate, createDataset, ConfigError } = await import('../src/index.js');
+  const data = createDataset(new Float32Array(4 * 6), Int32Array.from([0, 1, 2, 0]), [6], 3);
+  const make = (name: string) => new Trainer({
+    model: mlpSpec(6, [4], 3), optimizer: { name: name as never, schedule: { type: 'constant', lr: 0.1 } },
+    regularization: [regularizationTerm('1e-4')], batchSize: 2, epochs: 1, seed: 1,
+  }, jsBackend, data);
+  assert.throws(() => make('rmsprop'), (e: unknown) => e instanceof ConfigError && /optimizer\.name must be one of sgd, momentum, nesterov, adam, adamw, got "rmsprop"/.test(e.message));
+  const t = make('sgd');
+  assert.throws(() => predict(t.model, new Float32Array(7), 1), (e: unknown) => e instanceof ConfigError && /1 examples of 6 features need 6 values, images has 7/.test(e.message));
+  assert.throws(() => evaluate(t.model, createDataset(new Float32Array(5), Int32Array.from([0]), [5], 3)), /the model expects 6 features per example, the data has 5/);
+});

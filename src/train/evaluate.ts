@@ -3,6 +3,7 @@
  * at most the model's batch size.
  */
 import type { Dataset } from '../data/dataset.js';
+import { ConfigError } from '../errors.js';
 import { SoftmaxCrossEntropy } from '../loss/softmax-cross-entropy.js';
 import type { Sequential } from '../nn/sequential.js';
 
@@ -22,6 +23,8 @@ export function argmaxRow(logits: Float32Array, r: number, cols: number): number
 }
 
 export function evaluate(model: Sequential, data: Dataset): Evaluation {
+  if (data.features !== model.spec.inputSize) throw new ConfigError(`evaluate: the model expects ${model.spec.inputSize} features per example, the data has ${data.features}`);
+  if (data.classes !== model.spec.classes) throw new ConfigError(`evaluate: the model has ${model.spec.classes} classes, the data has ${data.classes}`);
   const { backend, maxBatch } = model.options;
   const classes = model.spec.classes;
   const loss = new SoftmaxCrossEntropy(backend, classes, maxBatch);
@@ -46,6 +49,10 @@ export interface Prediction {
 export function predict(model: Sequential, images: Float32Array, count: number): Prediction[] {
   const { maxBatch } = model.options;
   const classes = model.spec.classes, features = model.spec.inputSize;
+  if (!(Number.isInteger(count) && count >= 0)) throw new ConfigError(`predict: count must be a non-negative integer, got ${count}`);
+  if (images.length !== count * features) {
+    throw new ConfigError(`predict: ${count} examples of ${features} features need ${count * features} values, images has ${images.length}`);
+  }
   const out: Prediction[] = [];
   for (let start = 0; start < count; start += maxBatch) {
     const batch = Math.min(maxBatch, count - start);

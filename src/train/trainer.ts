@@ -15,7 +15,7 @@ import { floats, type Backend } from '../kernels/backend.js';
 import { SoftmaxCrossEntropy } from '../loss/softmax-cross-entropy.js';
 import { Sequential } from '../nn/sequential.js';
 import { formatShape, inputShapeOf, layerShapes, type ModelSpec } from '../nn/spec.js';
-import type { OptimizerConfig } from '../optim/recipes.js';
+import { OPTIMIZERS, type OptimizerConfig } from '../optim/recipes.js';
 import { createSchedule, peakLearningRate } from '../optim/schedule.js';
 import { flattenState, restoreState, type FlatState } from '../optim/state.js';
 import { Updater } from '../optim/fused.js';
@@ -120,6 +120,9 @@ export class Trainer {
 
   constructor(readonly config: TrainConfig, readonly backend: Backend, readonly train: Dataset, readonly validation?: Dataset) {
     if (!(Number.isInteger(config.batchSize) && config.batchSize > 0)) throw new ConfigError(`batch size must be a positive integer, got ${config.batchSize}`);
+    if (!OPTIMIZERS.includes(config.optimizer?.name)) {
+      throw new ConfigError(`optimizer.name must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(config.optimizer?.name)}`);
+    }
     if (!(Number.isInteger(config.epochs) && config.epochs > 0)) throw new ConfigError(`epochs must be a positive integer, got ${config.epochs}`);
     if (train.count === 0) throw new ConfigError('the training set is empty');
     if (train.features !== config.model.inputSize) {
