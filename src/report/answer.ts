@@ -7,6 +7,7 @@ import type { ContextKey } from '../regularization/conventions.js';
 import { TRANSFER_BAND, type AxisAnalysis, type Movement, type ScaleOptimum } from '../study/analysis.js';
 import { CATEGORICAL_AXES } from '../study/config.js';
 import { mean, t975 } from '../study/stats.js';
+import { METRIC_LABELS } from '../study/metrics.js';
 import {
   axisValue, canonicalSymbol, conventionLabel, conventionOf, flagText, fmtCI, fmtCoef, fmtSe, fmtSigned,
 } from './format.js';
@@ -225,7 +226,7 @@ function calibrationParagraph(a: AxisAnalysis): Segment[][] {
   const pct = (v: number) => `${(100 * v).toFixed(2)} points`;
   const errWords = clearErr.length === 0
     ? `At every ${a.axis} the tuned coefficient leaves the validation error rate where the smallest one has it (differences ${rows.map((r) => pct(r.errorDiff)).join(', ')}, each within two standard errors): here L2 changes calibration (the cross-entropy), not accuracy.`
-    : `The tuned coefficient changes the validation error rate at ${clearErr.length} of ${rows.length} values of ${a.axis} (by ${clearErr.map((r) => `${pct(r.errorDiff)} at ${r.value}`).join(', ')}).`;
+    : `The coefficient tuned for the ${METRIC_LABELS[a.metric]} changes the validation error rate against the smallest coefficient at ${clearErr.length} of ${rows.length} values of ${a.axis} (${clearErr.map((r) => `${r.errorDiff > 0 ? 'raising' : 'lowering'} it by ${pct(Math.abs(r.errorDiff))} at ${r.value}`).join(', ')}).`;
   const esWords = esBetter.length > 0
     ? ` Early stopping at the smallest coefficient (its best epoch's CE) beats tuned L2's final CE at ${esBetter.length} of ${rows.length} values.`
     : ` Tuned L2's final CE is ${mean(ceGain) < 0 ? 'below' : 'above'} what early stopping alone reaches at the smallest coefficient (by ${Math.abs(mean(ceGain)).toFixed(3)} nats on average).`;

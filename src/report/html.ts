@@ -12,7 +12,7 @@ import { escapeHtml } from './escape.js';
 import { canonicalName, conventionLabel } from './format.js';
 import { curvePlot, movementPlot } from './plots.js';
 import {
-  calibrationTable, claimsTable, configFor, coverage, everyConventionTable, metricsTable, movementsTable, optimaTable, settingsRows,
+  calibrationTable, claimsTable, configFor, coverage, coverageText, everyConventionTable, metricsTable, movementsTable, optimaTable, settingsRows,
   type Cell, type ReportData, type Table,
 } from './tables.js';
 
@@ -93,10 +93,9 @@ function studySection(r: ReportData, a: AxisAnalysis, index: number): string {
   parts.push(`<h2 id="${id}-h">Study ${escapeHtml(a.study)} <span class="meta">— along ${escapeHtml(a.axis)}</span></h2>`);
   parts.push(answerHtml(ans));
 
-  const missing = cov.expected !== null ? cov.expected - cov.found : 0;
-  parts.push(`<p class="meta">${cov.found} trial${cov.found === 1 ? '' : 's'}${cov.expected !== null ? ` of ${cov.expected}` : ''}` +
-    `${cov.diverged ? `, ${cov.diverged} diverged (counted as infinite CE)` : ''}. Coefficients are ${escapeHtml(canonicalName(a.optima[0]?.kind ?? 'coupled'))}.` +
-    `${missing > 0 ? ` <span class="warn">⚠ ${missing} trials are missing: the study is unfinished and these numbers may change.</span>` : ''}</p>`);
+  const ct = coverageText(cov);
+  parts.push(`<p class="meta">${escapeHtml(ct.text)} Coefficients are ${escapeHtml(canonicalName(a.optima[0]?.kind ?? 'coupled'))}.` +
+    `${ct.warning ? ` <span class="warn">⚠ ${escapeHtml(ct.warning)}</span>` : ''}</p>`);
 
   const claims = claimsTable(a);
   if (claims.rows.length) {

@@ -8,7 +8,7 @@ import { answerFor, headline, type Segment } from './answer.js';
 import { escapeMarkdown, markdownCode } from './escape.js';
 import { canonicalName } from './format.js';
 import {
-  calibrationTable, claimsTable, configFor, coverage, metricsTable, movementsTable, optimaTable, settingsRows, type Cell, type ReportData, type Table,
+  calibrationTable, claimsTable, configFor, coverage, coverageText, metricsTable, movementsTable, optimaTable, settingsRows, type Cell, type ReportData, type Table,
 } from './tables.js';
 
 export function segmentsMarkdown(segments: readonly Segment[]): string {
@@ -42,10 +42,9 @@ export function renderMarkdown(r: ReportData): string {
     const cov = coverage(r, a.study);
     out.push(`## Study ${escapeMarkdown(a.study)} (along ${escapeMarkdown(a.axis)})`, '');
     for (const p of ans.paragraphs) out.push(segmentsMarkdown(p), '');
-    const missing = cov.expected !== null ? cov.expected - cov.found : 0;
-    out.push(`${cov.found} trials${cov.expected !== null ? ` of ${cov.expected}` : ''}${cov.diverged ? `, ${cov.diverged} diverged` : ''}. ` +
-      `Coefficients are ${escapeMarkdown(canonicalName(a.optima[0]?.kind ?? 'coupled'))}.` +
-      `${missing > 0 ? ` ⚠ ${missing} trials are missing: the study is unfinished.` : ''}`, '');
+    const ct = coverageText(cov);
+    out.push(`${escapeMarkdown(ct.text)} Coefficients are ${escapeMarkdown(canonicalName(a.optima[0]?.kind ?? 'coupled'))}.` +
+      `${ct.warning ? ` ⚠ ${escapeMarkdown(ct.warning)}` : ''}`, '');
     const claims = claimsTable(a);
     if (claims.rows.length) out.push('### What the literature predicts, tested', '', tableMarkdown(claims), '');
     if (a.movements.length) {

@@ -179,7 +179,7 @@ export function curvePlot(a: AxisAnalysis, which: 'metric' | 'error'): string {
   const diverged = a.optima.flatMap((o) => o.curve.filter((p) => !Number.isFinite(p.mean)).map((p) => `${o.value}@${p.coefficient}`));
   return renderFramed({
     title,
-    subtitle: `Mean over seeds${isMetric ? ' (small dots: seeds)' : ''}; lower is better. Big dot: the located optimum of the ${METRIC_LABELS[a.metric]}${diverged.length ? `; ${diverged.length} diverged point(s) left out` : ''}.`,
+    subtitle: `Mean over seeds${isMetric ? ' (small dots: seeds)' : ''}; lower is better; big dot: the optimum${diverged.length ? `; ${diverged.length} diverged point(s) left out` : ''}.`,
     legendTitle: `${a.axis}:`,
     legend: [
       ...domain.map((l, i) => ({ label: l, color: colors[i], mark: 'line' as const })),
@@ -249,7 +249,7 @@ export function movementPlot(a: AxisAnalysis): string | null {
   const fmtX = (d: number) => (a.axis === 'tpp' ? String(Number(d.toPrecision(2))) : String(Number(d.toPrecision(4))));
   return renderFramed({
     title: `${a.study}: where the optimum moves along ${axisName}, per convention`,
-    subtitle: `Optimum in each convention relative to its value at ${axisName} ${fmtX(x0)}; bars ±1 se; grey: the transfer band (±${TRANSFER_BAND} octaves per doubling).`,
+    subtitle: `Relative to ${axisName} ${fmtX(x0)}; bars ±1 se; grey: ±${TRANSFER_BAND} octaves per doubling (transfers).`,
     legendTitle: 'octaves per doubling [95%]:',
     legend: [
       ...groups.map((g, i) => ({ label: labels[i], color: colors[i], mark: 'line' as const })),

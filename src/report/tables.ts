@@ -72,11 +72,34 @@ export function settingsRows(c: StudyConfig): [string, Cell][] {
 }
 
 /** Trials expected, found and diverged for one study. */
-export function coverage(r: ReportData, study: string): { expected: number | null; found: number; diverged: number } {
+export interface Coverage {
+  /** Trials the study's grid holds now (passes so far), or null without study.json. */
+  expected: number | null;
+  /** Of those, finished. */
+  found: number;
+  /** Finished trials at points the grid no longer has (an earlier, wider grid): kept and used. */
+  extra: number;
+  diverged: number;
+}
+
+export function coverage(r: ReportData, study: string): Coverage {
   const mine = r.results.filter((x) => x.trial.study === study);
   const c = configFor(r, study);
-  const expected = c && r.study ? expandTrials(c, { label: r.study.data, classes: r.study.classes }, r.results).length : null;
-  return { expected, found: mine.length, diverged: mine.filter((x) => x.diverged).length };
+  const diverged = mine.filter((x) => x.diverged).length;
+  if (!c || !r.study) return { expected: null, found: mine.length, extra: 0, diverged };
+  const ids = new Set(expandTrials(c, { label: r.study.data, classes: r.study.classes }, r.results).map((t) => t.id));
+  const found = mine.filter((x) => ids.has(x.id)).length;
+  return { expected: ids.size, found, extra: mine.length - found, diverged };
+}
+
+/** The coverage line of a study, the same in HTML and Markdown (the caller escapes and marks up the warning). */
+export function coverageText(cov: Coverage): { text: string; warning: string | null } {
+  const missing = cov.expected !== null ? cov.expected - cov.found : 0;
+  return {
+    text: `${cov.found} trial${cov.found === 1 ? '' : 's'}${cov.expected !== null ? ` of ${cov.expected}` : ''}` +
+      `${cov.extra > 0 ? `, and ${cov.extra} at points of an earlier grid (used too)` : ''}${cov.diverged ? `, ${cov.diverged} diverged (counted as infinite)` : ''}.`,
+    warning: missing > 0 ? `${missing} trials are missing: the study is unfinished and these numbers may change.` : null,
+  };
 }
 
 /** One row per convention: its movement with the 95% interval, the verdict, and what its rule predicts for the canonical optimum. */
