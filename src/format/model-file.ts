@@ -6,7 +6,7 @@
  */
 import { DataError } from '../errors.js';
 import type { ModelBuffer } from '../tensor/param.js';
-import { LAYER_PREFIX, layerShapes, paramShapes, validateSpec, type ModelSpec } from '../nn/spec.js';
+import { layerNames, layerShapes, paramShapes, validateSpec, type ModelSpec } from '../nn/spec.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
 export const MODEL_FORMAT = 'ridgeline-model/1';
@@ -76,12 +76,9 @@ export function stateDictOrder(spec: ModelSpec): { name: string; shape: number[]
   const params = paramShapes(spec);
   const shapes = layerShapes(spec);
   const out: { name: string; shape: number[] }[] = [];
-  const counts = new Map<string, number>();
+  const names = layerNames(spec);
   spec.layers.forEach((l, i) => {
-    const prefix = LAYER_PREFIX[l.type];
-    const n = (counts.get(prefix) ?? 0) + 1;
-    counts.set(prefix, n);
-    const name = `${prefix}${n}`;
+    const name = names[i];
     out.push(...params.filter((p) => p.name.startsWith(`${name}.`)).map((p) => ({ name: p.name, shape: p.shape })));
     if (l.type === 'batchnorm') out.push({ name: `${name}.running_mean`, shape: [shapes[i][0]] }, { name: `${name}.running_var`, shape: [shapes[i][0]] });
   });

@@ -21,7 +21,7 @@
  * `--arch` string) goes into the model's metadata_props.
  */
 import onnxProto from 'onnx-proto';
-import { archToken, layerShapes, LAYER_PREFIX, type ModelSpec } from '../nn/spec.js';
+import { archToken, layerNames, layerShapes, type ModelSpec } from '../nn/spec.js';
 import type { ModelBuffer } from '../tensor/param.js';
 import { DataError } from '../errors.js';
 
@@ -60,7 +60,7 @@ export function encodeOnnx(spec: ModelSpec, tensors: readonly ModelBuffer[], opt
   const shapes = layerShapes(spec);
   const nodes: Node[] = [];
   const initializers: Initializer[] = [];
-  const counts = new Map<string, number>();
+  const names = layerNames(spec);
   let current = 'input';
   let serial = 0;
   const fresh = (base: string) => `${base}_${serial++}`;
@@ -81,10 +81,7 @@ export function encodeOnnx(spec: ModelSpec, tensors: readonly ModelBuffer[], opt
   };
 
   spec.layers.forEach((layer, i) => {
-    const prefix = LAYER_PREFIX[layer.type];
-    const n = (counts.get(prefix) ?? 0) + 1;
-    counts.set(prefix, n);
-    const name = `${prefix}${n}`, input = shapes[i];
+    const name = names[i], input = shapes[i];
     switch (layer.type) {
       case 'dense':
         if (input.length > 1) current = add('Flatten', [current], [int('axis', 1)], `${name}_flatten`);

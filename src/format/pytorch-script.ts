@@ -11,7 +11,7 @@
  * Parameters with the same coefficients form one parameter group, so exactly the tensors
  * ridgeline decayed are decayed. Pure: returns the script's text.
  */
-import { LAYER_PREFIX, layerShapes, type LayerSpec } from '../nn/spec.js';
+import { layerNames, layerShapes, type LayerSpec } from '../nn/spec.js';
 import type { ScheduleSpec } from '../optim/schedule.js';
 import type { TrainConfig } from '../train/trainer.js';
 
@@ -47,13 +47,10 @@ const str = (s: string) => JSON.stringify(s);
 /** The torch module for one layer (and a Flatten before a dense layer on an image). */
 function modules(spec: TrainConfig['model']): string[] {
   const shapes = layerShapes(spec);
-  const counts = new Map<string, number>();
+  const names = layerNames(spec);
   const out: string[] = [];
   spec.layers.forEach((l: LayerSpec, i) => {
-    const prefix = LAYER_PREFIX[l.type];
-    const n = (counts.get(prefix) ?? 0) + 1;
-    counts.set(prefix, n);
-    const name = `${prefix}${n}`, input = shapes[i];
+    const name = names[i], input = shapes[i];
     const size = input.reduce((a, b) => a * b, 1);
     const add = (m: string, as = name) => out.push(`    (${str(as)}, ${m}),`);
     switch (l.type) {

@@ -17,7 +17,7 @@ import { Flatten } from './flatten.js';
 import type { Layer, LayerContext } from './layer.js';
 import { LayerNorm } from './layernorm.js';
 import { MaxPool2d } from './maxpool2d.js';
-import { BATCHNORM_DEFAULTS, checkModelSize, LAYERNORM_DEFAULTS, LAYER_PREFIX, layerShapes, validateSpec, type LayerSpec, type ModelSpec } from './spec.js';
+import { BATCHNORM_DEFAULTS, checkModelSize, LAYERNORM_DEFAULTS, layerNames, layerShapes, validateSpec, type LayerSpec, type ModelSpec } from './spec.js';
 
 export interface BuildOptions {
   backend: Backend;
@@ -46,17 +46,11 @@ export class Sequential {
     const shapes = layerShapes(spec);
     const ctx: LayerContext = { backend: options.backend, maxBatch: options.maxBatch };
     this.dropoutRng = Rng.derive(options.seed, 'dropout');
-    const counts = new Map<string, number>();
-    const nameFor = (type: LayerSpec['type']) => {
-      const prefix = LAYER_PREFIX[type];
-      const n = (counts.get(prefix) ?? 0) + 1;
-      counts.set(prefix, n);
-      return `${prefix}${n}`;
-    };
+    const names = layerNames(spec);
     const fuse = options.fuse ?? true;
     const fusedRelu = (i: number) => fuse && spec.layers[i]?.type === 'relu' && spec.layers[i - 1]?.type === 'batchnorm';
     this.layers = spec.layers.map((l, i) => {
-      const name = nameFor(l.type);
+      const name = names[i];
       if (fusedRelu(i)) return new FusedActivation(name, shapes[i].reduce((a, b) => a * b, 1));
       return createLayer(l, name, shapes[i], ctx, this.dropoutRng, fusedRelu(i + 1));
     });

@@ -312,16 +312,28 @@ export function describeSpec(spec: ModelSpec): string {
 
 export interface ParamShape { name: string; shape: number[]; kind: ParamKind }
 
-/** Names, shapes and kinds of a spec's parameters, without building the model (for masks and P). */
-export function paramShapes(spec: ModelSpec): ParamShape[] {
-  const shapes = layerShapes(spec);
+/**
+ * Each layer's name, the prefix of its parameters' names: its type's prefix and its 1-based
+ * count among layers of that prefix (dense1, relu1, dense2, bn1, …). The one place that names
+ * layers: the model, the summaries, the model file and every export use it.
+ */
+export function layerNames(spec: Pick<ModelSpec, 'layers'>): string[] {
   const counts = new Map<string, number>();
-  const out: ParamShape[] = [];
-  spec.layers.forEach((l, i) => {
+  return spec.layers.map((l) => {
     const prefix = LAYER_PREFIX[l.type];
     const n = (counts.get(prefix) ?? 0) + 1;
     counts.set(prefix, n);
-    const name = `${prefix}${n}`, input = shapes[i];
+    return `${prefix}${n}`;
+  });
+}
+
+/** Names, shapes and kinds of a spec's parameters, without building the model (for masks and P). */
+export function paramShapes(spec: ModelSpec): ParamShape[] {
+  const shapes = layerShapes(spec);
+  const names = layerNames(spec);
+  const out: ParamShape[] = [];
+  spec.layers.forEach((l, i) => {
+    const name = names[i], input = shapes[i];
     switch (l.type) {
       case 'dense':
         out.push({ name: `${name}.weight`, shape: [l.units, size(input)], kind: 'dense-weight' }, { name: `${name}.bias`, shape: [l.units], kind: 'bias' });

@@ -3,7 +3,7 @@
  * each layer's name, its `--arch` token, its output shape, its parameters and which of them a
  * regularization term decays. Pure; read from the spec alone (no model is built).
  */
-import { archToken, formatShape, LAYER_PREFIX, layerShapes, paramShapes, type ModelSpec } from './spec.js';
+import { archToken, formatShape, layerNames, layerShapes, paramShapes, type ModelSpec } from './spec.js';
 
 export interface LayerRow {
   /** `dense1`, `relu1`, `bn2`: the prefix of its parameters' names. */
@@ -20,12 +20,9 @@ export interface LayerRow {
 export function layerRows(spec: ModelSpec, decayed: ReadonlySet<string>): LayerRow[] {
   const shapes = layerShapes(spec);
   const params = paramShapes(spec);
-  const counts = new Map<string, number>();
+  const names = layerNames(spec);
   return spec.layers.map((l, i) => {
-    const prefix = LAYER_PREFIX[l.type];
-    const n = (counts.get(prefix) ?? 0) + 1;
-    counts.set(prefix, n);
-    const name = `${prefix}${n}`;
+    const name = names[i];
     const mine = params.filter((p) => p.name.startsWith(`${name}.`));
     return {
       name, token: archToken(l), output: shapes[i + 1],
