@@ -22,6 +22,8 @@ import { join } from 'node:path';
 import { loadData } from './data-source.js';
 import { compileRegularization } from '../regularization/compile.js';
 import { backendThreads } from '../kernels/select.js';
+import type { Backend } from '../kernels/backend.js';
+import type { NativeBackend, NativeGemm } from '../kernels/native/index.js';
 import { backendOption, resolveBackend } from './backend-option.js';
 import { Log } from './log.js';
 import { exampleShape, fraction, nonNegative, num, positive, positiveInt, validateOptions, widths } from './options.js';
@@ -116,10 +118,11 @@ export function trainCommand(): Command {
 async function runTrain(cmd: Command): Promise<void> {
   let raw = cmd.opts() as Record<string, unknown>;
   let resumed: Awaited<ReturnType<typeof loadCheckpoint>> | null = null;
-  let savedBackend: string | undefined;
+  let savedBackend: string | undefined, savedVariant: string | undefined;
   if (raw.resume !== undefined) {
     resumed = await loadCheckpoint(String(raw.resume));
-    const saved = resumed.config as { options: Record<string, unknown>; backend?: unknown };
+    const saved = resumed.config as { options: Record<string, unknown>; backend?: unknown; backendVariant?: unknown };
+    if (typeof saved.backendVariant === 'string') savedVariant = saved.backendVariant;
     raw = mergeResumeOptions(cmd, saved.options);
     // The run continues on the backend it started on (another one rounds differently), unless told otherwise.
     if (typeof saved.backend === 'string') {
@@ -155,6 +158,13 @@ async function runTrain(cmd: Command): Promise<void> {
   }
   if (savedBackend !== undefined && savedBackend !== backend.name) {
     log.info(`note: the run started on the ${savedBackend} backend and continues on ${backend.name}: results differ in the last bits from an uninterrupted run`);
+  } else if (savedVariant !== undefined && savedVariant !== backendVariant(backend)) {
+    // The same backend with other kernels (the native GEMM, the wasm module) rounds differently too.
+    const native = backend as Partial<NativeBackend>;
+    if (native.setGemm && ['own', 'blas', 'portable'].includes(savedVariant)) {
+      try { native.setGemm(savedVariant as NativeGemm); } catch { /* not on this machine: said below */ }
+    }
+    if (savedVariant !== backendVariant(backend)) log.info(`note: the run started on ${backend.name} kernels ${savedVariant} and continues on ${backendVariant(backend)}: results differ in the last bits`);
   }
 
   log.info(`data: ${data.label}: ${train.count} train, ${validation.count} validation, ${data.test?.count ?? 0} test`);
@@ -180,7 +190,7 @@ async function runTrain(cmd: Command): Promise<void> {
   if (resumed) log.info(`resuming from ${resumed.path} after epoch ${resumed.state.epoch}`);
   if (!out) log.info(log.dim('(no --out: nothing is saved)'));
 
-  const runConfig = { options: storedOptions(raw), train: config, backend: backend.name };
+  const runConfig = { options: storedOptions(raw), train: config, backend: backend.name, backendVariant: backendVariant(backend) };
   const modelMetadata = {
     training: JSON.stringify(config),
     regularization: JSON.stringify(trainer.regularizationSummary()),
@@ -245,6 +255,13 @@ async function runTrain(cmd: Command): Promise<void> {
     await saveResult(out, result);
     log.info(`saved ${out}/model.safetensors`);
   }
+}
+
+/** The kernels a backend picked: the native GEMM ('own', 'blas', 'portable') or the wasm module. */
+function backendVariant(b: Backend): string | undefined {
+  const o = b as unknown as { gemmKind?: () => string; variant?: unknown };
+  if (typeof o.gemmKind === 'function') return o.gemmKind();
+  return typeof o.variant === 'string' ? o.variant : undefined;
 }
 
 function trainConfig(o: Options, shape: readonly number[], classes: number, trainCount: number): { config: TrainConfig; notes: string[] } {

@@ -115,3 +115,16 @@ test('resume continues on the backend the run started on, and a finished run is 
   assertSuccess(other);
   assert.match(other.stderr, /started on the js backend and continues on wasm/);
 });
+
+test('resume continues on the native GEMM the run started on (the checkpoint records the kernels too)', async () => {
+  const resumedDir = join(tmp, 'gemm-resumed'), straight = join(tmp, 'gemm-straight');
+  const env = { RIDGELINE_NATIVE_GEMM: 'portable' };
+  const base = ['train', '--hidden', '16', '--backend', 'native', '--quiet'];
+  assertSuccess(await runCli([...base, '--epochs', '1', '--out', resumedDir], { env }));
+  assertSuccess(await runCli([...base, '--epochs', '2', '--out', straight], { env }));
+  const r = await runCli(['train', '--resume', resumedDir, '--epochs', '2']); // no variable: the checkpoint says portable
+  assertSuccess(r);
+  assert.doesNotMatch(r.stderr, /continues on/);
+  const weights = (dir: string) => [...decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))), dir).tensors.values()].map((t) => Array.from(t.data as Float32Array));
+  assert.deepEqual(weights(resumedDir), weights(straight), 'the same bits as the uninterrupted run on the portable GEMM');
+});

@@ -222,7 +222,9 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend {
   else if (!process.env.OPENBLAS_NUM_THREADS && !process.env.OMP_NUM_THREADS) {
     addon.setThreads(Math.min(DEFAULT_BLAS_THREADS, availableParallelism()));
   }
-  if (options.gemm !== undefined) setGemm(addon, options.gemm);
+  // RIDGELINE_NATIVE_GEMM picks the GEMM where the options do not (own, blas, portable, auto).
+  const gemm = options.gemm ?? (process.env.RIDGELINE_NATIVE_GEMM as NativeGemm | undefined);
+  if (gemm !== undefined) setGemm(addon, gemm);
   return {
     name: 'native',
     blas: addon.blasInfo().trim(),
