@@ -38,3 +38,12 @@ test('README and docs/ link nothing outside the repository but public sources', 
     }
   }
 });
+
+test('README results table is the one generated from the committed study stores (npm run docs)', async () => {
+  const { withResultsTable } = await import('../src/report/results-table.js');
+  const { readPresetResults } = await import('../src/report/preset-results.js');
+  const root = new URL('..', import.meta.url).pathname;
+  const generated = withResultsTable(readme, await readPresetResults(`${root}docs/studies`, root));
+  assert.ok(generated !== null, 'README has the results-table markers');
+  assert.equal(readme, generated, 'README results table differs from docs/studies/: run npm run docs');
+});

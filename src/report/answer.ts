@@ -4,7 +4,7 @@
  * analysis; the words only say what the numbers say. Pure.
  */
 import type { ContextKey } from '../regularization/conventions.js';
-import { TRANSFER_BAND, type AxisAnalysis, type Movement, type ScaleOptimum } from '../study/analysis.js';
+import { MIN_CURVE_POINTS, TRANSFER_BAND, type AxisAnalysis, type Movement, type ScaleOptimum } from '../study/analysis.js';
 import { CATEGORICAL_AXES } from '../study/config.js';
 import { mean, t975 } from '../study/stats.js';
 import { METRIC_LABELS } from '../study/metrics.js';
@@ -135,6 +135,13 @@ function canonicalGroup(groups: readonly ConventionGroup[]): ConventionGroup {
 }
 
 export function answerFor(a: AxisAnalysis): Answer {
+  const ans = measuredAnswer(a);
+  if (a.pending.length === 0) return ans;
+  const values = a.pending.map((v) => axisValue(a, v)).join(', ');
+  return { ...ans, paragraphs: [...ans.paragraphs, [`Not in these numbers yet: ${values} (fewer than ${MIN_CURVE_POINTS} coefficients finished by every seed there; the study is still running).`]] };
+}
+
+function measuredAnswer(a: AxisAnalysis): Answer {
   const base = { study: a.study, axis: a.axis };
   if (a.optima.length === 0) {
     return { ...base, verdict: 'no-fit', paragraphs: [[`Study `, code(a.study), ` has no results yet.`]] };

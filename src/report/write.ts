@@ -10,7 +10,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { DataError } from '../errors.js';
 import { atomicWriteFile } from '../node/files.js';
 import { readAllResults, readStudyFile } from '../node/study-dir.js';
-import { analyze, type AxisAnalysis } from '../study/analysis.js';
+import { analyze, MIN_CURVE_POINTS, type AxisAnalysis } from '../study/analysis.js';
 import { METRICS } from '../study/metrics.js';
 import { answerFor, answerText } from './answer.js';
 import { optimaCsv, trialsCsv } from './csv.js';
@@ -46,6 +46,9 @@ export async function writeReport(dir: string, options: { now?: Date } = {}): Pr
   if (input.results.length === 0) throw new DataError(`${dir} has no results yet (no trials in results*.jsonl); run the study first`);
   const metricFor = (study: string) => input.study?.configs.find((c) => c.name === study)?.metric;
   const analyses = analyze(input.results, { metricFor });
+  if (analyses.length === 0) {
+    throw new DataError(`${dir} has ${input.results.length} trials but no curve yet: a scale value needs ${MIN_CURVE_POINTS} coefficients finished by every seed; let the study run longer`);
+  }
   // Every study under each metric, for the side-by-side table (the headline uses the study's own).
   const byMetric: Record<string, AxisAnalysis[]> = {};
   for (const metric of METRICS) for (const a of analyze(input.results, { metric })) (byMetric[a.study] ??= []).push(a);

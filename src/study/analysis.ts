@@ -108,6 +108,8 @@ export interface AxisAnalysis {
   df: number;
   /** Per scale: does L2 change the error rate, or only calibration; and what early stopping alone gets. */
   calibration: CalibrationRow[];
+  /** Scale values with trials but too few finished points for a curve yet (a study still running). */
+  pending: (number | string)[];
 }
 
 export interface CalibrationRow {
@@ -130,17 +132,25 @@ export interface AnalyzeOptions {
   metric?: Metric;
 }
 
+/** A curve needs this many coefficients finished by every seed before its minimum means anything. */
+export const MIN_CURVE_POINTS = 3;
+
+/** Every study with at least one scale value that has a curve; a study still too young to have one is left out. */
 export function analyze(results: readonly TrialResult[], options: AnalyzeOptions = {}): AxisAnalysis[] {
   const byStudy = groupBy(results, (r) => r.trial.study);
-  return [...byStudy.entries()].map(([study, rs]) =>
-    analyzeStudy(study, rs, options.metric ?? options.metricFor?.(study) ?? 'final-ce'));
+  return [...byStudy.entries()].flatMap(([study, rs]) =>
+    analyzeStudy(study, rs, options.metric ?? options.metricFor?.(study) ?? 'final-ce') ?? []);
 }
 
-export function analyzeStudy(study: string, results: readonly TrialResult[], metric: Metric): AxisAnalysis {
+/** null when no scale value has a curve yet. */
+export function analyzeStudy(study: string, results: readonly TrialResult[], metric: Metric): AxisAnalysis | null {
   const axis = results[0].trial.axis;
   const categorical = CATEGORICAL_AXES.includes(axis);
   const byValue = groupBy(results, (r) => String(r.trial.value));
-  const optima = [...byValue.values()].map((rs, i) => optimumAt(rs, metric, categorical, 1000 + i)).sort(compareValues);
+  const ready = [...byValue.entries()].filter(([, rs]) => completeCoefficients(rs).length >= MIN_CURVE_POINTS);
+  const pending = [...byValue.keys()].filter((v) => !ready.some(([k]) => k === v)).map((v) => byValue.get(v)![0].trial.value);
+  if (ready.length === 0) return null;
+  const optima = ready.map(([, rs], i) => optimumAt(rs, metric, categorical, 1000 + i)).sort(compareValues);
   const coarse = [...new Set(results.map((r) => r.trial.coefficient))].sort((a, b) => a - b);
   const gridStep = coarse.length > 1 ? Math.max(...coarse.slice(1).map((c, i) => Math.log2(c / coarse[i]))) : 1;
   const df = Math.min(...optima.map((o) => o.seeds)) - 1;
@@ -151,6 +161,7 @@ export function analyzeStudy(study: string, results: readonly TrialResult[], met
     study, axis, metric, optima, movements, gridStep, df,
     xLabel: axis === 'tpp' ? 'log2 samples per parameter' : `log2 ${axis}`,
     calibration: optima.map((o) => calibrationAt(o, byValue.get(String(o.value))!)),
+    pending,
   };
 }
 
@@ -167,12 +178,17 @@ function gridOf(results: readonly TrialResult[]): { coefficients: number[]; seed
   return { coefficients, seeds, cell: (c, s) => index.get(`${c}|${s}`) };
 }
 
+/** The coefficients every seed at this scale has finished: only they enter the curve (a study still running has gaps). */
+function completeCoefficients(results: readonly TrialResult[]): number[] {
+  const { coefficients, seeds, cell } = gridOf(results);
+  return coefficients.filter((c) => seeds.every((s) => cell(c, s)));
+}
+
 /** The optimum of one scale value's curve, with its bootstrap replicates. */
 function optimumAt(results: readonly TrialResult[], metric: Metric, categorical: boolean, rngSeed: number): ScaleOptimum {
   const t = results[0].trial;
-  const { coefficients, seeds, cell } = gridOf(results);
-  // Only coefficients every seed has finished enter the curve (a study still running has gaps).
-  const complete = coefficients.filter((c) => seeds.every((s) => cell(c, s)));
+  const { seeds, cell } = gridOf(results);
+  const complete = completeCoefficients(results);
   const values = (c: number, m: Metric) => seeds.map((s) => metricOf(cell(c, s)!, m));
   const perSeed = complete.map((c) => values(c, metric));
   const fit = fitScale(complete.map(Math.log2), perSeed, rngSeed);

@@ -100,7 +100,7 @@ export function handAnalysis(o: HandOptions): AxisAnalysis {
     };
   };
   return {
-    study: o.study ?? 'width', axis: 'width', metric: 'final-ce', optima, gridStep: Math.log2(10), xLabel: 'log2 width', df: 5,
+    study: o.study ?? 'width', axis: 'width', metric: 'final-ce', optima, gridStep: Math.log2(10), xLabel: 'log2 width', df: 5, pending: [],
     calibration: widths.map((w) => ({ value: w, errorAtOptimum: 0.2, errorAtSmallest: 0.201, errorDiff: -0.001, errorDiffSe: 0.002, ceAtOptimum: 0.51, earlyStopCe: 0.52, earlyStopDiff: -0.01, earlyStopDiffSe: 0.004 })),
     movements: [
       movement('seed', o.seedSlope),

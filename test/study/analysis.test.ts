@@ -91,3 +91,16 @@ test('locating a minimum: exact vertex, edge, flat curve on the grid', () => {
   assert.equal(concave.flag, null);
   assert.ok(Number.isFinite(t975(5)) && t975(5) > 2.5 && t975(1000) < 2);
 });
+
+test('a study still running: scales with fewer than three finished coefficients wait, the rest are analyzed', () => {
+  const full = syntheticStudy(law({}), 21);
+  // Width 1024 has two coefficients finished (by its only seed so far): too few for a curve.
+  const at1024 = full.filter((r) => r.trial.value === 1024 && r.trial.seed === 1).slice(0, 2);
+  const partial = [...full.filter((r) => r.trial.value !== 1024), ...at1024];
+  const [a] = analyze(partial);
+  assert.deepEqual(a.pending, [1024]);
+  assert.deepEqual(a.optima.map((o) => o.value), [64, 128, 256, 512]);
+  assert.equal(analyze(full)[0].pending.length, 0);
+  // Nothing measurable anywhere: the study is left out rather than analyzed on nothing.
+  assert.deepEqual(analyze(at1024), []);
+});
