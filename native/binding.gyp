@@ -1,4 +1,4 @@
-# The ridgeline native addon: one C file against N-API (NAPI_VERSION 8) and the system CBLAS.
+# The ridgeline native addon: C files (see ridgeline.c for which owns what) against N-API (NAPI_VERSION 8) and the system CBLAS.
 # Built by scripts/build-native.mjs (npm's bundled node-gyp, --nodedir from the running node).
 #
 # BLAS flags come from `pkg-config openblas` (Debian/Ubuntu: libopenblas-dev), or plain
@@ -15,7 +15,7 @@
 # AVX2, baseline) that the loader picks by CPU; OpenBLAS picks its own kernels. The other
 # elementwise loops stay at 128-bit vectors: they are memory-bound at MLP sizes.
 # -fno-math-errno lets libm calls and sqrt-free loops vectorize; -fopenmp enables `omp simd`
-# and the `omp parallel for` loops (libgomp, part of GCC; see PARALLEL_FOR in ridgeline.c);
+# and the `omp parallel for` loops (libgomp, part of GCC; see PARALLEL_FOR in parallel.h);
 # -ffp-contract=off keeps each elementwise result
 # rounded the way the reference rounds it (no FMA contraction on arm64 either).
 {
@@ -25,7 +25,7 @@
   "targets": [
     {
       "target_name": "ridgeline_native",
-      "sources": ["ridgeline.c", "gemm.c", "gemm_portable.c"],
+      "sources": ["ridgeline.c", "args.c", "blas.c", "dense.c", "conv.c", "pool.c", "channel.c", "optimizer.c", "gemm.c", "gemm_portable.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O3", "-fno-math-errno", "-fopenmp", "-ffp-contract=off", "-std=gnu11"],
       "ldflags": ["-fopenmp"],

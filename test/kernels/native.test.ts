@@ -104,8 +104,13 @@ test('native: loads, is named native, and its C export table matches NATIVE_ABI'
   // The loader already compared the built addon's `abi` with NATIVE_ABI; compare the source too,
   // so an edit to one side without the other fails here even before a rebuild.
   const source = readFileSync(new URL('../../native/ridgeline.c', import.meta.url), 'utf8');
+  // A row is {"name", fn, {KIND("arg"), …}}; CONV, POOL and NCS_ are #defines of several arguments.
+  const groups = new Map([...source.matchAll(/^#define (CONV|POOL|NCS_) (.*)$/gm)].map((m) => [m[1], m[2]]));
   const table = source.slice(source.indexOf('EXPORTS[] = {'));
-  const rows = [...table.slice(0, table.indexOf('};')).matchAll(/\{"(\w+)", \w+, (\d+)\}/g)].map((m) => [m[1], Number(m[2])]);
+  const rows = [...table.slice(0, table.indexOf('};')).matchAll(/\{"(\w+)", \w+, \{(.*)\}\},/g)].map((m) => {
+    const args = m[2].replace(/\b(CONV|POOL|NCS_)\b/g, (g) => groups.get(g) ?? g);
+    return [m[1], (args.match(/\b[BNSFIDV]\("/g) ?? []).length];
+  });
   assert.deepEqual(Object.fromEntries(rows), { ...NATIVE_ABI });
 });
 
@@ -127,7 +132,7 @@ test('native: BLAS thread count is set, read back, and validated', () => {
     const two = withNoNative(undefined, () => loadNativeBackend({ threads: 2 }));
     assert.equal(two.blasThreads(), 2);
     assert.equal(b.blasThreads(), 2, 'the count is process-wide');
-    // A GEMM small enough to run on one thread (native/ridgeline.c, SMALL_GEMM_FLOPS) leaves the setting alone.
+    // A GEMM small enough to run on one thread (native/blas.c, SMALL_GEMM_FLOPS) leaves the setting alone.
     b.gemm(false, false, 2, 2, 2, 1, new Float32Array(4), new Float32Array(4), 0, new Float32Array(4));
     assert.equal(b.blasThreads(), 2);
     assert.throws(() => b.setBlasThreads(0), RangeError);
@@ -163,7 +168,7 @@ test('native: the thread pools load with THREAD_POOL_ENV in effect, and the proc
 
 // (m, k, n): op(A) is m×k, op(B) is k×n. [128, 784, 256] is the first layer of a 784-256 MLP at
 // B = 128; [16, 40001, 24] a convolution's weight gradient, long and odd K: the native GEMM
-// splits it into K slices (native/ridgeline.c, long_k).
+// splits it into K slices (native/blas.c, long_k).
 // Our own GEMM (native/gemm.c) blocks K by ≤ 320, M by ≤ 264 and N by 4096 with 12×32 tiles:
 // [265, 650, 45] has two M blocks, three K blocks and edge tiles both ways, [3, 7, 4100] two N
 // blocks.
@@ -289,7 +294,7 @@ test('native: our own GEMM gives the same bits on 1 and 2 threads (split by rows
   }
 }));
 
-test('native: sumSquares of a large parameter is the same on 1 and 2 threads (two halves, native/ridgeline.c PARAM_SPLIT_MIN)', () => {
+test('native: sumSquares of a large parameter is the same on 1 and 2 threads (two halves, native/parallel.h PARAM_SPLIT_MIN)', () => {
   const b = native();
   const rng = new Rng(23);
   const x = randomArray(rng, 100003);

@@ -68,7 +68,7 @@ for (const backend of loaded) {
 
 // 1099: two 512-element blocks and a tail of 75, not a multiple of 4. 70001: above the native
 // and wasm backends' PARAM_SPLIT_MIN (65 536), so it is split into one run per thread
-// (native/ridgeline.c, src/kernels/wasm/threads.ts).
+// (native/optimizer.c, src/kernels/wasm/threads.ts).
 for (const n of [1099, 70001]) test(`optimizerStep: every op and flag, across blocks and vector tails, on subarray views, bit-identical to js (n = ${n})`, () => {
   const rng = new Rng(7);
   /** A view at offset 1 of a longer buffer (unaligned for SIMD), filled with N(0, 1). */
@@ -96,8 +96,8 @@ for (const n of [1099, 70001]) test(`optimizerStep: every op and flag, across bl
   }
 });
 
-test('the C optimizer pass uses the TypeScript opcode table (native/ridgeline.c #defines match OPCODE and OP_SLOTS)', () => {
-  const c = readFileSync(new URL('../../native/ridgeline.c', import.meta.url), 'utf8');
+test('the C optimizer pass uses the TypeScript opcode table (native/optimizer.c #defines match OPCODE and OP_SLOTS)', () => {
+  const c = readFileSync(new URL('../../native/optimizer.c', import.meta.url), 'utf8');
   const defines = new Map([...c.matchAll(/^#define OP_([A-Z_]+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
   assert.equal(defines.get('SLOTS'), OP_SLOTS);
   const cName = (k: string) => k.replace(/[A-Z]/g, (ch) => `_${ch}`).toUpperCase();

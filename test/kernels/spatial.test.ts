@@ -744,7 +744,7 @@ test('spatial [native]: the threaded kernels give the same bits on 1 and 2 threa
   const b = nativeResult.backend as Backend & { setBlasThreads(n: number): void; blasThreads(): number };
   const threads = b.blasThreads();
   const rng = new Rng(31);
-  // Sizes past PAR_MIN (native/ridgeline.c), so every kernel's loop is split on 2 threads.
+  // Sizes past PAR_MIN (native/parallel.h), so every kernel's loop is split on 2 threads.
   const g = conv(16, 14, 14, 3, 1, 1), batch = 16, P = 14 * 14, N = batch * 16 * P, K = 16 * 9;
   const x = randomArray(rng, N), dyc = randomArray(rng, K * batch * P), mask = randomArray(rng, N);
   const pg = pool(14, 14, 2, 2, 2);

@@ -132,7 +132,7 @@ export interface NativeOptions {
  * trainStep gained less (38.0k → 40.5k samples/s, js 2.7k), because ~1.6 ms of its ~3.3 ms was
  * then the optimizer update in TypeScript, which threads do not touch (it is now one C pass of
  * ~0.25 ms, optimizerStep). GEMMs under 4 MFLOP (the
- * 10-class layer) run on one thread whatever this says: native/ridgeline.c, SMALL_GEMM_FLOPS.
+ * 10-class layer) run on one thread whatever this says: native/blas.c, SMALL_GEMM_FLOPS.
  * The same count sets the OpenMP threads of the addon's own loops (im2col, pooling, the
  * per-channel kernels) and the K slices of long-K GEMMs run side by side.
  */
