@@ -12,7 +12,7 @@ import { ConfigError, DataError } from '../errors.js';
 import { pytorchScript, type ParamGroup } from '../format/pytorch-script.js';
 import { paramShapes } from '../nn/spec.js';
 import { decayMask } from '../regularization/mask.js';
-import { coefficientFor } from '../regularization/plan.js';
+import { coefficientFor, savedTerm } from '../regularization/plan.js';
 import { nextEpochOrder, shuffleRng, type TrainConfig } from '../train/trainer.js';
 import { loadIdxDirectory, resolveDataSource } from './datasets.js';
 import { writeOutput } from './files.js';
@@ -46,7 +46,9 @@ export function parameterGroups(config: TrainConfig): ParamGroup[] {
 
 export async function exportPytorch(runDir: string, out: string, maxSteps?: number): Promise<PytorchExport> {
   const { config: saved, path } = await loadCheckpoint(runDir);
-  const { options, train: config } = saved as { options: Record<string, unknown>; train: TrainConfig };
+  const { options, train: stored } = saved as { options: Record<string, unknown>; train: TrainConfig };
+  // Runs saved before terms carried `scaling` have `scale`/`batch`: read either.
+  const config: TrainConfig = { ...stored, regularization: stored.regularization.map(savedTerm) };
   const init = join(runDir, INIT_MODEL_FILE);
   if (!existsSync(init)) throw new DataError(`${runDir} has no ${INIT_MODEL_FILE} (runs write it since this version): train the run again to export it`);
   const data = options.data as string | undefined;
@@ -79,7 +81,7 @@ export async function exportPytorch(runDir: string, out: string, maxSteps?: numb
       g.step ? `step decay δ = ${g.step} → w·(1 − δ) by hand before each step` : '',
       g.lrScale !== 1 ? `learning rate ×${g.lrScale}` : '',
     ].filter(Boolean).join('; ') || 'not decayed'}`),
-    ...config.regularization.filter((t) => t.scale === 'batch').map((t) => `${t.given} divides by each batch's own size; PyTorch's weight_decay cannot, so the last (partial) batch of each epoch gets the nominal batch's coefficient here.`),
+    ...config.regularization.filter((t) => t.scaling?.per === 'batch').map((t) => `${t.given} divides by each batch's own size; PyTorch's weight_decay cannot, so the last (partial) batch of each epoch gets the nominal batch's coefficient here.`),
     ...(config.model.layers.some((l) => l.type === 'dropout') ? ['Dropout masks come from PyTorch\'s RNG, not ridgeline\'s: with dropout the two runs are equal in distribution, not step for step.'] : []),
     'The data term is CrossEntropyLoss (mean), as ridgeline\'s seed objective; float32 throughout, so weights agree to about 1e-5 relative.',
   ];

@@ -7,24 +7,49 @@
 import { ConfigError } from '../errors.js';
 import type { Param } from '../tensor/param.js';
 import { parseCoefficient, requireContext, type ConventionContext, type GivenCoefficient, type Kind } from './conventions.js';
-import { decayMask, type DecaySelection, type ParamMask } from './mask.js';
+import { decayMask, type DecaySelection } from './mask.js';
+import { decoupledDecay, l2Coefficient, stepDecay, type DecoupledDecay, type L2Coefficient, type StepDecay } from './units.js';
 
-export interface RegTerm {
+/**
+ * How a term's coefficient becomes one parameter's coefficient on one step:
+ *   parameter  the value applies to every selected parameter as it is
+ *   tensor     tensor t gets value / P_t (P_t its number of scalars): a per-weight convention
+ *   batch      the value holds at the nominal batch `batch`; a step on B_step examples gets
+ *              value·batch/B_step (scikit-learn divides alpha by each batch's own size)
+ */
+export type Scaling = { per: 'parameter' } | { per: 'tensor' } | { per: 'batch'; batch: number };
+
+interface TermCommon {
   /** The coefficient as the user gave it, e.g. 'sklearn-mlp:alpha=0.064'. */
   given: string;
-  kind: Kind;
-  /**
-   * Canonical value: λ_E (coupled), c with δ_t = η_t·c (decoupled), δ (step). With
-   * scale 'tensor' it is c and tensor t gets c/P_t; with scale 'batch' it is λ_E at batch
-   * size `batch` and a step on B_step examples uses λ_E·batch/B_step.
-   */
-  value: number;
-  scale?: 'tensor' | 'batch';
-  /** Nominal batch size for scale 'batch'. */
-  batch?: number;
   decayParams: DecaySelection;
+  /** Absent: per parameter. */
+  scaling?: Scaling;
   /** Parameter-name glob → multiplier of the coefficient (ConvNetJS l2_decay_mul, muP). */
   multipliers?: Record<string, number>;
+}
+
+/** Coupled L2: λ_E of E = mean CE + λ_E·Σw², added to the gradient before the optimizer's moments. */
+export interface CoupledTerm extends TermCommon { kind: 'coupled'; value: L2Coefficient }
+/** Decoupled decay c: δ_t = η_t·c per step after the moments (AdamW). */
+export interface DecoupledTerm extends TermCommon { kind: 'decoupled'; value: DecoupledDecay }
+/** Step decay δ: a fixed fraction removed per step after the learning rate (tf-addons SGDW). */
+export interface StepTerm extends TermCommon { kind: 'step'; value: StepDecay }
+
+/**
+ * One regularization term of a run, in canonical units (units.ts), with its own parameter
+ * selection. Plain data, saved with the run; build it with `regularizationTerm` or
+ * `compileRegularization` rather than by hand, so the units are checked.
+ */
+export type RegTerm = CoupledTerm | DecoupledTerm | StepTerm;
+
+/** A term of `kind` with a checked value in that kind's unit. */
+export function makeTerm(kind: Kind, value: number, common: TermCommon): RegTerm {
+  switch (kind) {
+    case 'coupled': return { ...common, kind, value: l2Coefficient(value, common.given) };
+    case 'decoupled': return { ...common, kind, value: decoupledDecay(value, common.given) };
+    case 'step': return { ...common, kind, value: stepDecay(value, common.given) };
+  }
 }
 
 export type DecayParamsChoice = DecaySelection | 'framework';
@@ -35,38 +60,38 @@ export type DecayParamsChoice = DecaySelection | 'framework';
  */
 export function termFromGiven(given: GivenCoefficient, context: ConventionContext, decayParams: DecayParamsChoice): RegTerm {
   const conv = given.convention;
-  const selection = decayParams === 'framework' ? conv.decays : decayParams;
-  if (conv.per === 'tensor') {
-    return { given: given.text, kind: conv.kind, value: given.value, scale: 'tensor', decayParams: selection };
-  }
+  const common = { given: given.text, decayParams: decayParams === 'framework' ? conv.decays : decayParams };
+  if (conv.per === 'tensor') return makeTerm(conv.kind, given.value, { ...common, scaling: { per: 'tensor' } });
   const ctx = requireContext(conv, context, given.text);
   const value = conv.toCanonical(given.value, ctx);
-  if (conv.per === 'batch') return { given: given.text, kind: conv.kind, value, scale: 'batch', batch: ctx.batch, decayParams: selection };
-  return { given: given.text, kind: conv.kind, value, decayParams: selection };
+  if (conv.per === 'batch') return makeTerm(conv.kind, value, { ...common, scaling: { per: 'batch', batch: ctx.batch } });
+  return makeTerm(conv.kind, value, common);
 }
 
 /**
- * The coefficient a term applies to one parameter on a step of `batchSize` examples, in the
- * term's canonical unit, after multipliers and per-tensor or per-batch scaling.
+ * What one parameter's coefficient is, per term: the part fixed for the run (multipliers,
+ * per-tensor division) resolved once per parameter, times the batch factor of the step.
+ * This is the one place a term's value becomes a parameter's coefficient.
  */
-export function coefficientFor(term: RegTerm, p: Pick<Param, 'name' | 'shape' | 'kind'> & { value: { length: number } }, batchSize: number): number {
-  let v = term.value;
-  for (const [mask, factor] of multiplierMasks(term)) {
-    if (mask(p)) v *= factor;
-  }
-  if (term.scale === 'tensor') v /= p.value.length;
-  if (term.scale === 'batch') v = (v * term.batch!) / batchSize;
-  return v;
+export function termResolver(term: RegTerm): (p: Pick<Param, 'name' | 'shape' | 'kind'> & { value: { length: number } }, batchSize: number) => number {
+  const masks = Object.entries(term.multipliers ?? {}).map(([glob, factor]) => [decayMask(glob), factor] as const);
+  const perParam = new Map<string, number>();
+  const scaling = term.scaling ?? { per: 'parameter' };
+  return (p, batchSize) => {
+    let v = perParam.get(p.name);
+    if (v === undefined) {
+      v = term.value as number;
+      for (const [mask, factor] of masks) if (mask(p)) v *= factor;
+      if (scaling.per === 'tensor') v /= p.value.length;
+      perParam.set(p.name, v);
+    }
+    return scaling.per === 'batch' ? (v * scaling.batch) / batchSize : v;
+  };
 }
 
-const compiled = new WeakMap<RegTerm, [ParamMask, number][]>();
-function multiplierMasks(term: RegTerm): [ParamMask, number][] {
-  let m = compiled.get(term);
-  if (!m) {
-    m = Object.entries(term.multipliers ?? {}).map(([glob, factor]) => [decayMask(glob), factor]);
-    compiled.set(term, m);
-  }
-  return m;
+/** One parameter's coefficient on a step of `batchSize` examples (termResolver, once). */
+export function coefficientFor(term: RegTerm, p: Pick<Param, 'name' | 'shape' | 'kind'> & { value: { length: number } }, batchSize: number): number {
+  return termResolver(term)(p, batchSize);
 }
 
 /** λ_E per decayed parameter at the nominal batch size (for the penalty and the summary). */
@@ -88,9 +113,19 @@ export function validatePlan(terms: readonly RegTerm[]): void {
   if (decoupledTerms.length > 1) {
     throw new ConfigError(`two decoupled decays given (${decoupledTerms.map((t) => t.given).join(' and ')}); give one`);
   }
-  for (const t of terms) {
-    if (!(Number.isFinite(t.value) && t.value >= 0)) throw new ConfigError(`${t.given}: coefficient must be finite and non-negative`);
-  }
+  // Terms built by hand (plain objects, say from JSON) get their units checked here.
+  for (const t of terms) makeTerm(t.kind, t.value, t);
+}
+
+/**
+ * A term as saved with a run (its model file and checkpoints): today's shape, or the earlier
+ * one with `scale: 'tensor' | 'batch'` and `batch` beside the value.
+ */
+export function savedTerm(x: RegTerm | (Omit<RegTerm, 'scaling' | 'value'> & { value: number; scale?: 'tensor' | 'batch'; batch?: number })): RegTerm {
+  if (!('scale' in x) || x.scale === undefined) return makeTerm(x.kind, x.value, x as TermCommon);
+  const { scale, batch, value, kind, ...common } = x;
+  if (scale === 'batch' && !(typeof batch === 'number' && batch > 0)) throw new ConfigError(`${x.given}: a per-batch term saved without its batch size`);
+  return makeTerm(kind, value, { ...common, scaling: scale === 'tensor' ? { per: 'tensor' } : { per: 'batch', batch: batch! } });
 }
 
 /**

@@ -9,8 +9,8 @@ import { createOptimizer, type OptimizerConfig } from '../optim/recipes.js';
 import { masked, type GradientTransformation } from '../optim/transform.js';
 import { addDecayedWeights, addL2Gradient, addStepDecay } from '../optim/transforms.js';
 import { decayMask } from '../regularization/mask.js';
-import { coefficientFor, type RegTerm } from '../regularization/plan.js';
-import { decoupledDecay, l2Coefficient, stepDecay } from '../regularization/units.js';
+import { termResolver, type RegTerm } from '../regularization/plan.js';
+import type { DecoupledDecay, L2Coefficient, StepDecay } from '../regularization/units.js';
 import type { Param } from '../tensor/param.js';
 
 export function buildUpdate(optimizer: OptimizerConfig, terms: readonly RegTerm[]): GradientTransformation<any> {
@@ -19,15 +19,17 @@ export function buildUpdate(optimizer: OptimizerConfig, terms: readonly RegTerm[
   const afterLr: GradientTransformation<any>[] = [];
   for (const term of terms) {
     const mask = decayMask(term.decayParams);
+    const coefficient = termResolver(term);
+    // The resolver keeps the term's unit; the brands restate it for the transform's signature.
     switch (term.kind) {
       case 'coupled':
-        beforeMoments.push(masked(addL2Gradient((p, s) => l2Coefficient(coefficientFor(term, p, s.batchSize), term.given)), mask));
+        beforeMoments.push(masked(addL2Gradient((p, s) => coefficient(p, s.batchSize) as L2Coefficient), mask));
         break;
       case 'decoupled':
-        afterMoments.push(masked(addDecayedWeights((p, s) => decoupledDecay(coefficientFor(term, p, s.batchSize), term.given)), mask));
+        afterMoments.push(masked(addDecayedWeights((p, s) => coefficient(p, s.batchSize) as DecoupledDecay), mask));
         break;
       case 'step':
-        afterLr.push(masked(addStepDecay((p, s) => stepDecay(coefficientFor(term, p, s.batchSize), term.given)), mask));
+        afterLr.push(masked(addStepDecay((p, s) => coefficient(p, s.batchSize) as StepDecay), mask));
         break;
     }
   }
@@ -39,17 +41,19 @@ export function buildUpdate(optimizer: OptimizerConfig, terms: readonly RegTerm[
  * whose gradient the chain adds, so the logged loss is the loss that is optimized.
  */
 export class Penalty {
-  private readonly entries: { param: Param; term: RegTerm }[];
+  private readonly entries: { param: Param; coefficient: ReturnType<typeof termResolver> }[];
 
   constructor(terms: readonly RegTerm[], params: readonly Param[], private readonly backend: Backend) {
-    this.entries = terms.filter((t) => t.kind === 'coupled')
-      .flatMap((term) => params.filter(decayMask(term.decayParams)).map((param) => ({ param, term })));
+    this.entries = terms.filter((t) => t.kind === 'coupled').flatMap((term) => {
+      const coefficient = termResolver(term);
+      return params.filter(decayMask(term.decayParams)).map((param) => ({ param, coefficient }));
+    });
   }
 
   value(batchSize: number): number {
     let sum = 0;
-    for (const { param, term } of this.entries) {
-      const lambda = coefficientFor(term, param, batchSize);
+    for (const { param, coefficient } of this.entries) {
+      const lambda = coefficient(param, batchSize);
       if (lambda !== 0) sum += lambda * this.backend.sumSquares(param.value, param.value.length);
     }
     return sum;

@@ -24,7 +24,7 @@ describe('conventions through the CLI', { concurrency: true }, () => {
     assert.match(r.stderr, /λ_E = 0\.001\b/);
     const { metadata } = decodeSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))), 'model');
     const training = JSON.parse(metadata.training);
-    assert.deepEqual(training.regularization, [{ given: 'sklearn-mlp:alpha=0.064', kind: 'coupled', value: 0.001, scale: 'batch', batch: 32, decayParams: 'weights' }]);
+    assert.deepEqual(training.regularization, [{ given: 'sklearn-mlp:alpha=0.064', decayParams: 'weights', scaling: { per: 'batch', batch: 32 }, kind: 'coupled', value: 0.001 }]);
     const groups = JSON.parse(metadata.regularization);
     assert.equal(groups[0].lambdaE, 0.001);
   });

@@ -10,6 +10,7 @@ import { transformNames, applyUpdates, masked, type GradientTransformation } fro
 import { addDecayedWeights, addL2Gradient, addStepDecay } from '../../src/optim/transforms.js';
 import { adam, adamw, createOptimizer, momentum, nesterov, sgd, OPTIMIZERS, type OptimizerConfig } from '../../src/optim/recipes.js';
 import { decayMask } from '../../src/regularization/mask.js';
+import { regularizationTerm } from '../../src/regularization/plan.js';
 import { decoupledDecay, l2Coefficient, stepDecay } from '../../src/regularization/units.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
 import type { Dataset } from '../../src/data/dataset.js';
@@ -116,8 +117,8 @@ function dataset(count: number, features: number, classes: number, seed: number)
 }
 
 function config(optimizer: OptimizerConfig, l2: number, batchSize = 4): TrainConfig {
-  const regularization: TrainConfig['regularization'] = [{ given: `seed:lambda=${l2}`, kind: 'coupled', value: l2, decayParams: 'weights' }];
-  if (optimizer.name === 'adamw') regularization.push({ given: 'pytorch-adamw:weight_decay=0.01', kind: 'decoupled', value: 0.01, decayParams: 'weights' });
+  const regularization: TrainConfig['regularization'] = [regularizationTerm(`seed:lambda=${l2}`)];
+  if (optimizer.name === 'adamw') regularization.push(regularizationTerm('pytorch-adamw:weight_decay=0.01'));
   return {
     model: { inputSize: 3, classes: 2, layers: [{ type: 'dense', units: 4 }, { type: 'tanh' }, { type: 'dense', units: 2 }] },
     optimizer, regularization, batchSize, epochs: 1, seed: 17,

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCoefficient } from '../../src/regularization/conventions.js';
-import { coefficientFor, termFromGiven, validatePlan, coupledCoefficients } from '../../src/regularization/plan.js';
+import { coefficientFor, termFromGiven, validatePlan, coupledCoefficients, savedTerm, type RegTerm } from '../../src/regularization/plan.js';
 import { mupAdjustment } from '../../src/regularization/mup.js';
 import { paramShapes, mlpSpec } from '../../src/nn/spec.js';
 import { createParam } from '../../src/tensor/param.js';
@@ -82,4 +82,24 @@ test('one step of sgd with a coupled, a decoupled and a step term: w ← w − �
   const q = w('dense1.weight', 1, 2);
   q.value.set([1, -2]);
   assert.ok(Math.abs(new Penalty(terms, [q], jsBackend).value(4) - 0.5) < 1e-12);
+});
+
+test('terms are a tagged union with checked units: a hand-built term with a bad value is refused by kind', () => {
+  const good = termFromGiven(given('sklearn-mlp:alpha=0.064'), { batch: 32 }, 'weights');
+  assert.equal(good.kind, 'coupled');
+  assert.deepEqual(good.scaling, { per: 'batch', batch: 32 });
+  // A step decay is a fraction of the weight: 1 or more is not one, nor is a negative λ_E.
+  assert.throws(() => validatePlan([{ given: 'hand', kind: 'step', value: 1.5, decayParams: 'weights' } as unknown as RegTerm]), ConfigError);
+  assert.throws(() => validatePlan([{ given: 'hand', kind: 'coupled', value: -1, decayParams: 'weights' } as unknown as RegTerm]), ConfigError);
+});
+
+test('a term saved by an earlier version (scale/batch beside the value) reads as today', () => {
+  const old = { given: 'sklearn-mlp:alpha=0.064', kind: 'coupled' as const, value: 0.001, scale: 'batch' as const, batch: 32, decayParams: 'weights' as const };
+  const term = savedTerm(old);
+  assert.deepEqual(term, termFromGiven(given('sklearn-mlp:alpha=0.064'), { batch: 32 }, 'weights'));
+  const p = w('dense1.weight', 3, 4);
+  assert.equal(coefficientFor(term, p, 16), 0.002, 'a batch of 16 gets twice the nominal 32-batch coefficient');
+  assert.throws(() => savedTerm({ ...old, batch: undefined }), /without its batch size/);
+  const today = savedTerm(term);
+  assert.deepEqual(today, term);
 });

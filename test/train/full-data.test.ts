@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { jsBackend } from '../../src/kernels/js/index.js';
 import { mlpSpec } from '../../src/nn/spec.js';
 import { DEBIAN_FASHION_MNIST, loadIdxDirectory } from '../../src/node/datasets.js';
+import { regularizationTerm } from '../../src/regularization/plan.js';
 
 import { Trainer } from '../../src/train/trainer.js';
 import { requires } from '../helpers/requires.js';
@@ -21,7 +22,7 @@ test('full Fashion-MNIST: one epoch of 256,256 reaches ≥ 80% test accuracy', r
   const trainer = new Trainer({
     model: mlpSpec(784, [256, 256], 10),
     optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
-    regularization: [{ given: 'seed:lambda=1e-4', kind: 'coupled', value: 1e-4, decayParams: 'weights' }],
+    regularization: [regularizationTerm('seed:lambda=1e-4')],
     batchSize: 128, epochs: 1, seed: 1,
   }, jsBackend, train);
   const [epoch] = await trainer.fit();
