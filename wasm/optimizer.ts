@@ -10,7 +10,7 @@
  * compute up to three floats past n: that is the regions' padding (the memory contract in
  * generate.ts), never copied out.
  *
- * Program layout (what src/kernels/wasm/index.ts copies in): `prog` points at nops × 8 float64
+ * Program layout (what src/kernels/wasm/create-backend.ts copies in): `prog` points at nops × 8 float64
  * slots, [opcode, args…]; `states` at one i32 byte offset per state buffer, in program order.
  * The JS side validates the program first, so an unknown opcode never reaches this code.
  */
