@@ -153,11 +153,17 @@ function cyrb53(text: string, seed: number): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-/** `i/n` → the trials of shard i (1-based): those whose position in id order is ≡ i−1 mod n. */
+/**
+ * `i/n` → the trials of shard i (1-based): those whose position in id order is ≡ i−1 mod n,
+ * in the order given (scale by scale, coefficient by coefficient, every seed): so the shards
+ * of a study finish its curves one scale at a time, and a study stopped halfway has whole
+ * curves to report rather than scattered points everywhere.
+ */
 export function shardTrials(trials: readonly Trial[], shard: string): Trial[] {
   const m = /^(\d+)\/(\d+)$/.exec(shard);
   const i = m ? Number(m[1]) : NaN, n = m ? Number(m[2]) : NaN;
   if (!m || n < 1 || i < 1 || i > n) throw new ConfigError(`--shard must be i/n with 1 ≤ i ≤ n, got '${shard}'`);
   const sorted = [...trials].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return sorted.filter((_, k) => k % n === i - 1);
+  const mine = new Set(sorted.filter((_, k) => k % n === i - 1).map((t) => t.id));
+  return trials.filter((t) => mine.has(t.id));
 }

@@ -119,6 +119,13 @@ test('shards partition the grid exactly: disjoint, and their union is every tria
     assert.ok(Math.max(...parts.map((p) => p.length)) - Math.min(...parts.map((p) => p.length)) <= 1, `balanced for n=${n}`);
   }
   for (const bad of ['0/4', '5/4', '1/0', 'a/b', '2']) assert.throws(() => shardTrials(trials, bad), ConfigError, bad);
+  // Each shard runs its trials in the grid's order, scale by scale, so curves finish one scale
+  // at a time: a shard's trials never go back to an earlier scale value.
+  const scaleIndex = new Map(trials.map((t) => [t.id, config().values.indexOf(t.value as never)]));
+  for (const part of [shardTrials(trials, '1/2'), shardTrials(trials, '2/2')]) {
+    const order = part.map((t) => scaleIndex.get(t.id)!);
+    assert.deepEqual(order, [...order].sort((a, b) => a - b));
+  }
 });
 
 function fakeResult(id: string, coefficient = 1e-4, seed = 1, valCe = 0.5): TrialResult {
