@@ -1,12 +1,13 @@
-// A library user's page, bundled by esbuild (platform browser) from a scratch project that
-// installed the packed tarball, and run in Chromium by test/package/pack.test.ts: the backend
-// `auto` picks (its second thread from the package's worker script, which the test serves at
-// the URL the bundle resolves), the embedded sample over fetch from /sample/ (sent with
-// Content-Encoding: gzip, as Vite's preview server does), training, save and load.
+// A library user's browser code, bundled by esbuild (platform browser) from a scratch project
+// that installed the packed tarball, and run in Chromium by test/package/pack.test.ts, on a
+// page (page.mjs) and inside a module Worker (train-worker.mjs): the backend `auto` picks (its
+// second thread from the package's worker script, which the test serves at the URL the bundle
+// resolves), the embedded sample over fetch from /sample/ (sent with Content-Encoding: gzip, as
+// Vite's preview server does), training, save and load.
 import { fetchSample, selectBackend } from 'ridgeline';
 import { trainAndReload } from './train-steps.mjs';
 
-async function run() {
+export async function run() {
   const notices = [];
   const backend = await selectBackend('auto', { onNotice: (line) => notices.push(line) });
   const { train, test } = await fetchSample({ base: new URL('/sample/', location.href) });
@@ -15,13 +16,10 @@ async function run() {
   const { report } = await trainAndReload(backend, train, test);
   const result = {
     ...report, threads: backend.threads, variant: backend.variant, crossOriginIsolated: globalThis.crossOriginIsolated,
-    notices, trainCount: train.count, testCount: test.count, pixelSum,
+    inWorker: typeof window === 'undefined', notices, trainCount: train.count, testCount: test.count, pixelSum,
   };
   backend.dispose?.();
   return result;
 }
 
-run().then(
-  (result) => { window.__ridgelineResult = result; },
-  (e) => { window.__ridgelineResult = { error: `${e?.name}: ${e?.message}\n${e?.stack ?? ''}` }; },
-);
+export const failure = (e) => ({ error: `${e?.name}: ${e?.message}\n${e?.stack ?? ''}` });

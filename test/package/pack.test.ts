@@ -12,10 +12,11 @@
  *  - Browser (browser-app.mjs): esbuild bundles `ridgeline` for platform 'browser' with no
  *    warning and no Node module in the graph or `node:` import in the text, and the bundle runs
  *    in Chromium: cross-origin isolated (COOP/COEP), `auto` is wasm on two threads, the second
- *    a Worker from the package's worker script at the URL the bundle resolves; without those
- *    headers, one thread. The embedded sample comes over fetch with `Content-Encoding: gzip`
- *    (the browser inflates it, and the gzip sniffing must then leave it alone), and the weights
- *    after the same 8 steps match the Node wasm run's.
+ *    a Worker from the package's worker script at the URL the bundle resolves, both on the page
+ *    and with the training inside a module Worker (the second thread is then a nested worker);
+ *    without those headers, one thread. The embedded sample comes over fetch with
+ *    `Content-Encoding: gzip` (the browser inflates it, and the gzip sniffing must then leave it
+ *    alone), and the weights after the same 8 steps match the Node wasm run's.
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -35,7 +36,7 @@ import { CHROMIUM, requires } from '../helpers/requires.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
-const APP_FILES = ['train-steps.mjs', 'node-app.mjs', 'browser-app.mjs'];
+const APP_FILES = ['train-steps.mjs', 'node-app.mjs', 'browser-app.mjs', 'page.mjs', 'train-worker.mjs', 'worker-page.mjs'];
 const STEPS = 8;
 /** Norm-wise relative difference allowed between backends (the parity tests' tolerance). */
 const TOLERANCE = 1e-5;
@@ -45,7 +46,7 @@ interface Run {
   accuracy: number; reloadedAccuracy: number; weights: number[]; fileAccuracy?: number;
 }
 interface BrowserRun extends Run {
-  error?: string; threads: number; variant: string; crossOriginIsolated: boolean; notices: string[];
+  error?: string; threads: number; variant: string; crossOriginIsolated: boolean; inWorker: boolean; notices: string[];
   trainCount: number; testCount: number; pixelSum: number;
 }
 
@@ -132,16 +133,24 @@ async function bundle(options: { entry: string } | { stdin: string }) {
   return { code, inputs };
 }
 
-test('browser bundle of the packed tarball: no Node module; in Chromium, wasm on 2 threads when cross-origin isolated (1 otherwise), the sample over fetch, train, save, load', { timeout: 300_000, ...requires('chromium') }, async () => {
-  const page = await bundle({ entry: './browser-app.mjs' });
-  assert.ok(page.inputs.some((f) => f.includes('node_modules/ridgeline/dist/')), `the bundle did not take ridgeline from the installed package: ${page.inputs.slice(0, 5).join(', ')}`);
-  const worker = await bundle({ stdin: "import 'ridgeline/wasm-worker';" });
-  console.log(`browser bundle: ${(page.code.length / 1024).toFixed(0)} KiB (worker ${(worker.code.length / 1024).toFixed(1)} KiB), ${page.inputs.length} modules`);
+test('browser bundle of the packed tarball: no Node module; in Chromium, on a page and in a Worker, wasm on 2 threads when cross-origin isolated (1 otherwise), the sample over fetch, train, save, load', { timeout: 300_000, ...requires('chromium') }, async () => {
+  const scripts: Record<string, string> = {};
+  for (const name of ['page', 'worker-page', 'train-worker']) {
+    const { code, inputs } = await bundle({ entry: `./${name}.mjs` });
+    if (name === 'page') {
+      assert.ok(inputs.some((f) => f.includes('node_modules/ridgeline/dist/')), `the bundle did not take ridgeline from the installed package: ${inputs.slice(0, 5).join(', ')}`);
+      console.log(`browser bundle: ${(code.length / 1024).toFixed(0)} KiB, ${inputs.length} modules`);
+    }
+    scripts[`/${name}.js`] = code;
+  }
+  scripts['/wasm/web-worker.js'] = (await bundle({ stdin: "import 'ridgeline/wasm-worker';" })).code;
+  const html = (script: string) => `<!doctype html>\n<meta charset="utf-8">\n<title>ridgeline</title>\n<script type="module" src="${script}"></script>\n`;
+  const files: Record<string, string> = { '/': html('page.js'), '/worker.html': html('worker-page.js'), ...scripts };
 
   const sample = Object.fromEntries(await Promise.all(Object.values(FASHION_MNIST_FILES).map(async (name) =>
     [`/sample/${name}.gz`, await readFile(join(EMBEDDED_SAMPLE_DIR, `${name}.gz`))] as const)));
-  // /iso/… is served cross-origin isolated, /plain/… without the headers. The bundle resolves
-  // the package's worker as ./wasm/web-worker.js next to itself, as Vite or webpack would emit it.
+  // /iso/… is served cross-origin isolated, /plain/… without the headers. A bundle resolves the
+  // package's worker as ./wasm/web-worker.js next to itself, as Vite or webpack would emit it.
   server = createServer((req, res) => {
     const url = req.url ?? '';
     if (url === '/favicon.ico') { res.writeHead(204).end(); return; } // else the browser's own request logs a 404
@@ -151,10 +160,10 @@ test('browser bundle of the packed tarball: no Node module; in Chromium, wasm on
       return;
     }
     const m = /^\/(iso|plain)(\/.*)$/.exec(url);
-    const body = m && ({ '/': '<!doctype html>\n<meta charset="utf-8">\n<title>ridgeline</title>\n<script type="module" src="app.js"></script>\n', '/app.js': page.code, '/wasm/web-worker.js': worker.code } as Record<string, string>)[m[2]];
+    const body = m && files[m[2]];
     if (!m || body === undefined) { res.writeHead(404).end(); return; }
     res.writeHead(200, {
-      'content-type': m[2] === '/' ? 'text/html; charset=utf-8' : 'text/javascript; charset=utf-8',
+      'content-type': m[2].endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/html; charset=utf-8',
       ...(m[1] === 'iso' ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {}),
     }).end(body);
   });
@@ -183,9 +192,11 @@ test('browser bundle of the packed tarball: no Node module; in Chromium, wasm on
   const { train } = await loadSample();
   const pixelSum = train.images.reduce((s, v) => s + v, 0);
   const iso = await visit('/iso/');
+  const inWorker = await visit('/iso/worker.html');
   const plain = await visit('/plain/');
-  for (const [name, r, threads] of [['isolated', iso, 2], ['not isolated', plain, 1]] as const) {
-    assert.equal(r.crossOriginIsolated, name === 'isolated');
+  for (const [name, r, threads] of [['isolated', iso, 2], ['isolated, in a Worker', inWorker, 2], ['not isolated', plain, 1]] as const) {
+    assert.equal(r.crossOriginIsolated, threads === 2, `${name}: crossOriginIsolated`);
+    assert.equal(r.inWorker, r === inWorker, `${name}: ran in a worker`);
     assert.equal(r.backend, 'wasm', `${name}: auto must pick wasm in a browser`);
     assert.equal(r.threads, threads, `${name}: wasm threads`);
     assert.equal(r.variant, 'relaxed-simd');
@@ -197,12 +208,11 @@ test('browser bundle of the packed tarball: no Node module; in Chromium, wasm on
     assert.ok(r.losses[STEPS - 1] < r.losses[0], `${name}: the loss did not fall`);
     assert.equal(r.reloadedAccuracy, r.accuracy, `${name}: the reloaded model evaluates differently`);
     assert.equal(r.metadata.epoch, '1');
+    assert.ok(difference(r.weights, iso.weights).maxRel <= TOLERANCE, `${name}: weights differ from the isolated page's`);
   }
   assert.ok(nodeWasm, 'the Node test did not run first');
   const vsNode = difference(iso.weights, nodeWasm.weights);
-  const vsPlain = difference(plain.weights, iso.weights);
-  console.log(`Chromium, packed bundle: 2 threads (isolated) vs Node wasm max rel. difference ${vsNode.maxRel.toExponential(2)}; ` +
-    `1 thread vs 2 threads ${vsPlain.maxRel.toExponential(2)}; test accuracy ${iso.accuracy}`);
+  console.log(`Chromium, packed bundle: 2 threads on the page vs Node wasm, max rel. difference ${vsNode.maxRel.toExponential(2)}; ` +
+    `in a Worker ${difference(inWorker.weights, iso.weights).maxRel.toExponential(2)} and on 1 thread ${difference(plain.weights, iso.weights).maxRel.toExponential(2)} from the page's; test accuracy ${iso.accuracy}`);
   assert.ok(vsNode.maxRel <= TOLERANCE, `browser and Node wasm weights differ by ${vsNode.maxRel.toExponential(2)}`);
-  assert.ok(vsPlain.maxRel <= TOLERANCE, `1-thread and 2-thread weights differ by ${vsPlain.maxRel.toExponential(2)}`);
 });
