@@ -22,7 +22,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadBackends, type BackendName, type LoadResult } from '../src/kernels/select.js';
+import { type BackendName, type LoadResult } from '../src/kernels/select.js';
+import { loadBackends } from '../src/kernels/select-node.js';
 import { DEBIAN_FASHION_MNIST, loadIdxDirectory, resolveDataSource } from '../src/node/datasets.js';
 import { mlpSpec } from '../src/nn/spec.js';
 import {

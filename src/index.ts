@@ -1,17 +1,7 @@
 /**
- * ridgeline's library API: the browser-capable core. Node-only helpers (files, datasets on
- * disk, downloads, run directories) are in `ridgeline/node`.
+ * `ridgeline` in browsers, Web Workers and bundlers (package.json's `browser` and `default`
+ * conditions): the browser-capable core and the browser's backend selection (wasm, then js).
+ * Node's `ridgeline` is ./index.node.ts: the same names, with Node's selection.
  */
-export * from './errors.js';
-export * from './kernels/index.js';
-export * from './tensor/index.js';
-export * from './nn/index.js';
-export * from './loss/index.js';
-export * from './optim/index.js';
-export * from './regularization/index.js';
-export * from './data/index.js';
-export * from './format/safetensors.js';
-export * from './format/model-file.js';
-export * from './format/checkpoint.js';
-export * from './train/trainer.js';
-export * from './train/evaluate.js';
+export * from './core.js';
+export { selectBackend, loadBackends } from './kernels/select-browser.js';

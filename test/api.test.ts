@@ -1,23 +1,37 @@
-/** The README's library example, run as written (one epoch instead of five). */
+/** The README's library example, run as written (a smaller network, one epoch instead of five, a temporary directory). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Trainer, mlpSpec, parseArch, jsBackend, regularizationTerm, splitValidation } from '../src/index.js';
-import { loadIdxDirectory, resolveDataSource } from '../src/node.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Trainer, evaluate, mlpSpec, parseArch, jsBackend, loadModelBytes, regularizationTerm, selectBackend, splitValidation } from '../src/index.node.js';
+import { atomicWriteFile, loadIdxDirectory, loadSample, resolveDataSource } from '../src/node.js';
 
 test('README library example', async () => {
-  const { train, test: testSet } = await loadIdxDirectory(resolveDataSource(undefined).dir); // embedded sample
+  const { train, test: testSet } = await loadSample();
   const split = splitValidation(train, 0.1, 1);
+  const backend = await selectBackend('auto');
+  assert.equal(backend.name, 'native', 'under Node, auto picks what the CLI picks');
   const trainer = new Trainer({
     model: mlpSpec(784, [64], 10),
     optimizer: { name: 'momentum', schedule: { type: 'constant', lr: 0.05 }, momentum: 0.9 },
     regularization: [regularizationTerm('sklearn-mlp:alpha=0.0256', { batch: 128 })], // λ_E = 1e-4
     batchSize: 128, epochs: 1, seed: 1,
-  }, jsBackend, split.train, split.validation);
+  }, backend, split.train, split.validation);
   const epochs: number[] = [];
   await trainer.fit({ onEpoch: (m) => { epochs.push(m.epoch); } });
   assert.deepEqual(epochs, [1]);
   assert.ok(Math.abs(trainer.regularizationSummary()[0].lambdaE! - 1e-4) < 1e-18);
-  assert.ok(trainer.evaluate(testSet).accuracy > 0.6);
+  const { accuracy } = trainer.evaluate(testSet);
+  assert.ok(accuracy > 0.6);
+  const dir = await mkdtemp(join(tmpdir(), 'ridgeline-api-'));
+  try {
+    await atomicWriteFile(join(dir, 'model.safetensors'), trainer.save());
+    const { model } = loadModelBytes(await readFile(join(dir, 'model.safetensors')), backend);
+    assert.equal(evaluate(model, testSet).accuracy, accuracy);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('README library example: a CNN spec is another model', async () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FASHION_MNIST_CLASSES } from '../src/data/dataset.js';
 import { encodeIdx, type IdxArray } from '../src/data/idx.js';
-import { DEBIAN_FASHION_MNIST, EMBEDDED_SAMPLE_DIR, FASHION_MNIST_FILES, readIdxFile } from '../src/node/datasets.js';
+import { FASHION_MNIST_FILES } from '../src/data/bytes.js';
+import { DEBIAN_FASHION_MNIST, EMBEDDED_SAMPLE_DIR, readIdxFile } from '../src/node/datasets.js';
 
 const TRAIN = 4000;
 const TEST = 1000;

@@ -1,6 +1,7 @@
 /** `--backend auto|native|wasm|js` for every command that computes. */
 import { Option } from 'commander';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../kernels/select.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../kernels/select.js';
+import { selectBackend } from '../kernels/select-node.js';
 import type { Backend } from '../kernels/backend.js';
 import type { Log } from './log.js';
 
@@ -11,7 +12,5 @@ export function backendOption(): Option {
 
 /** The chosen backend; `auto`'s fallbacks are said in one line each. */
 export async function resolveBackend(choice: string, log: Log): Promise<Backend> {
-  const { backend, notices } = await selectBackend(choice as BackendChoice);
-  for (const n of notices) log.info(`note: ${n}`);
-  return backend;
+  return selectBackend(choice as BackendChoice, { onNotice: (n) => log.info(`note: ${n}`) });
 }

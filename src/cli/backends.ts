@@ -8,7 +8,8 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backendThreads, loadBackends, type LoadResult } from '../kernels/select.js';
+import { backendThreads, type LoadResult } from '../kernels/select.js';
+import { loadBackends } from '../kernels/select-node.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { CONTEXT_FLAGS, CONVENTIONS, parseCoefficient, symbol } from '../regularization/conventions.js';
 import { convert, type ConversionReport, type ConvertOptimizer } from '../regularization/convert.js';
+import { withFlags } from './flags.js';
 import { validateOptions, num } from './options.js';
 
 const optionalNum = num.optional();
@@ -41,7 +42,7 @@ export function convertCommand(): Command {
         momentum: o.momentum ?? (o.optimizer === 'momentum' || o.optimizer === 'nesterov' ? undefined : 0),
         params: o.params, epochs: o.epochs, widthMult: o.widthMult,
       }, o.to?.split(',').map((s) => s.trim()).filter(Boolean));
-      process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+      process.stdout.write(withFlags(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report)));
     });
 }
 
@@ -53,7 +54,7 @@ export function conventionsCommand(): Command {
       if (o.json) {
         const rows = CONVENTIONS.map(({ id, param, framework, kind, formula, source, needs, decays, per, notes }) =>
           ({ id, param, framework, kind, formula, source, needs: needs.map((k) => CONTEXT_FLAGS[k]), decays, per: per ?? null, notes: notes ?? null }));
-        process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+        process.stdout.write(withFlags(JSON.stringify(rows, null, 2) + '\n'));
         return;
       }
       const lines = [
@@ -69,7 +70,7 @@ export function conventionsCommand(): Command {
         lines.push(`    source: ${c.source}`);
         if (c.notes) lines.push(`    note: ${c.notes}`);
       }
-      process.stdout.write(lines.join('\n') + '\n');
+      process.stdout.write(withFlags(lines.join('\n') + '\n'));
     });
 }
 

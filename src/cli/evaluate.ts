@@ -32,7 +32,7 @@ export function evaluateCommand(): Command {
       const log = new Log({ quiet: false, json: !!opts.json });
       const data = await loadData(opts.data);
       const arch = opts.arch === undefined ? undefined : { text: opts.arch, inputShape: data.train.shape, classes: data.train.classes };
-      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log), undefined, arch);
+      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log), { arch });
       const ds = opts.split === 'train' || data.test === null ? data.train : data.test;
       if (ds.features !== model.spec.inputSize) {
         throw new ConfigError(`${opts.model} expects ${model.spec.inputSize} features per example, ${data.label} has ${ds.features}`);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The ridgeline command line. Each command lives in its own file; this one wires them up and
- * turns user errors (RidgelineError) into a one-line message and an exit code, with no stack
- * trace. Anything else is a bug and keeps its stack.
+ * turns user errors (RidgelineError) into a one-line message (library field names printed as
+ * the flags that set them) and an exit code, with no stack trace. Anything else is a bug and keeps its stack.
  */
 import { Command, CommanderError } from 'commander';
 import { RidgelineError } from '../errors.js';
@@ -11,6 +11,7 @@ import { convertCommand, conventionsCommand } from './convert.js';
 import { dataCommand } from './data.js';
 import { evaluateCommand } from './evaluate.js';
 import { exportCommand } from './export.js';
+import { withFlags } from './flags.js';
 import { predictCommand } from './predict.js';
 import { studyCommand } from './study.js';
 import { trainCommand } from './train.js';
@@ -41,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof RidgelineError) {
-      process.stderr.write(`ridgeline: ${e.message}\n`);
+      process.stderr.write(`ridgeline: ${withFlags(e.message)}\n`);
       return e.exitCode;
     }
     throw e;

@@ -40,7 +40,7 @@ export function predictCommand(): Command {
       const opts = validateOptions(schema, cmd.opts());
       const log = new Log({ quiet: false, json: false });
       const arch = opts.arch === undefined ? undefined : { text: opts.arch, inputShape: opts.shape ?? [1, 28, 28], classes: opts.classes ?? 10 };
-      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log), undefined, arch);
+      const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log), { arch });
       const csv = await loadCsvFile(opts.input, { labelColumn: opts.labelColumn, header: 'auto', features: model.spec.inputSize });
       const predictions = predict(model, csv.images, csv.count);
       const classes = model.spec.classes;

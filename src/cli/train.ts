@@ -25,6 +25,7 @@ import { backendThreads } from '../kernels/select.js';
 import type { Backend } from '../kernels/backend.js';
 import type { NativeBackend, NativeGemm } from '../kernels/native/index.js';
 import { backendOption, resolveBackend } from './backend-option.js';
+import { withFlags } from './flags.js';
 import { Log } from './log.js';
 import { exampleShape, fraction, nonNegative, num, positive, positiveInt, validateOptions, widths } from './options.js';
 
@@ -191,11 +192,7 @@ async function runTrain(cmd: Command): Promise<void> {
   if (!out) log.info(log.dim('(no --out: nothing is saved)'));
 
   const runConfig = { options: storedOptions(raw), train: config, backend: backend.name, backendVariant: backendVariant(backend) };
-  const modelMetadata = {
-    training: JSON.stringify(config),
-    regularization: JSON.stringify(trainer.regularizationSummary()),
-    data: data.label,
-  };
+  const modelMetadata = { data: data.label };
   if (out) {
     await ensureRunDir(out);
     if (!resumed) await saveInitialModel(out, trainer, modelMetadata);
@@ -277,8 +274,7 @@ function trainConfig(o: Options, shape: readonly number[], classes: number, trai
   const model = o.arch !== undefined ? archFor(o.arch, shape, classes) : mlpSpec(features, o.hidden, classes, o.activation as Activation, o.dropout);
   const reg = compileRegularization(
     { l2: o.l2, decay: o.decay, decayParams: o.decayParams, decayMult: o.decayMult, widthMult: o.widthMult, optimizer: o.optimizer },
-    { spec: model, trainCount, batch: o.batch, lr: o.lr, epochs: o.epochs },
-    { l2: '--l2', decay: '--decay', decayParams: '--decay-params', decayMult: '--decay-mult', widthMult: '--width-mult' });
+    { spec: model, trainCount, batch: o.batch, lr: o.lr, epochs: o.epochs });
   const optimizer: OptimizerConfig = {
     name: o.optimizer as OptimizerConfig['name'], schedule,
     momentum: o.momentum, dampening: o.dampening, b1: o.beta1, b2: o.beta2, eps: o.eps,
@@ -286,7 +282,7 @@ function trainConfig(o: Options, shape: readonly number[], classes: number, trai
   };
   return {
     config: { model, optimizer, regularization: reg.terms, batchSize: o.batch, epochs: o.epochs, seed: o.seed },
-    notes: reg.notes,
+    notes: reg.notes.map(withFlags),
   };
 }
 

@@ -5,3 +5,4 @@
 export * from './dataset.js';
 export * from './idx.js';
 export * from './csv.js';
+export * from './bytes.js';

@@ -6,7 +6,7 @@
  */
 import { DataError } from '../errors.js';
 import type { ModelBuffer } from '../tensor/param.js';
-import { layerNames, layerShapes, paramShapes, validateSpec, type ModelSpec } from '../nn/spec.js';
+import { layerNames, layerShapes, paramShapes, parseArch, validateSpec, type ModelSpec } from '../nn/spec.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
 export const MODEL_FORMAT = 'ridgeline-model/1';
@@ -51,6 +51,24 @@ export function decodeModel(bytes: Uint8Array, what: string): ModelFile {
     if (t.shape.join() !== p.shape.join()) throw new DataError(`${what}: tensor ${p.name} has shape [${t.shape}], the architecture needs [${p.shape}]`);
   }
   return { spec, tensors, metadata };
+}
+
+/** How errors name the `arch` option of loadModelBytes and loadModel. */
+export const ARCH_FIELD = 'options.arch';
+
+/** The network of a file that is not a ridgeline model (a plain state_dict): its arch string, and the shape and classes of the data it reads. */
+export interface ArchOption { text: string; inputShape: readonly number[]; classes: number }
+
+/**
+ * A model file's spec and tensors: a ridgeline model as it is, or (with `arch`) a plain
+ * state_dict saved as safetensors by PyTorch, mapped onto the architecture by order and shape.
+ */
+export function decodeModelFile(bytes: Uint8Array, what: string, arch?: ArchOption): ModelFile {
+  const { tensors, metadata } = decodeSafetensors(bytes, what);
+  if (metadata.format === MODEL_FORMAT) return decodeModel(bytes, what);
+  if (!arch) throw new DataError(`${what} is a safetensors file but not a ridgeline model (no format "${MODEL_FORMAT}" in its metadata); to read a plain state_dict (PyTorch's), give its network with ${ARCH_FIELD}`);
+  const spec = parseArch(arch.text, arch.inputShape, arch.classes);
+  return { spec, tensors: mapStateDict(tensors, spec, what), metadata };
 }
 
 /** Copies file tensors into a freshly built model's parameters and buffers, checking names and shapes both ways. */

@@ -205,6 +205,9 @@ export function validateSpec(spec: ModelSpec): void {
 
 // ---- the compact string ---------------------------------------------------------------
 
+/** How parseArch's errors name their source (the CLI prints `--arch`: src/cli/flags.ts). */
+export const PARSE_ARCH = 'parseArch';
+
 /**
  * Parses `--arch`: comma-separated tokens, each a layer.
  *
@@ -222,7 +225,7 @@ export function parseArch(text: string, inputShape: readonly number[], classes: 
       return parseToken(token);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      throw new ConfigError(`--arch: token ${i + 1} '${token}': ${e.message}\n  ${text}\n  ${' '.repeat(offsetOf(tokens, i))}${'^'.repeat(Math.max(1, token.length))}`);
+      throw new ConfigError(`${PARSE_ARCH}: token ${i + 1} '${token}': ${e.message}\n  ${text}\n  ${' '.repeat(offsetOf(tokens, i))}${'^'.repeat(Math.max(1, token.length))}`);
     }
   });
   const spec: ModelSpec = { inputSize: size(inputShape), classes, layers };
@@ -230,7 +233,7 @@ export function parseArch(text: string, inputShape: readonly number[], classes: 
   try {
     validateSpec(spec);
   } catch (e) {
-    throw e instanceof ConfigError ? new ConfigError(`--arch: ${e.message}`) : e;
+    throw e instanceof ConfigError ? new ConfigError(`${PARSE_ARCH}: ${e.message}`) : e;
   }
   return spec;
 }

@@ -1,31 +1,17 @@
 /**
  * Reading datasets from disk: IDX files (gzipped or not), the Fashion-MNIST directory layout
- * and CSV files. Parsing stays in src/data/; this file only finds, reads and decompresses.
+ * and CSV files. Parsing and inflating stay in src/data/ (bytes.ts, shared with browsers); this
+ * file only finds and reads.
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { DataError } from '../errors.js';
-import { parseCsv, type CsvData, type CsvOptions } from '../data/csv.js';
+import { FASHION_MNIST_FILES, idxDatasets, readCsvBytes, readIdxBytes, type IdxFiles } from '../data/bytes.js';
+import type { CsvData, CsvOptions } from '../data/csv.js';
 import type { Dataset } from '../data/dataset.js';
-import { idxToDataset, parseIdx, type IdxArray } from '../data/idx.js';
-
-const gunzipAsync = promisify(gunzip);
-/**
- * The most one data file may inflate to: Fashion-MNIST's largest is 47 MB, and a file that
- * declares more than this is refused before it fills the memory.
- */
-export const MAX_DECOMPRESSED_BYTES = 1024 * 2 ** 20;
-
-export const FASHION_MNIST_FILES = {
-  trainImages: 'train-images-idx3-ubyte',
-  trainLabels: 'train-labels-idx1-ubyte',
-  testImages: 't10k-images-idx3-ubyte',
-  testLabels: 't10k-labels-idx1-ubyte',
-} as const;
+import type { IdxArray } from '../data/idx.js';
 
 /** Installed by Debian's `dataset-fashion-mnist` package. */
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
@@ -34,12 +20,18 @@ export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 export const EMBEDDED_SAMPLE_DIR = fileURLToPath(new URL('../../data/sample/', import.meta.url));
 
 export async function readIdxFile(path: string): Promise<IdxArray> {
-  return parseIdx(await readMaybeGzipped(path), path);
+  return readIdxBytes(await readBytes(path), path);
+}
+
+/** The Fashion-MNIST sample shipped in the package (4000 training and 1000 test images). */
+export async function loadSample(): Promise<{ train: Dataset; test: Dataset }> {
+  const { train, test } = await loadIdxDirectory(EMBEDDED_SAMPLE_DIR);
+  return { train, test };
 }
 
 export async function loadIdxDirectory(dir: string): Promise<{ train: Dataset; test: Dataset; source: string }> {
   await requireDirectory(dir);
-  const found: Partial<Record<keyof typeof FASHION_MNIST_FILES, string>> = {};
+  const found: Partial<IdxFiles<string>> = {};
   const missing: string[] = [];
   for (const [key, name] of Object.entries(FASHION_MNIST_FILES) as [keyof typeof FASHION_MNIST_FILES, string][]) {
     const candidates = idxCandidates(name);
@@ -53,13 +45,7 @@ export async function loadIdxDirectory(dir: string): Promise<{ train: Dataset; t
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
     [found.trainImages!, found.trainLabels!, found.testImages!, found.testLabels!].map(readIdxFile),
   );
-  const train = idxToDataset(trainImages, trainLabels, `${dir} (training set)`);
-  const test = idxToDataset(testImages, testLabels, `${dir} (test set)`);
-  if (train.shape.join('×') !== test.shape.join('×')) {
-    throw new DataError(
-      `${dir}: training images are ${train.shape.join('×')} but test images are ${test.shape.join('×')}`,
-    );
-  }
+  const { train, test } = idxDatasets({ trainImages, trainLabels, testImages, testLabels }, dir);
   return { train, test, source: dir };
 }
 
@@ -75,7 +61,7 @@ export function resolveDataSource(data: string | undefined): { dir: string; labe
     }
     throw new DataError(
       `Fashion-MNIST is not installed at ${DEBIAN_FASHION_MNIST}. Install the Debian package ` +
-        '`dataset-fashion-mnist`, or run `ridgeline data fetch fashion-mnist --to DIR` and pass --data DIR.',
+        '`dataset-fashion-mnist`, or run `ridgeline data fetch fashion-mnist --to DIR` and use DIR.',
     );
   }
   if (!existsSync(data)) throw new DataError(`no such directory: ${data}`);
@@ -84,8 +70,7 @@ export function resolveDataSource(data: string | undefined): { dir: string; labe
 }
 
 export async function loadCsvFile(path: string, options: Omit<CsvOptions, 'what'>): Promise<CsvData> {
-  const bytes = await readMaybeGzipped(path);
-  return parseCsv(new TextDecoder().decode(bytes), { ...options, what: path });
+  return readCsvBytes(await readBytes(path), { ...options, what: path });
 }
 
 /** Mirrors differ in gzip or not, and some write `train-images.idx3-ubyte`. */
@@ -106,28 +91,13 @@ async function firstExisting(dir: string, names: string[]): Promise<string | nul
   return null;
 }
 
-async function readMaybeGzipped(path: string): Promise<Uint8Array> {
-  let bytes: Uint8Array;
+async function readBytes(path: string): Promise<Uint8Array> {
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DataError(`no such file: ${path}`);
     throw new DataError(`cannot read ${path}: ${(err as Error).message}`);
-  }
-  // Sniff the magic rather than trust the extension: mirrors and browsers (un)compress silently.
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipCapped(bytes, path) : bytes;
-}
-
-/** Inflates gzip bytes, refusing output beyond `limit` bytes (a gzip bomb) with the limit named. */
-export async function gunzipCapped(bytes: Uint8Array, what: string, limit = MAX_DECOMPRESSED_BYTES): Promise<Uint8Array> {
-  try {
-    return await gunzipAsync(bytes, { maxOutputLength: limit });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-      throw new DataError(`${what} inflates to more than ${limit / 2 ** 20} MiB, the limit for one data file (a gzip bomb, or not a dataset ridgeline reads)`);
-    }
-    throw new DataError(`${what} is a corrupt gzip file: ${(err as Error).message}`);
   }
 }
 

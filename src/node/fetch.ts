@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DataError } from '../errors.js';
-import { FASHION_MNIST_FILES } from './datasets.js';
+import { FASHION_MNIST_FILES } from '../data/bytes.js';
 import { checkWritableDir } from './files.js';
 
 export interface Checksum {

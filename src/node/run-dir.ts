@@ -14,11 +14,9 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../format/checkpoint.js';
-import { decodeModel, encodeModel, loadTensors, mapStateDict, MODEL_FORMAT, type ModelFile } from '../format/model-file.js';
-import { decodeSafetensors } from '../format/safetensors.js';
-import { parseArch } from '../nn/spec.js';
+import { decodeModelFile, type ArchOption, type ModelFile } from '../format/model-file.js';
 import type { Backend } from '../kernels/backend.js';
-import { Sequential } from '../nn/sequential.js';
+import { loadModelBytes, type LoadedModel, type LoadModelOptions } from '../train/load-model.js';
 import { bestEpoch } from '../train/early-stop.js';
 import type { EpochMetrics, Trainer, TrainerState } from '../train/trainer.js';
 import { atomicWriteFile, checkWritableDir, readFileBytes } from './files.js';
@@ -34,7 +32,7 @@ export const RESULT_FILE = 'result.json';
 /** The initial weights, once per run (a resumed run keeps the first one). */
 export async function saveInitialModel(dir: string, trainer: Trainer, modelMetadata: Record<string, string>): Promise<void> {
   if (existsSync(join(dir, INIT_MODEL_FILE))) return;
-  await atomicWriteFile(join(dir, INIT_MODEL_FILE), encodeModel(trainer.model.spec, trainer.model.tensors, { ...modelMetadata, epoch: '0' }));
+  await atomicWriteFile(join(dir, INIT_MODEL_FILE), trainer.save(modelMetadata));
 }
 
 /** Makes the run directory and checks files can be written there, before any training. */
@@ -49,7 +47,7 @@ export async function ensureRunDir(dir: string): Promise<void> {
 export async function saveEpoch(dir: string, trainer: Trainer, runConfig: unknown, modelMetadata: Record<string, string>, keepBest = false): Promise<void> {
   const state = trainer.state();
   await atomicWriteFile(join(dir, METRICS_FILE), formatMetrics(state.history));
-  const model = encodeModel(trainer.model.spec, trainer.model.tensors, { ...modelMetadata, epoch: String(state.epoch) });
+  const model = trainer.save(modelMetadata);
   await atomicWriteFile(join(dir, MODEL_FILE), model);
   if (keepBest && bestEpoch(state.history)?.epoch === state.epoch) await atomicWriteFile(join(dir, BEST_MODEL_FILE), model);
   // The checkpoint goes last: a resume never starts from a state newer than the files above.
@@ -77,38 +75,14 @@ export async function loadCheckpoint(dir: string): Promise<{ state: TrainerState
 }
 
 /**
- * Rebuilds a saved model for evaluation or prediction. Evaluation runs in chunks of the
- * training batch size by default: a BLAS may round a row differently in a GEMM of another
- * height, and the same chunks reproduce the test metrics of the run exactly.
+ * Rebuilds a saved model for evaluation or prediction (loadModelBytes on the file's bytes;
+ * errors name the path).
  */
-export async function loadModel(path: string, backend: Backend, maxBatch?: number, arch?: ArchOption): Promise<{ model: Sequential; metadata: Record<string, string> }> {
-  const file = await readModelTensors(path, arch);
-  const model = new Sequential(file.spec, { backend, maxBatch: maxBatch ?? trainingBatch(file.metadata) ?? 256, seed: 0 });
-  loadTensors(model.tensors, file.tensors, path);
-  return { model, metadata: file.metadata };
+export async function loadModel(path: string, backend: Backend, options: Omit<LoadModelOptions, 'what'> = {}): Promise<LoadedModel> {
+  return loadModelBytes(await readFileBytes(path, path), backend, { ...options, what: path });
 }
 
-/** `--arch` for a file that is not a ridgeline model: the network, and the shape and classes of the data it reads. */
-export interface ArchOption { text: string; inputShape: readonly number[]; classes: number }
-
-/**
- * A model file's spec and tensors: a ridgeline model as it is, or (with `arch`) a plain
- * state_dict saved as safetensors by PyTorch, mapped onto the architecture by order and shape.
- */
+/** A model file's spec and tensors (decodeModelFile on the file's bytes). */
 export async function readModelTensors(path: string, arch?: ArchOption): Promise<ModelFile> {
-  const bytes = await readFileBytes(path, path);
-  const { tensors, metadata } = decodeSafetensors(bytes, path);
-  if (metadata.format === MODEL_FORMAT) return decodeModel(bytes, path);
-  if (!arch) throw new DataError(`${path} is a safetensors file but not a ridgeline model (no format "${MODEL_FORMAT}" in its metadata); to read a plain state_dict (PyTorch's), give its network with --arch`);
-  const spec = parseArch(arch.text, arch.inputShape, arch.classes);
-  return { spec, tensors: mapStateDict(tensors, spec, path), metadata };
-}
-
-function trainingBatch(metadata: Record<string, string>): number | undefined {
-  try {
-    const b = (JSON.parse(metadata.training ?? '{}') as { batchSize?: unknown }).batchSize;
-    return typeof b === 'number' && Number.isInteger(b) && b > 0 ? b : undefined;
-  } catch {
-    return undefined;
-  }
+  return decodeModelFile(await readFileBytes(path, path), path, arch);
 }

@@ -14,6 +14,7 @@ import { ConfigError } from '../errors.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { paramShapes } from '../nn/spec.js';
 import { parseCoefficient, type ConventionContext, type GivenCoefficient } from './conventions.js';
+import { regularizationField } from './fields.js';
 import { decayMask } from './mask.js';
 import { mupAdjustment } from './mup.js';
 import { termFromGiven, type DecayParamsChoice, type RegTerm } from './plan.js';
@@ -32,11 +33,11 @@ export interface RegularizationOptions {
   optimizer: string;
 }
 
-/** How errors name each option: the API's field names, or the CLI's flags. */
-export interface OptionNames {
-  l2: string; decay: string; decayParams: string; decayMult: string; widthMult: string;
-}
-export const API_NAMES: OptionNames = { l2: 'l2', decay: 'decay', decayParams: 'decayParams', decayMult: 'decayMult', widthMult: 'widthMult' };
+/** How errors and notes name each option (the CLI prints its flags instead: src/cli/flags.ts). */
+const names = {
+  l2: regularizationField('l2'), decay: regularizationField('decay'), decayParams: regularizationField('decayParams'),
+  decayMult: regularizationField('decayMult'), widthMult: regularizationField('widthMult'),
+};
 
 /** λ_E when nothing else regularizes the run. */
 export const DEFAULT_L2 = '1e-4';
@@ -56,10 +57,10 @@ export interface BuiltRegularization {
   notes: string[];
 }
 
-/** PyTorch's AdamW default, used when --optimizer adamw is given without --decay. */
+/** PyTorch's AdamW default, used when the optimizer is adamw and no decay is given. */
 const ADAMW_DEFAULT = 'pytorch-adamw:weight_decay=0.01';
 
-export function compileRegularization(o: RegularizationOptions, run: RunShape, names: OptionNames = API_NAMES): BuiltRegularization {
+export function compileRegularization(o: RegularizationOptions, run: RunShape): BuiltRegularization {
   const notes: string[] = [];
   const given: { coefficient: GivenCoefficient; flag: string }[] = [];
   let decay = o.decay;
@@ -85,9 +86,9 @@ export function compileRegularization(o: RegularizationOptions, run: RunShape, n
       notes.push(`both ${names.l2} ${o.l2} (coupled, through the optimizer's moments) and ${names.decay} ${decay} (decoupled) apply: they stack`);
     }
   }
-  const choice = parseDecayParams(o.decayParams, given.map((g) => g.coefficient), names);
+  const choice = parseDecayParams(o.decayParams, given.map((g) => g.coefficient));
   const shapes = paramShapes(run.spec).map((p) => ({ ...p, value: { length: p.shape.reduce((a, b) => a * b, 1) } }));
-  const multipliers = parseMultipliers(o.decayMult, names);
+  const multipliers = parseMultipliers(o.decayMult);
   const lrScale: Record<string, number> = {};
   // A zero coefficient (`--l2 0`) means no term: nothing in the chain, nothing in the summary.
   const terms = given.filter(({ coefficient }) => coefficient.value > 0).map(({ coefficient }) => {
@@ -112,7 +113,7 @@ export function compileRegularization(o: RegularizationOptions, run: RunShape, n
 }
 
 /** 'weights' | 'all' | 'framework' | name globs. 'framework' needs the conventions to agree. */
-function parseDecayParams(value: string, given: GivenCoefficient[], names: OptionNames): DecayParamsChoice {
+function parseDecayParams(value: string, given: GivenCoefficient[]): DecayParamsChoice {
   if (value !== 'framework') return value;
   const defaults = new Set(given.map((g) => g.convention.decays));
   if (defaults.size > 1) {
@@ -122,7 +123,7 @@ function parseDecayParams(value: string, given: GivenCoefficient[], names: Optio
 }
 
 /** "dense1.*=0.5,dense3.weight=0" → { 'dense1.*': 0.5, 'dense3.weight': 0 }. */
-function parseMultipliers(text: string | undefined, names: OptionNames): Record<string, number> {
+function parseMultipliers(text: string | undefined): Record<string, number> {
   if (!text) return {};
   const out: Record<string, number> = {};
   for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {

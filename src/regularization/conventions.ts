@@ -14,6 +14,7 @@
  * it is exact for no optimizer and meaningful only without adaptive moments.
  */
 import { ConfigError } from '../errors.js';
+import { contextField, regularizationField } from './fields.js';
 import type { DecaySelection } from './mask.js';
 
 export type Kind = 'coupled' | 'decoupled' | 'step';
@@ -37,7 +38,7 @@ export interface ConventionContext {
 }
 export type ContextKey = keyof ConventionContext;
 
-/** The command-line flag that supplies each piece of context, named in errors. */
+/** The command-line flag that supplies each piece of context (the CLI's help and tables). */
 export const CONTEXT_FLAGS: Record<ContextKey, string> = {
   lr: '--lr', batch: '--batch', n: '--n', momentum: '--momentum', params: '--params', epochs: '--epochs', widthMult: '--width-mult',
 };
@@ -112,7 +113,7 @@ export const CONVENTIONS: readonly Convention[] = [
     id: 'per-weight-tensor', param: 'c', framework: 'per-weight normalized per tensor: Σ_t c/P_t · Σ_{w∈t} w²',
     formula: 'λ_E,t = c/P_t (P_t = size of tensor t)', source: 'regularization.md; seen in detection codebases that divide L2 by tensor size',
     needs: ['params'], decays: 'weights', per: 'tensor',
-    notes: 'each tensor gets its own λ_E; `convert` reads --params as the size of one tensor',
+    notes: `each tensor gets its own λ_E; \`convert\` reads ${contextField('params')} as the size of one tensor`,
     toCanonical: (c, x) => c / x.params, fromCanonical: (v, x) => v * x.params,
   }),
   coupled({
@@ -188,7 +189,7 @@ export const CONVENTIONS: readonly Convention[] = [
     id: 'mup-adamw', param: 'weight_decay', framework: 'microsoft/mup MuAdamW(weight_decay=c) at width multiplier m',
     formula: 'hidden matrices: lr/m and wd·m, so δ_t = η_t·c is held; others: δ_t = η_t·c', source: 'mup/optim.py MuAdam: matrix-like groups lr /= width_mult, weight_decay *= width_mult',
     needs: [], decays: 'all', per: 'mup',
-    notes: 'training needs --width-mult; ridgeline applies the optimizer side of muP (per-group lr and wd); MuReadout\'s output scaling is a model change it does not make',
+    notes: `training needs ${regularizationField('widthMult')}; ridgeline applies the optimizer side of muP (per-group lr and wd); MuReadout\'s output scaling is a model change it does not make`,
     toCanonical: same, fromCanonical: same,
   }),
   step({
@@ -251,12 +252,12 @@ export function parseCoefficient(text: string, defaultId: string, what: string):
   return { convention, value, text: m ? trimmed : `${convention.id}:${convention.param}=${raw.trim()}` };
 }
 
-/** Fills the context a convention needs, or names the flag that is missing. */
+/** Fills the context a convention needs, or names the field that is missing. */
 export function requireContext(conv: Convention, ctx: ConventionContext, what = conv.id): Required<ConventionContext> {
   for (const key of conv.needs) {
     const v = ctx[key];
-    if (v === undefined) throw new ConfigError(`${what} depends on ${symbol(key)}: give ${CONTEXT_FLAGS[key]}`);
-    if (!(Number.isFinite(v) && v > 0)) throw new ConfigError(`${CONTEXT_FLAGS[key]} must be a positive number, got ${v}`);
+    if (v === undefined) throw new ConfigError(`${what} depends on ${symbol(key)}: give ${contextField(key)}`);
+    if (!(Number.isFinite(v) && v > 0)) throw new ConfigError(`${contextField(key)} must be a positive number, got ${v}`);
   }
   return { lr: NaN, batch: NaN, n: NaN, params: NaN, epochs: NaN, widthMult: NaN, ...ctx, momentum: ctx.momentum ?? 0 };
 }

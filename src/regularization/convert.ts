@@ -12,9 +12,11 @@
  */
 import { ConfigError } from '../errors.js';
 import { perStepShrink, shrinkOver, type Shrink } from './shrink.js';
-import { CONTEXT_FLAGS, CONVENTIONS, requireContext, symbol, type Convention, type ConventionContext, type GivenCoefficient, type Kind } from './conventions.js';
+import { CONVENTIONS, findConvention, requireContext, symbol, type Convention, type ConventionContext, type GivenCoefficient, type Kind } from './conventions.js';
+import { contextField } from './fields.js';
 
 export type ConvertOptimizer = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
+const CONVERT_OPTIMIZERS: readonly ConvertOptimizer[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
 
 export interface ConvertContext extends ConventionContext {
   optimizer: ConvertOptimizer;
@@ -63,7 +65,7 @@ function bridge(from: Kind, to: Kind, v: number, ctx: ConvertContext): { value: 
     return { reason: `coupled L2 under ${ctx.optimizer} is divided by √v̂: its per-step shrink depends on gradient statistics, so no ${from === 'coupled' ? to : from} coefficient is equivalent` };
   }
   const mu = ctx.momentum ?? 0;
-  const needLr = () => ctx.lr === undefined ? { reason: `needs η: give ${CONTEXT_FLAGS.lr}` } : null;
+  const needLr = () => ctx.lr === undefined ? { reason: `needs η: give ${contextField('lr')}` } : null;
   const withMomentum = mu > 0 ? 'same stationary point' : 'exact';
   switch (`${from}>${to}`) {
     case 'coupled>decoupled': return { value: (2 * v) / (1 - mu), exactness: withMomentum };
@@ -88,11 +90,7 @@ export function convert(given: GivenCoefficient, ctx: ConvertContext, targets?: 
   const src = given.convention;
   const full = requireContext(src, ctx, given.text);
   const canonical = src.toCanonical(given.value, full);
-  const chosen = targets ? targets.map((t) => {
-    const c = CONVENTIONS.find((x) => x.id === t);
-    if (!c) throw new ConfigError(`unknown convention '${t}' in --to (known: ${CONVENTIONS.map((x) => x.id).join(', ')})`);
-    return c;
-  }) : CONVENTIONS.filter((c) => c !== src);
+  const chosen = targets ? targets.map(findConvention) : CONVENTIONS.filter((c) => c !== src);
   const results = chosen.map((target) => convertOne(src.kind, canonical, target, ctx, targets !== undefined));
   const shrink = shrinkOf(src.kind, canonical, ctx);
   const steps = ctx.n !== undefined && ctx.batch !== undefined ? Math.ceil(ctx.n / ctx.batch) : null;
@@ -111,7 +109,7 @@ function convertOne(fromKind: Kind, canonical: number, target: Convention, ctx: 
   const base = { convention: target.id, param: target.param, kind: target.kind, formula: target.formula };
   const missing = target.needs.filter((k) => ctx[k] === undefined);
   if (missing.length > 0) {
-    const need = missing.map((k) => `${symbol(k)} (${CONTEXT_FLAGS[k]})`).join(', ');
+    const need = missing.map((k) => `${symbol(k)} (${contextField(k)})`).join(', ');
     if (strict) throw new ConfigError(`converting to ${target.id} needs ${need}`);
     return { ...base, value: null, exactness: null, notes: [`needs ${need}`] };
   }
@@ -126,9 +124,12 @@ function convertOne(fromKind: Kind, canonical: number, target: Convention, ctx: 
 }
 
 function validateContext(ctx: ConvertContext): void {
+  if (!CONVERT_OPTIMIZERS.includes(ctx.optimizer)) {
+    throw new ConfigError(`${contextField('optimizer')} must be one of ${CONVERT_OPTIMIZERS.join(', ')}, got ${JSON.stringify(ctx.optimizer)}`);
+  }
   for (const [key, v] of Object.entries(ctx)) {
     if (key === 'optimizer' || v === undefined) continue;
-    const flag = CONTEXT_FLAGS[key as keyof ConventionContext];
+    const flag = contextField(key as keyof ConventionContext);
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${flag} must be a finite number, got ${v}`);
     if (key === 'momentum') {
       if (v < 0 || v >= 1) throw new ConfigError(`${flag} must be in [0, 1), got ${v}`);
@@ -139,9 +140,9 @@ function validateContext(ctx: ConvertContext): void {
     }
   }
   if ((ctx.optimizer === 'momentum' || ctx.optimizer === 'nesterov') && ctx.momentum === undefined) {
-    throw new ConfigError(`--optimizer ${ctx.optimizer} needs μ: give --momentum`);
+    throw new ConfigError(`${contextField('optimizer')} ${ctx.optimizer} needs μ: give ${contextField('momentum')}`);
   }
   if ((ctx.optimizer === 'sgd' || adaptive(ctx.optimizer)) && (ctx.momentum ?? 0) > 0) {
-    throw new ConfigError(`--momentum applies to --optimizer momentum or nesterov, not ${ctx.optimizer}`);
+    throw new ConfigError(`${contextField('momentum')} applies to ${contextField('optimizer')} momentum or nesterov, not ${ctx.optimizer}`);
   }
 }

@@ -11,6 +11,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { DivergenceError, ConfigError } from '../errors.js';
+import { encodeModel } from '../format/model-file.js';
 import { floats, type Backend } from '../kernels/backend.js';
 import { SoftmaxCrossEntropy } from '../loss/softmax-cross-entropy.js';
 import { Sequential } from '../nn/sequential.js';
@@ -42,6 +43,9 @@ export interface TrainConfig {
   epochs: number;
   seed: number;
 }
+
+/** How errors name the TrainConfig fields a caller sets (the CLI prints its flags: src/cli/flags.ts). */
+export const CONFIG_FIELDS = { batchSize: 'config.batchSize', epochs: 'config.epochs', optimizer: 'config.optimizer.name' } as const;
 
 export interface EpochMetrics {
   epoch: number;
@@ -119,18 +123,18 @@ export class Trainer {
   private readonly updates: Float32Array[];
 
   constructor(readonly config: TrainConfig, readonly backend: Backend, readonly train: Dataset, readonly validation?: Dataset) {
-    if (!(Number.isInteger(config.batchSize) && config.batchSize > 0)) throw new ConfigError(`batch size must be a positive integer, got ${config.batchSize}`);
+    if (!(Number.isInteger(config.batchSize) && config.batchSize > 0)) throw new ConfigError(`${CONFIG_FIELDS.batchSize} must be a positive integer, got ${config.batchSize}`);
     if (!OPTIMIZERS.includes(config.optimizer?.name)) {
-      throw new ConfigError(`optimizer.name must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(config.optimizer?.name)}`);
+      throw new ConfigError(`${CONFIG_FIELDS.optimizer} must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(config.optimizer?.name)}`);
     }
-    if (!(Number.isInteger(config.epochs) && config.epochs > 0)) throw new ConfigError(`epochs must be a positive integer, got ${config.epochs}`);
+    if (!(Number.isInteger(config.epochs) && config.epochs > 0)) throw new ConfigError(`${CONFIG_FIELDS.epochs} must be a positive integer, got ${config.epochs}`);
     if (train.count === 0) throw new ConfigError('the training set is empty');
     if (train.features !== config.model.inputSize) {
       throw new ConfigError(`the model expects ${config.model.inputSize} features per example, the data has ${train.features}`);
     }
     const modelShape = inputShapeOf(config.model);
     if (modelShape.length > 1 && modelShape.join('x') !== train.shape.join('x')) {
-      throw new ConfigError(`the model expects ${formatShape(modelShape)} examples, the data's are ${formatShape(train.shape)}${train.shape.length === 1 ? ' (for CSV images give --shape, e.g. --shape 1x28x28)' : ''}`);
+      throw new ConfigError(`the model expects ${formatShape(modelShape)} examples, the data's are ${formatShape(train.shape)}${train.shape.length === 1 ? ' (rows of images: give the dataset their shape, e.g. createDataset(images, labels, [1, 28, 28], classes))' : ''}`);
     }
     if (train.count % config.batchSize === 1 && config.model.layers.some((l) => l.type === 'batchnorm') &&
       layerShapes(config.model).some((s, i) => s.length === 1 && config.model.layers[i]?.type === 'batchnorm')) {
@@ -272,6 +276,18 @@ export class Trainer {
 
   evaluate(data: Dataset): Evaluation {
     return evaluate(this.model, data);
+  }
+
+  /**
+   * The model file's bytes as it stands (safetensors: weights and buffers in PyTorch's layout,
+   * the architecture, the training config, the regularization per group and the epoch in its
+   * metadata, plus `metadata`); `loadModelBytes` reads them back, and so does any safetensors
+   * reader. Node writes them with `atomicWriteFile` (ridgeline/node), a page as a Blob.
+   */
+  save(metadata: Record<string, string> = {}): Uint8Array {
+    return encodeModel(this.model.spec, this.model.tensors, {
+      training: JSON.stringify(this.config), regularization: JSON.stringify(this.regularizationSummary()), epoch: String(this.epoch), ...metadata,
+    });
   }
 
   /** A snapshot for a checkpoint; tensors are copies, so training may continue. */

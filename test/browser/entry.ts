@@ -1,5 +1,5 @@
 /**
- * Browser entry for test/browser/wasm-browser.test.ts, bundled by esbuild (iife, platform
+ * Browser entry for test/browser/wasm-browser.test.ts, bundled by esbuild (ESM, platform
  * browser) and run in headless Chromium. It uses only the browser-capable core (`src/index.ts`)
  * and the WASM backend: nothing from src/node/, no Node built-ins, no test helpers that use them.
  *
@@ -11,7 +11,7 @@
  *
  * When the page is cross-origin isolated (the test serves it with COOP/COEP headers, so
  * SharedArrayBuffer exists), it also loads the backend with 2 threads (a Web Worker running
- * worker-entry.ts as /worker.js; this main thread spins instead of Atomics.wait) and checks that
+ * src/kernels/wasm/web-worker.ts as /worker.js; this main thread spins instead of Atomics.wait) and checks that
  * its GEMMs equal the 1-thread backend's bit for bit and that the same 5 training steps, with
  * every GEMM split between the threads, match the reference.
  *

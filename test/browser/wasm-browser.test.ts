@@ -12,7 +12,7 @@
  *
  * Threads: the page is served from a local HTTP server with COOP/COEP headers, so it is
  * cross-origin isolated and has SharedArrayBuffer; the entry then also runs the 2-thread backend
- * (a Web Worker from worker-entry.ts, bundled the same way and served as /worker.js; the page's
+ * (a Web Worker from the package's src/kernels/wasm/web-worker.ts, bundled the same way and served as /worker.js; the page's
  * main thread spins where Node's would Atomics.wait) and its GEMMs must equal the 1-thread
  * backend's bit for bit and its 5 training steps (every GEMM split) match the reference.
  *
@@ -32,7 +32,8 @@ import type { BrowserResult } from './entry.js';
 import { CHROMIUM, requires } from '../helpers/requires.js';
 
 const ENTRY = fileURLToPath(new URL('./entry.ts', import.meta.url));
-const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.ts', import.meta.url));
+/** The package's own worker script (`ridgeline/wasm-worker`). */
+const WORKER_ENTRY = fileURLToPath(new URL('../../src/kernels/wasm/web-worker.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const WASM_GENERATED = fileURLToPath(new URL('../../src/kernels/wasm/kernels-wasm.ts', import.meta.url));
 const TOLERANCE = 1e-5;
@@ -45,10 +46,13 @@ after(async () => {
   server?.close();
 });
 
-/** esbuild bundle (iife, platform browser) of one entry, or a failed assertion saying why not. */
+/**
+ * esbuild bundle (ESM, platform browser: the core uses `import.meta.url` for its worker and
+ * sample URLs) of one entry, or a failed assertion saying why not.
+ */
 async function bundle(entry: string) {
   const bundled = await build({
-    entryPoints: [entry], bundle: true, format: 'iife', platform: 'browser', target: 'chrome120',
+    entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'chrome120',
     write: false, metafile: true, logLevel: 'silent', absWorkingDir: REPO,
   }).catch((e: { errors?: { text: string; location?: { file: string; line: number } | null }[] }) => {
     const why = (e.errors ?? []).map((m) => `${m.location ? `${m.location.file}:${m.location.line}: ` : ''}${m.text}`).join('\n');
@@ -84,10 +88,10 @@ test('WASM backend in headless Chromium: 5 training steps match the JS reference
   }))).flat();
   assert.deepEqual(offenders, [], 'Node APIs in modules of the browser-capable core');
 
-  // Inline script: keep a literal "</script" in the code from closing the element.
+  // Inline module script: keep a literal "</script" in the code from closing the element.
   const script = code.replace(/<\/(script)/gi, '<\\/$1');
   const files: Record<string, [string, string]> = {
-    '/': ['text/html', `<!doctype html>\n<meta charset="utf-8">\n<title>ridgeline wasm</title>\n<script>\n${script}\n</script>\n`],
+    '/': ['text/html', `<!doctype html>\n<meta charset="utf-8">\n<title>ridgeline wasm</title>\n<script type="module">\n${script}\n</script>\n`],
     '/worker.js': ['text/javascript', worker.code],
     '/favicon.ico': ['image/x-icon', ''], // else the browser's own request logs a 404
   };

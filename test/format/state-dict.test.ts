@@ -19,7 +19,7 @@ const fixture = JSON.parse(readFileSync(join(DIR, 'cnn.json'), 'utf8')) as { arc
 const arch = { text: fixture.arch, inputShape: [1, 28, 28], classes: 10 };
 
 async function logitsOf(file: string): Promise<Float32Array> {
-  const { model } = await loadModel(join(DIR, file), jsBackend, 8, arch);
+  const { model } = await loadModel(join(DIR, file), jsBackend, { maxBatch: 8, arch });
   return model.forward(Float32Array.from(fixture.x), 8, false).slice();
 }
 
@@ -41,9 +41,9 @@ test("a PyTorch CNN's state_dict gives PyTorch's logits; half precision too, to 
 });
 
 test('a state_dict that does not fit the architecture names both sides; without --arch it is refused', async () => {
-  await assert.rejects(loadModel(join(DIR, 'cnn.f32.safetensors'), jsBackend, 8, { ...arch, text: 'conv:6x3p1,bn,relu,pool:2,conv:4x3s2p1,bn,relu,gap,dense:10' }),
+  await assert.rejects(loadModel(join(DIR, 'cnn.f32.safetensors'), jsBackend, { maxBatch: 8, arch: { ...arch, text: 'conv:6x3p1,bn,relu,pool:2,conv:4x3s2p1,bn,relu,gap,dense:10' } }),
     (e: unknown) => e instanceof DataError && /tensor 7, 4\.weight \[8,6,3,3\], does not fit conv2\.weight \[4,6,3,3\]/.test(e.message) && /the file: .*the architecture: /s.test(e.message));
-  await assert.rejects(loadModel(join(DIR, 'cnn.f32.safetensors'), jsBackend), (e: unknown) => e instanceof DataError && /give its network with --arch/.test(e.message));
+  await assert.rejects(loadModel(join(DIR, 'cnn.f32.safetensors'), jsBackend), (e: unknown) => e instanceof DataError && /give its network with options\.arch/.test(e.message));
 });
 
 test('through the CLI: evaluate --arch reads the state_dict; train --init starts from it', async () => {

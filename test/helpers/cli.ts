@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx } from '../../src/data/idx.js';
-import { FASHION_MNIST_FILES } from '../../src/node/datasets.js';
+import { FASHION_MNIST_FILES } from '../../src/data/bytes.js';
 
 /** The repository root (test/helpers/ → ../..). */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -26,7 +26,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadNativeBackend, NATIVE_ABI, DEFAULT_BLAS_THREADS, THREAD_POOL_ENV, type NativeBackend } from '../../src/kernels/native/index.js';
-import { tryLoad } from '../../src/kernels/select.js';
+import { tryLoad } from '../../src/kernels/select-node.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { createDataset } from '../../src/data/dataset.js';

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadBackends } from '../../src/kernels/select.js';
+import { loadBackends } from '../../src/kernels/select-node.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
 import { OP_SLOTS, OPCODE, encodeAddScaledWeights, encodeAdam, encodeMomentum, encodeScale } from '../../src/kernels/optimizer-ops.js';
 import { readFileSync } from 'node:fs';

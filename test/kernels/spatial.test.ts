@@ -29,7 +29,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { NO_MASK, type Backend, type ConvGeometry, type PoolGeometry } from '../../src/kernels/backend.js';
 import { jsBackend } from '../../src/kernels/js/index.js';
-import { loadBackends } from '../../src/kernels/select.js';
+import { loadBackends } from '../../src/kernels/select-node.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { assertClose } from '../helpers/close.js';
 

@@ -29,7 +29,7 @@ import {
 } from '../../src/kernels/wasm/index.js';
 import { defaultWasmThreads, defaultWasmVariant, loadNodeWasmBackend, spawnNodeWasmWorker } from '../../src/kernels/wasm/node.js';
 import { assemble } from '../../wasm/build.js';
-import { tryLoad } from '../../src/kernels/select.js';
+import { tryLoad } from '../../src/kernels/select-node.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { OP_SLOTS, encodeAddScaledWeights, encodeAdam, encodeMomentum } from '../../src/kernels/optimizer-ops.js';
 import { createDataset } from '../../src/data/dataset.js';

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsBackend } from '../../src/kernels/js/index.js';
-import { loadBackends } from '../../src/kernels/select.js';
+import { loadBackends } from '../../src/kernels/select-node.js';
 import { ReLU } from '../../src/nn/activations.js';
 import { AvgPool2d } from '../../src/nn/avgpool2d.js';
 import { BatchNorm } from '../../src/nn/batchnorm.js';

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Backend } from '../../src/kernels/backend.js';
-import { loadBackends } from '../../src/kernels/select.js';
+import { loadBackends } from '../../src/kernels/select-node.js';
 import { createDataset } from '../../src/data/dataset.js';
 import { SoftmaxCrossEntropy } from '../../src/loss/softmax-cross-entropy.js';
 import { parseArch } from '../../src/nn/spec.js';

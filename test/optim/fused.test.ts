@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/kernels/backend.js';
-import { loadBackends } from '../../src/kernels/select.js';
+import { loadBackends } from '../../src/kernels/select-node.js';
 import { createParam, type Param } from '../../src/tensor/param.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { applyUpdates, chain, masked, type GradientTransformation, type StepContext } from '../../src/optim/transform.js';

@@ -49,7 +49,7 @@ test('PyTorch AdamW (the adamw default c = 0.01, η = 1e-3): (1 − 1e-5)^10 = 0
   // Asked for explicitly, both apply, and the notes say they stack.
   const both = compileRegularization({ optimizer: 'adamw', decayParams: 'weights', l2: '1e-4' }, run);
   assert.deepEqual(both.terms.map((t) => t.kind), ['coupled', 'decoupled']);
-  assert.ok(both.notes.some((n) => /both l2 1e-4 .* and decay .* apply: they stack/.test(n)), both.notes.join('; '));
+  assert.ok(both.notes.some((n) => /both options\.l2 1e-4 .* and options\.decay .* apply: they stack/.test(n)), both.notes.join('; '));
   const stacked = await firstLayerRatios({ optimizer: 'adamw', l2: '1e-4' }, 1e-3);
   assert.ok(stacked.some((r) => Math.abs(r - Math.pow(1 - 1e-5, S)) > 1e-3), 'the coupled term, normalized by Adam, moves the weights far more');
 });
@@ -75,8 +75,8 @@ test('muP through the library: hidden matrices get lr/m and decay ×m; a bare te
   const reg = compileRegularization({ optimizer: 'adamw', decayParams: 'weights', decay: 'mup-adamw:weight_decay=0.1', widthMult: 4 }, { ...run, spec: deep });
   assert.deepEqual(reg.lrScale, { 'dense2.weight': 0.25 });
   assert.deepEqual(reg.terms[0].multipliers, { 'dense2.weight': 4 });
-  assert.throws(() => compileRegularization({ optimizer: 'adamw', decayParams: 'weights', decay: 'mup-adamw:weight_decay=0.1' }, { ...run, spec: deep }), /muP needs the width multiplier m \(widthMult\)/);
+  assert.throws(() => compileRegularization({ optimizer: 'adamw', decayParams: 'weights', decay: 'mup-adamw:weight_decay=0.1' }, { ...run, spec: deep }), /muP needs the width multiplier m \(options\.widthMult\)/);
   assert.throws(() => regularizationTerm('mup-adamw:weight_decay=0.1'), (e: unknown) => e instanceof ConfigError && /compileRegularization/.test(e.message));
-  // Library errors name the API field; the CLI passes its flags.
-  assert.throws(() => compileRegularization({ optimizer: 'sgd', decayParams: 'weights', l2: 'pytorch-adamw:weight_decay=0.1' }, run), /^ConfigError: l2: pytorch-adamw is a decoupled decay .*give it as decay$/);
+  // Library errors name the API field (the CLI prints its flags: test/cli/flags.test.ts).
+  assert.throws(() => compileRegularization({ optimizer: 'sgd', decayParams: 'weights', l2: 'pytorch-adamw:weight_decay=0.1' }, run), /^ConfigError: options\.l2: pytorch-adamw is a decoupled decay .*give it as options\.decay$/);
 });

@@ -101,11 +101,11 @@ test('bad input: unknown parameter of a known convention names the right one', (
   assert.throws(() => parseCoefficient('sklearn-mlp:lambda=0.1', 'seed', '--from'), /no parameter 'lambda' \(it takes alpha=…\)/);
 });
 
-test('bad input: missing context names the flag', () => {
-  assert.throws(() => convert(parseCoefficient('sklearn-mlp:alpha=0.1', 'seed', 't'), { optimizer: 'sgd' }), /depends on B: give --batch/);
-  assert.throws(() => convert(parseCoefficient('bengio:c=1', 'seed', 't'), { optimizer: 'sgd' }), /give --n/);
-  assert.throws(() => convert(parseCoefficient('seed:lambda=1e-4', 'seed', 't'), { optimizer: 'sgd' }, ['nielsen']), /needs N \(--n\)/);
-  assert.throws(() => convert(parseCoefficient('seed:lambda=1e-4', 'seed', 't'), { optimizer: 'momentum' }), /give --momentum/);
+test('bad input: missing context names the field of the context argument', () => {
+  assert.throws(() => convert(parseCoefficient('sklearn-mlp:alpha=0.1', 'seed', 't'), { optimizer: 'sgd' }), /depends on B: give context\.batch$/);
+  assert.throws(() => convert(parseCoefficient('bengio:c=1', 'seed', 't'), { optimizer: 'sgd' }), /give context\.n$/);
+  assert.throws(() => convert(parseCoefficient('seed:lambda=1e-4', 'seed', 't'), { optimizer: 'sgd' }, ['nielsen']), /needs N \(context\.n\)/);
+  assert.throws(() => convert(parseCoefficient('seed:lambda=1e-4', 'seed', 't'), { optimizer: 'momentum' }), /context\.optimizer momentum needs μ: give context\.momentum$/);
 });
 
 test('bad input: negative, non-finite and non-numeric coefficients', () => {

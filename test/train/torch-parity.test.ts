@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { jsBackend } from '../../src/kernels/js/index.js';
 import type { Backend } from '../../src/kernels/backend.js';
-import { loadBackends } from '../../src/kernels/select.js';
+import { loadBackends } from '../../src/kernels/select-node.js';
 import { createDataset } from '../../src/data/dataset.js';
 import { SoftmaxCrossEntropy } from '../../src/loss/softmax-cross-entropy.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';

@@ -1,7 +1,7 @@
 /**
  * The native backend: the N-API addon in native/ (C; GEMM is our own AVX-512 kernel where the
  * CPU has one, else the system's OpenBLAS; our own loops split over OpenMP threads). Node-only;
- * loaded lazily by kernels/select.ts, so the browser-capable core never imports it.
+ * loaded lazily by kernels/select-node.ts, so the browser-capable core never imports it.
  * `loadNativeBackend` throws with a one-line reason when the addon is missing, stale or
  * disabled (RIDGELINE_NO_NATIVE=1), and the caller falls back to WASM or JS.
  *

@@ -1,7 +1,7 @@
 /**
  * Node's entry to the WASM backend: the same backend as ./index.ts with its GEMM threads made
  * by `node:worker_threads` (Node-only, so kept out of the browser-capable ./index.ts and
- * ./threads.ts). `select.ts` loads the wasm backend through here, so `--backend wasm` and
+ * ./threads.ts). `select-node.ts` loads the wasm backend through here, so `--backend wasm` and
  * `auto` run on min(2, available cores) threads (RIDGELINE_WASM_THREADS=N overrides that) and
  * with relaxed SIMD also on Node 20 (RIDGELINE_WASM_VARIANT=simd128 keeps plain SIMD).
  */

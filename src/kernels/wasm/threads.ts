@@ -354,14 +354,16 @@ export class KernelThreads {
 }
 
 /**
- * A `SpawnWasmWorker` for browsers: `new Worker(url, { type })` on a script that does
+ * A `SpawnWasmWorker` for browsers: `new Worker(url, { type })`, or a function that makes the
+ * Worker (so a bundler sees `new Worker(new URL(…, import.meta.url))` where it is written), on a
+ * script that does
  *   self.onmessage = (e) => runWasmWorker(e.data, (m) => self.postMessage(m));
- * Threads need SharedArrayBuffer, which browsers give only to cross-origin-isolated pages
- * (COOP: same-origin and COEP: require-corp headers).
+ * (the package's is ./web-worker.ts). Threads need SharedArrayBuffer, which browsers give only
+ * to cross-origin-isolated pages (COOP: same-origin and COEP: require-corp headers).
  */
-export function webWorkerSpawner(url: string | URL, options: { type?: 'classic' | 'module' } = {}): SpawnWasmWorker {
+export function webWorkerSpawner(script: string | URL | (() => Worker), options: { type?: 'classic' | 'module' } = {}): SpawnWasmWorker {
   return () => {
-    const worker = new Worker(url, { type: options.type ?? 'classic' });
+    const worker = typeof script === 'function' ? script() : new Worker(script, { type: options.type ?? 'classic' });
     return {
       postMessage: (m) => worker.postMessage(m),
       listen(onMessage, onExit) {
