@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { analyze } from '../study/analysis.js';
-import { PRESET_NAMES } from '../study/presets.js';
+import { PRESET_NAMES, preset as presetConfigs } from '../study/presets.js';
 import { coverage } from './tables.js';
 import { readStudyDir } from './write.js';
 import type { PresetResult } from './results-table.js';
@@ -19,8 +19,9 @@ export async function readPresetResults(studiesDir: string, linkBase: string): P
   const out: PresetResult[] = [];
   for (const preset of REPORTED_PRESETS) {
     const dir = join(studiesDir, preset);
+    const axis = presetConfigs(preset, true)[0].axis;
     if (!existsSync(join(dir, STUDY_FILE))) {
-      out.push({ preset, reportLink: null, analysis: null, coverage: null });
+      out.push({ preset, axis, reportLink: null, analysis: null, coverage: null });
       continue;
     }
     const input = await readStudyDir(dir);
@@ -29,6 +30,7 @@ export async function readPresetResults(studiesDir: string, linkBase: string): P
     const report = join(dir, 'report.md');
     out.push({
       preset,
+      axis,
       reportLink: existsSync(report) ? relative(linkBase, report) : null,
       analysis,
       coverage: coverage({ ...input, analyses: analysis ? [analysis] : [] }, preset),

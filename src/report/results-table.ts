@@ -18,6 +18,8 @@ export const RESULTS_END = '<!-- /results-table -->';
 /** One preset as the README sees it: its analysis when its store exists, and how complete it is. */
 export interface PresetResult {
   preset: string;
+  /** The axis it varies, from its config (known before any result). */
+  axis: string;
   /** Where its report lives, relative to the README; null when it has not been run. */
   reportLink: string | null;
   analysis: AxisAnalysis | null;
@@ -29,7 +31,7 @@ const studyCell = (p: PresetResult): Cell => ({ code: p.preset });
 /** Rows for one preset: its claims when finished, else what is missing. */
 function rowsFor(p: PresetResult): Cell[][] {
   const a = p.analysis;
-  const pending = (state: string): Cell[] => [studyCell(p), a?.axis ?? '–', state, '–', '–', '–', '–', '–'];
+  const pending = (state: string): Cell[] => [studyCell(p), p.axis, state, '–', '–', '–', '–', '–'];
   if (!p.coverage) return [pending('not run yet')];
   // No counts: they change with every trial, and the README changes only when a preset finishes.
   const missing = p.coverage.expected !== null ? p.coverage.expected - p.coverage.found : 0;

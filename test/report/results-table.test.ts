@@ -5,7 +5,7 @@ import { resultsTable, withResultsTable, RESULTS_BEGIN, RESULTS_END, type Preset
 import { handAnalysis } from './fixtures.js';
 
 const done = (slopes: { seedSlope: number; perWeightSlope: number }): PresetResult => ({
-  preset: 'width', reportLink: 'docs/studies/width/report.md',
+  preset: 'width', axis: 'width', reportLink: 'docs/studies/width/report.md',
   analysis: handAnalysis({ ...slopes, se: 0.02 }),
   coverage: { expected: 120, found: 120, extra: 0, diverged: 0 },
 });
@@ -24,8 +24,8 @@ test('a finished preset gets one row per claim its axis tests, with the measured
 
 test('a preset with missing trials or no store shows no numbers', () => {
   const running: PresetResult = { ...done({ seedSlope: 0, perWeightSlope: 1.3 }), coverage: { expected: 120, found: 119, extra: 0, diverged: 0 } };
-  const absent: PresetResult = { preset: 'depth', reportLink: null, analysis: null, coverage: null };
-  const young: PresetResult = { preset: 'data', reportLink: null, analysis: null, coverage: { expected: 270, found: 40, extra: 0, diverged: 0 } };
+  const absent: PresetResult = { preset: 'depth', axis: 'depth', reportLink: null, analysis: null, coverage: null };
+  const young: PresetResult = { preset: 'data', axis: 'data', reportLink: null, analysis: null, coverage: { expected: 270, found: 40, extra: 0, diverged: 0 } };
   const rows = resultsTable([running, absent, young]).rows;
   assert.deepEqual(rows.map((r) => r[2]), ['still running', 'not run yet', 'still running']);
   assert.ok(rows.every((r) => r.slice(3).every((c) => c === '–')));
