@@ -54,6 +54,9 @@ test('library errors name the field: an unknown optimizer, predict and evaluate 
     regularization: [regularizationTerm('1e-4')], batchSize: 2, epochs: 1, seed: 1,
   }, jsBackend, data);
   assert.throws(() => make('rmsprop'), (e: unknown) => e instanceof ConfigError && /optimizer\.name must be one of sgd, momentum, nesterov, adam, adamw, got "rmsprop"/.test(e.message));
+  // An optimizer without a schedule (the learning rate lives there) is named, not a TypeError.
+  assert.throws(() => new Trainer({ model: mlpSpec(6, [4], 3), optimizer: { name: 'sgd' } as never, regularization: [], batchSize: 2, epochs: 1, seed: 1 }, jsBackend, data),
+    (e: unknown) => e instanceof ConfigError && /config\.optimizer\.schedule must be a schedule, e\.g\. \{ type: 'constant', lr: 0\.05 \}/.test(e.message));
   const t = make('sgd');
   assert.throws(() => predict(t.model, new Float32Array(7), 1), (e: unknown) => e instanceof ConfigError && /1 examples of 6 features need 6 values, images has 7/.test(e.message));
   assert.throws(() => evaluate(t.model, createDataset(new Float32Array(5), Int32Array.from([0]), [5], 3)), /the model expects 6 features per example, the data has 5/);

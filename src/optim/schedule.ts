@@ -42,6 +42,9 @@ export function peakLearningRate(spec: ScheduleSpec): number {
 }
 
 function validateSchedule(spec: ScheduleSpec): void {
+  if (typeof spec !== 'object' || spec === null) {
+    throw new ConfigError(`config.optimizer.schedule must be a schedule, e.g. { type: 'constant', lr: 0.05 } (types: constant, step, cosine, warmup), got ${JSON.stringify(spec)}`);
+  }
   const positive = (v: number, what: string) => {
     if (!(Number.isFinite(v) && v > 0)) throw new ConfigError(`${what} must be a positive number, got ${v}`);
   };
