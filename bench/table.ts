@@ -24,7 +24,7 @@ function kernels(s: SystemRow): string {
   if (s.name.startsWith('pytorch-') && d.openblas !== undefined) {
     const core = (d.openblas as { core?: string } | null | undefined)?.core ?? '?';
     const check = d.check as { correct: boolean; relative_difference: number | null } | undefined;
-    const verdict = !check ? '' : check.correct ? `, check ok (${check.relative_difference!.toExponential(0)})` : ', EXCLUDED: check failed';
+    const verdict = !check ? '' : check.correct ? `, check ok (Δ ${check.relative_difference!.toExponential(0)})` : ', EXCLUDED: check failed';
     return `OpenBLAS ${core}, ATen ${d.aten_cpu_capability ?? '?'}${verdict}`;
   }
   if (typeof d.gemm === 'string') return `GEMM ${d.gemm}`;
