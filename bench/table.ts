@@ -57,6 +57,8 @@ function systemsTable(w: Pick<WorkloadResult, 'systems' | 'percent_of_peak'>, fl
     '  CPU util = process CPU time / wall time (median);',
     `  model GFLOP/s = samples/s × ${(flopsPerSample / 1e6).toFixed(2)} MFLOP per example (3 × forward, conv and dense layers);`,
     '  % of peak: of the measured peak its instructions can reach at its thread count (native vector FMA for native code and JavaScript, wasm 128-bit for wasm).');
+  const over = Object.entries(w.percent_of_peak ?? {}).filter(([, p]) => p.percent > 100).map(([name]) => name);
+  if (over.length > 0) out.push(`  above 100% of peak (${over.join(', ')}): the peak was measured low, so the machine was busy while it ran; this run's shares of peak mean nothing.`);
   for (const s of w.systems) {
     const d = s.details ?? {};
     if (typeof d.conv2d_backprop_filter === 'string') out.push(`  ${s.name}: ${d.conv2d_backprop_filter}`);

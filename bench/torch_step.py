@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """PyTorch side of `npm run bench`: the same model, optimizer, penalty and batches as ridgeline.
 
-Run by bench/run.ts as `/usr/bin/python3 bench/torch_step.py --data DIR --threads N
-[--workload mlp|cnn] [--warmup N --seconds S --repetitions R | --quick]` (Debian's
-python3-torch; the python3 first on PATH may lack torch). DIR holds x.bin (float32 LE), y.bin
+Run by bench/systems.ts as `/usr/bin/python3 bench/torch_step.py --data DIR --threads N
+[--workload mlp|cnn] [--warmup N --seconds S --repetitions R | --quick] [--check-steps K]
+[--width W --batch B]` (Debian's python3-torch; the python3 first on PATH may lack torch), in
+each environment of bench/peers.ts. `--check-steps K`: after the timed steps, K steps afresh
+from the same initial weights, whose loss peers.ts compares across configurations
+(`--repetitions 0`: only that). `--width`/`--batch`: the sweep's MLP width and batch size.
+The report names the OpenBLAS kernels that ran (openblas_get_corename) and ATen's vector ISA. DIR holds x.bin (float32 LE), y.bin
 (int32 LE) and meta.json written by run.ts, and for the CNN cnn-spec.json: ridgeline's parsed
 `--arch` spec of bench/common.ts CNN_ARCH with its parameter count. Prints one JSON object on
 the last line of stdout (nothing else is printed there).

@@ -7,8 +7,10 @@
  *   node --import tsx bench/worker.ts gemm <native|wasm|js>                         [--quick]
  *   node --expose-gc --import tsx bench/worker.ts memory <native|wasm|js> <batch dir> [--quick]
  *
- * `train` also takes `--warmup N --seconds S --repetitions R` (run.ts passes them, from
- * common.ts timingFor); without them the workload's full or `--quick` timing applies.
+ * `train` also takes `--warmup N --seconds S --repetitions R` (bench/systems.ts passes them,
+ * from common.ts timingFor or pairTimingFor); without them the workload's full or `--quick`
+ * timing applies. The sweep (bench/sweep.ts) adds `--width W` (the MLP's hidden width) and
+ * `--batch B` (the same rows cut into batches of B).
  * The result is one JSON object on the last line of stdout; everything else goes to stderr.
  */
 import { availableParallelism } from 'node:os';
