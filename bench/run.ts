@@ -53,16 +53,17 @@ async function write(path: string, data: string): Promise<void> {
 async function emit(o: Options, report: Report | SweepReport): Promise<void> {
   if (o.out) await write(o.out, `${JSON.stringify(report, null, 2)}\n`);
   const sweep = isSweep(report);
-  if (o.plot) {
-    if (!sweep) throw new UsageError('--plot draws a sweep report (npm run bench -- --sweep)');
+  if (o.plot && !sweep) throw new UsageError('--plot draws a sweep report (npm run bench -- --sweep)');
+  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(sweep ? renderSweep(report) : renderTable(report));
+  // The figure last: a path it cannot write to loses nothing that was measured.
+  if (o.plot && sweep) {
     try {
       for (const f of await writeSweepFigure(report, o.plot)) log(`wrote ${f}`);
     } catch (e) {
       throw writeError(e, o.plot);
     }
   }
-  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(sweep ? renderSweep(report) : renderTable(report));
 }
 
 async function main(): Promise<number> {

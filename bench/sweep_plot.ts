@@ -25,7 +25,7 @@ export function sweepSvg(r: SweepReport): string {
   const [inputs, , , classes] = mlpSizes();
   return renderFramed({
     title: `Cost as the work grows: MLP ${inputs}-w-w-${classes} training steps`,
-    subtitle: `model GFLOP/s (samples/s × FLOPs per example) by hidden width w and batch size; ${r.machine.cpu}`,
+    subtitle: 'model GFLOP/s (samples/s × FLOPs per example) by hidden width w, per batch size',
     legend: [
       ...systems.map((s, i) => ({ label: s, color: CATEGORICAL[i], mark: 'line' as const })),
       ...peaks.map((p) => ({ label: `${p.label} (${p.gflops.toFixed(0)})`, color: p.color, mark: 'dash' as const })),
@@ -33,7 +33,8 @@ export function sweepSvg(r: SweepReport): string {
   }, (marginTop) => ({
     marginTop, marginLeft: 56, height: 360 + marginTop,
     x: { type: 'log', base: 2, ticks: r.widths, tickFormat: (d: number) => String(d), label: 'hidden width w' },
-    y: { grid: true, zero: true, label: 'model GFLOP/s' },
+    // The y label would sit in the header's space (facets put their labels in the top margin): the subtitle says it.
+    y: { grid: true, zero: true, label: null },
     fx: { label: null, domain: r.batches.map((b) => `B = ${b}`) },
     color: { domain: systems, range: CATEGORICAL.slice(0, systems.length) },
     marks: [
