@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import type { BackendName, LoadResult } from '../src/kernels/select.js';
 import { PYTHON, TORCH_SCRIPT, UsageError, log, nodeWorker, runChild, type EnvChange } from './child.js';
+import { plural, sps } from './format.js';
 import { timingArgs, type CnnPace, type SystemResult, type TimingOptions, type WorkloadName } from './common.js';
 
 export interface SystemSpec {
@@ -90,8 +91,6 @@ export interface RunContext {
   loads: Map<BackendName, LoadResult>;
 }
 
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-
 /**
  * One run of one system in its own process. A system that cannot run here (its backend does
  * not load, no python3) comes back `skipped`; one whose process fails comes back `skipped`
@@ -127,6 +126,6 @@ export async function runSystem(
     };
   }
   if (r.skipped) log(`${s.name}${tag}: skipped (${r.skipped})`);
-  else if (r.samples_per_s !== null) log(`${s.name}${tag}${role === 'single' ? '' : ` (${role})`}: ${r.samples_per_s.toFixed(0)} samples/s`);
+  else if (r.samples_per_s !== null) log(`${s.name}${tag}${role === 'single' ? '' : ` (${role})`}: ${sps(r.samples_per_s)} samples/s`);
   return { run: r, failed: false };
 }

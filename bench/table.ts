@@ -1,5 +1,6 @@
 /** The readable report: the table `npm run bench` prints (and `--render` prints for a saved JSON report). */
 import { mlpSizes } from './common.js';
+import { plural, sps, times } from './format.js';
 import { fmtLoad } from './machine.js';
 import type { PairResult } from './pairs.js';
 import type { PeakSeries, Peaks } from './peak.js';
@@ -13,10 +14,6 @@ export function table(header: string[], rows: string[][], rightAlign: (col: numb
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 }
 
-/** Samples/s: whole numbers, except below 10 (tfjs-cpu's CNN: under one per second). */
-export const sps = (v: number) => (v >= 10 ? v.toFixed(0) : v.toPrecision(2));
-export const times = (v: number | null) => (v === null ? '—' : `${v >= 100 ? v.toFixed(0) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2)}×`);
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** What a row ran on: PyTorch's OpenBLAS kernels and its check, ridgeline's GEMM or wasm variant. */
 function kernels(s: SystemRow): string {
