@@ -4,8 +4,7 @@
  * then a single run of every selected system that neither covered; one row per system.
  */
 import { pairTimingFor, timingFor, type WorkloadName } from './common.js';
-import type { Reference } from './pairs.js';
-import { runPairs } from './pairs.js';
+import { runPairs, type Reference } from './pairs.js';
 import type { Peaks } from './peak.js';
 import { screenPeers } from './peers.js';
 import {
