@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { layerShapes, paramShapes, parseArch, type ModelSpec } from '../src/nn/spec.js';
+import { layerShapes, mlpSpec, paramShapes, parseArch, type ModelSpec } from '../src/nn/spec.js';
 
 /** The repository root (bench/ → ..). */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -30,6 +30,18 @@ export const WORKLOAD = {
   momentum: 0.9,
   lambdaE: 1e-4,
 } as const;
+
+/**
+ * The MLP of WORKLOAD with both hidden layers `width` wide (the sweep varies it; 256 is the
+ * bench's MLP). Every system builds its MLP from these sizes.
+ */
+export const mlpSizes = (width: number = WORKLOAD.sizes[1]): [number, number, number, number] =>
+  [WORKLOAD.sizes[0], width, width, WORKLOAD.sizes[3]];
+
+export const mlpModel = (width?: number): ModelSpec => {
+  const [inputs, h1, h2, classes] = mlpSizes(width);
+  return mlpSpec(inputs, [h1, h2], classes, 'relu');
+};
 
 /** The workloads `--workload` chooses between; `mlp` is WORKLOAD above, `cnn` is CNN_WORKLOAD. */
 export const WORKLOAD_NAMES = ['mlp', 'cnn'] as const;
@@ -115,6 +127,17 @@ export function writeBatches(dir: string, b: Batches): void {
   writeFileSync(join(dir, 'meta.json'), JSON.stringify(b.meta));
 }
 
+/**
+ * The same rows cut into batches of `batch` (the sweep's batch sizes): as many whole batches as
+ * the rows fill. Both workers do this the same way (torch_step.py `rebatch`).
+ */
+export function rebatch(b: Batches, batch: number): Batches {
+  const rows = b.meta.batches * b.meta.batch;
+  const batches = Math.floor(rows / batch);
+  if (!Number.isInteger(batch) || batch < 1 || batches < 1) throw new Error(`cannot cut ${rows} rows into batches of ${batch}`);
+  return { meta: { ...b.meta, batch, batches }, x: b.x.subarray(0, batches * batch * b.meta.features), y: b.y.subarray(0, batches * batch) };
+}
+
 export function readBatches(dir: string): Batches {
   const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as BatchMeta;
   // Copy into fresh (aligned) buffers: a Buffer may sit at any offset of a shared pool.
@@ -166,6 +189,17 @@ export function timingFor(workload: WorkloadName, quick: boolean, pace: CnnPace 
   if (workload === 'mlp') return quick ? TIMING.quick : TIMING.full;
   if (quick) return pace === 'slowest' ? CNN_TIMING.quickSlowest : CNN_TIMING.quick;
   return CNN_TIMING[pace];
+}
+
+/**
+ * One side of an interleaved pair (bench/pairs.ts): the system's own warm-up, then a single
+ * repetition of at least PAIR_SECONDS (a single timed step for the slowest systems, as before).
+ */
+export const PAIR_SECONDS = 3;
+
+export function pairTimingFor(workload: WorkloadName, quick: boolean, pace: CnnPace = 'normal'): TimingOptions {
+  const t = timingFor(workload, quick, pace);
+  return { ...t, repetitions: 1, seconds: quick || t.seconds === 0 ? t.seconds : Math.max(t.seconds, PAIR_SECONDS) };
 }
 
 /** As command-line flags for a worker (bench/worker.ts and bench/torch_step.py take the same three). */

@@ -7,8 +7,10 @@
  *   node --import tsx bench/worker.ts gemm <native|wasm|js>                         [--quick]
  *   node --expose-gc --import tsx bench/worker.ts memory <native|wasm|js> <batch dir> [--quick]
  *
- * `train` also takes `--warmup N --seconds S --repetitions R` (run.ts passes them, from
- * common.ts timingFor); without them the workload's full or `--quick` timing applies.
+ * `train` also takes `--warmup N --seconds S --repetitions R` (bench/systems.ts passes them,
+ * from common.ts timingFor or pairTimingFor); without them the workload's full or `--quick`
+ * timing applies. The sweep (bench/sweep.ts) adds `--width W` (the MLP's hidden width) and
+ * `--batch B` (the same rows cut into batches of B).
  * The result is one JSON object on the last line of stdout; everything else goes to stderr.
  */
 import { availableParallelism } from 'node:os';
@@ -20,12 +22,12 @@ import type { Backend } from '../src/kernels/backend.js';
 import { backendThreads, type BackendName } from '../src/kernels/select.js';
 import { tryLoad } from '../src/kernels/select-node.js';
 import { createDataset } from '../src/data/dataset.js';
-import { mlpSpec, paramShapes, type LayerSpec, type ModelSpec } from '../src/nn/spec.js';
+import { type LayerSpec, type ModelSpec } from '../src/nn/spec.js';
 import { regularizationTerm } from '../src/regularization/plan.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import {
-  CNN_ARCH, CNN_PARAMS, CNN_WORKLOAD, REPO_ROOT, WORKLOAD, WORKLOAD_NAMES, cnnSpec, gemmShapes, median, peakRssMb,
-  rusageMaxRssMb, readBatches, shapeLabel, timeSteps, timingFor,
+  CNN_ARCH, CNN_PARAMS, CNN_WORKLOAD, REPO_ROOT, WORKLOAD, WORKLOAD_NAMES, cnnSpec, gemmShapes, median, mlpModel, peakRssMb,
+  rebatch, rusageMaxRssMb, readBatches, shapeLabel, timeSteps, timingFor,
   type Batches, type SystemResult, type TimingOptions, type WorkloadName,
 } from './common.js';
 import { FILTER_GRAD_SHIM, registerWasmFilterGrad } from './tfjs_wasm_filter_grad.js';
@@ -50,6 +52,8 @@ const { values: flags, positionals } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, name: { type: 'string' }, workload: { type: 'string', default: 'mlp' },
     warmup: { type: 'string' }, seconds: { type: 'string' }, repetitions: { type: 'string' },
+    // The sweep (bench/sweep.ts): the MLP's hidden width and the batch size.
+    width: { type: 'string' }, batch: { type: 'string' },
   },
 });
 const [task, ...rest] = positionals;
@@ -62,6 +66,11 @@ const timing: TimingOptions = {
   ...(flags.seconds !== undefined ? { seconds: Number(flags.seconds) } : {}),
   ...(flags.repetitions !== undefined ? { repetitions: Number(flags.repetitions) } : {}),
 };
+
+const width = flags.width !== undefined ? Number(flags.width) : undefined;
+if (width !== undefined && (workload !== 'mlp' || !Number.isInteger(width) || width < 1)) throw new Error(`--width takes a positive integer, for the MLP only (got '${flags.width}')`);
+/** The batches as run.ts wrote them, cut to --batch when given. */
+const batchesIn = (dir: string): Batches => (flags.batch !== undefined ? rebatch(readBatches(dir), Number(flags.batch)) : readBatches(dir));
 
 function emit(result: unknown): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -76,6 +85,8 @@ function backendInfo(b: Backend): Record<string, unknown> {
   const o = b as unknown as Record<string, unknown>;
   const info: Record<string, unknown> = {};
   for (const key of ['blas', 'variant', 'simd', 'version']) if (typeof o[key] === 'string' || typeof o[key] === 'boolean') info[key] = o[key];
+  // The native backend's GEMM (own AVX-512 kernel, the system BLAS, or the portable C one).
+  if (typeof o.gemmKind === 'function') info.gemm = (o.gemmKind as () => unknown).call(b);
   for (const k of ['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']) if (process.env[k]) info[k] = process.env[k];
   return info;
 }
@@ -95,7 +106,7 @@ function ridgelineTrainer(backend: Backend, data: Batches, batches = data.meta.b
     throw new Error(`the CNN workload needs ${CNN_WORKLOAD.inputShape.join('×')} images in ${CNN_WORKLOAD.classes} classes; the batches have ${meta.features} features, ${meta.classes} classes`);
   }
   const config: TrainConfig = {
-    model: cnn ? cnnSpec() : mlpSpec(WORKLOAD.sizes[0], WORKLOAD.sizes.slice(1, -1), WORKLOAD.sizes[3], 'relu'),
+    model: cnn ? cnnSpec() : mlpModel(width),
     optimizer: { name: 'momentum', schedule: { type: 'constant', lr: WORKLOAD.lr }, momentum: WORKLOAD.momentum },
     regularization: [regularizationTerm(`seed:lambda=${WORKLOAD.lambdaE}`)],
     batchSize: meta.batch, epochs: 3, seed: 0,
@@ -111,7 +122,7 @@ async function trainRidgeline(backendName: string, dataDir: string): Promise<Sys
   const loaded = await loadBackend(backendName);
   if ('skipped' in loaded) return { name, workload, backend: backendName, threads: null, samples_per_s: null, skipped: loaded.skipped };
   const { backend } = loaded;
-  const data = readBatches(dataDir);
+  const data = batchesIn(dataDir);
   const { batch: B, features: F, batches } = data.meta;
   const trainer = ridgelineTrainer(backend, data, batches, workload);
   const params = trainer.model.paramCount;

@@ -27,7 +27,7 @@ const WIDTH = 620;
 /** Ordered colours for scale values: dark blue → teal → green → ochre → red → plum (no pale yellow). */
 const ORDERED_STOPS = ['#1d3f8f', '#1b7fa6', '#2e9e62', '#c28a14', '#d2512b', '#9b1d4a'];
 /** Distinct colours for convention families (Tableau 10, the yellow darkened for contrast). */
-const CATEGORICAL = ['#2f5f98', '#e15759', '#3f8f3a', '#f28e2b', '#8e5ea2', '#4f9e99', '#a88a1c', '#e377c2', '#8c564b', '#7f7f7f'];
+export const CATEGORICAL = ['#2f5f98', '#e15759', '#3f8f3a', '#f28e2b', '#8e5ea2', '#4f9e99', '#a88a1c', '#e377c2', '#8c564b', '#7f7f7f'];
 
 export function orderedColors(n: number): string[] {
   if (n <= 1) return [ORDERED_STOPS[0]];
@@ -43,14 +43,14 @@ function mix(a: string, b: string, t: number): string {
   return '#' + [0, 1, 2].map((i) => Math.round(ch(a, i) + (ch(b, i) - ch(a, i)) * t).toString(16).padStart(2, '0')).join('');
 }
 
-interface LegendItem {
+export interface LegendItem {
   label: string;
   color: string;
   /** 'line' for a series, 'dot' and 'ring' for markers. */
   mark: 'line' | 'dot' | 'ring' | 'dash';
 }
 
-interface Frame {
+export interface Frame {
   title: string;
   subtitle?: string;
   legend: LegendItem[];
@@ -96,7 +96,7 @@ function el(document: Document, name: string, attrs: Record<string, string | num
  * Renders a plot with a title and legend drawn inside the SVG. `build` gets the top margin to
  * use (room for the header) and returns Plot's options.
  */
-function renderFramed(frame: Frame, build: (marginTop: number) => Plot.PlotOptions): string {
+export function renderFramed(frame: Frame, build: (marginTop: number) => Plot.PlotOptions): string {
   const { document } = parseHTML('<!DOCTYPE html><html><head></head><body></body></html>');
   const titleY = 22, subtitleY = 40;
   const legendTop = frame.subtitle ? 60 : 44;

@@ -17,6 +17,7 @@ export const PACKAGES = {
   'slurm-wlm': { present: () => ['/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/bin/sbatch'].every(existsSync), what: 'slurmctld, slurmd and sbatch' },
   munge: { present: () => existsSync('/usr/sbin/munged'), what: 'munged' },
   'python3-torch': { present: () => pythonImports('torch'), what: 'PyTorch for /usr/bin/python3' },
+  'build-essential': { present: () => spawnSync(process.env.CC || 'cc', ['--version'], { stdio: 'ignore' }).status === 0, what: 'a C compiler (cc)' },
   'python3-sklearn': { present: () => pythonImports('sklearn'), what: 'scikit-learn for /usr/bin/python3' },
 } as const;
 export type Package = keyof typeof PACKAGES;
