@@ -5,7 +5,7 @@
  */
 import { createDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
-import { loadCsvFile, loadIdxDirectory, resolveDataSource } from '../node/datasets.js';
+import { loadCsvFile, loadIdxDirectory, loadIdxSplit, resolveDataSource } from '../node/datasets.js';
 
 export interface LoadedData {
   train: Dataset;
@@ -29,4 +29,11 @@ export async function loadData(data: string | undefined, testData?: string, shap
   const source = resolveDataSource(data);
   const { train, test } = await loadIdxDirectory(source.dir);
   return { train, test: testData ? await loadCsvDataset(testData, train.shape.length > 1 ? [...train.shape] : undefined) : test, label: source.label };
+}
+
+/** One split of `--data` (evaluate): only an IDX directory's test or training files; a CSV file is its one set. */
+export async function loadSplit(data: string | undefined, split: 'train' | 'test'): Promise<{ dataset: Dataset; label: string }> {
+  if (data !== undefined && isCsv(data)) return { dataset: await loadCsvDataset(data), label: data };
+  const source = resolveDataSource(data);
+  return { dataset: await loadIdxSplit(source.dir, split), label: source.label };
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { loadModel } from '../node/run-dir.js';
 import { evaluate } from '../train/evaluate.js';
-import { loadData } from './data-source.js';
+import { loadSplit } from './data-source.js';
 import { Log } from './log.js';
 import { validateOptions } from './options.js';
 import { backendOption, resolveBackend } from './backend-option.js';
@@ -30,15 +30,14 @@ export function evaluateCommand(): Command {
     .action(async (_o, cmd: Command) => {
       const opts = validateOptions(schema, cmd.opts());
       const log = new Log({ quiet: false, json: !!opts.json });
-      const data = await loadData(opts.data);
-      const arch = opts.arch === undefined ? undefined : { text: opts.arch, inputShape: data.train.shape, classes: data.train.classes };
+      const { dataset: ds, label } = await loadSplit(opts.data, opts.split);
+      const arch = opts.arch === undefined ? undefined : { text: opts.arch, inputShape: ds.shape, classes: ds.classes };
       const { model } = await loadModel(opts.model, await resolveBackend(opts.backend, log), { arch });
-      const ds = opts.split === 'train' || data.test === null ? data.train : data.test;
       if (ds.features !== model.spec.inputSize) {
-        throw new ConfigError(`${opts.model} expects ${model.spec.inputSize} features per example, ${data.label} has ${ds.features}`);
+        throw new ConfigError(`${opts.model} expects ${model.spec.inputSize} features per example, ${label} has ${ds.features}`);
       }
       const r = evaluate(model, ds);
-      log.result(`${data.label} (${opts.split}, ${r.count} examples): accuracy ${(100 * r.accuracy).toFixed(2)}%, mean CE ${r.loss.toFixed(4)}`);
-      log.json({ data: data.label, split: opts.split, ...r });
+      log.result(`${label} (${opts.split}, ${r.count} examples): accuracy ${(100 * r.accuracy).toFixed(2)}%, mean CE ${r.loss.toFixed(4)}`);
+      log.json({ data: label, split: opts.split, ...r });
     });
 }

@@ -11,7 +11,7 @@ import { DataError } from '../errors.js';
 import { FASHION_MNIST_FILES, idxDatasets, readCsvBytes, readIdxBytes, type IdxFiles } from '../data/bytes.js';
 import type { CsvData, CsvOptions } from '../data/csv.js';
 import type { Dataset } from '../data/dataset.js';
-import type { IdxArray } from '../data/idx.js';
+import { idxToDataset, type IdxArray } from '../data/idx.js';
 
 /** Installed by Debian's `dataset-fashion-mnist` package. */
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
@@ -30,11 +30,32 @@ export async function loadSample(): Promise<{ train: Dataset; test: Dataset }> {
 }
 
 export async function loadIdxDirectory(dir: string): Promise<{ train: Dataset; test: Dataset; source: string }> {
+  const found = await findIdxFiles(dir, Object.keys(FASHION_MNIST_FILES) as (keyof IdxFiles<string>)[]);
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    [found.trainImages!, found.trainLabels!, found.testImages!, found.testLabels!].map(readIdxFile),
+  );
+  const { train, test } = idxDatasets({ trainImages, trainLabels, testImages, testLabels }, dir);
+  return { train, test, source: dir };
+}
+
+/**
+ * One split of an IDX directory, reading only its two files: `evaluate` on the test set does
+ * not decode 47 MB of training images it never looks at.
+ */
+export async function loadIdxSplit(dir: string, split: 'train' | 'test'): Promise<Dataset> {
+  const keys = split === 'train' ? ['trainImages', 'trainLabels'] as const : ['testImages', 'testLabels'] as const;
+  const found = await findIdxFiles(dir, [...keys]);
+  const [images, labels] = await Promise.all([found[keys[0]]!, found[keys[1]]!].map(readIdxFile));
+  return idxToDataset(images, labels, `${dir} (${split === 'train' ? 'training' : 'test'} set)`);
+}
+
+/** The paths of the named files in `dir` (gzipped or not, either naming), or an error listing what is missing. */
+async function findIdxFiles(dir: string, keys: (keyof IdxFiles<string>)[]): Promise<Partial<IdxFiles<string>>> {
   await requireDirectory(dir);
   const found: Partial<IdxFiles<string>> = {};
   const missing: string[] = [];
-  for (const [key, name] of Object.entries(FASHION_MNIST_FILES) as [keyof typeof FASHION_MNIST_FILES, string][]) {
-    const candidates = idxCandidates(name);
+  for (const key of keys) {
+    const candidates = idxCandidates(FASHION_MNIST_FILES[key]);
     const hit = await firstExisting(dir, candidates);
     if (hit) found[key] = hit;
     else missing.push(candidates.join(' or '));
@@ -42,11 +63,7 @@ export async function loadIdxDirectory(dir: string): Promise<{ train: Dataset; t
   if (missing.length > 0) {
     throw new DataError(`${dir} is missing Fashion-MNIST files; looked for:\n  ${missing.join('\n  ')}`);
   }
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
-    [found.trainImages!, found.trainLabels!, found.testImages!, found.testLabels!].map(readIdxFile),
-  );
-  const { train, test } = idxDatasets({ trainImages, trainLabels, testImages, testLabels }, dir);
-  return { train, test, source: dir };
+  return found;
 }
 
 /**

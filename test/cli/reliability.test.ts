@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../../src/format/safetensors.js';
-import { assertSuccess, assertUserError, makeTempDir, removeDir, runCli, spawnCli } from '../helpers/cli.js';
+import { assertSuccess, assertUserError, makeTempDir, REPO_ROOT, removeDir, runCli, spawnCli } from '../helpers/cli.js';
 
 let tmp: string, run: string;
 before(async () => {
@@ -127,4 +127,17 @@ test('resume continues on the native GEMM the run started on (the checkpoint rec
   assert.doesNotMatch(r.stderr, /continues on/);
   const weights = (dir: string) => [...decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))), dir).tensors.values()].map((t) => Array.from(t.data as Float32Array));
   assert.deepEqual(weights(resumedDir), weights(straight), 'the same bits as the uninterrupted run on the portable GEMM');
+});
+
+test('evaluate reads only the split it evaluates: a directory holding just the test files works', async () => {
+  const dir = join(tmp, 'test-only');
+  execFileSync('mkdir', ['-p', dir]);
+  for (const name of ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) {
+    writeFileSync(join(dir, name), readFileSync(join(REPO_ROOT, 'data', 'sample', name)));
+  }
+  const r = await runCli(['evaluate', '--model', join(run, 'model.safetensors'), '--data', dir, '--json']);
+  assertSuccess(r);
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1)!).split, 'test');
+  // The training split is the one it lacks: named, not a stack trace.
+  assertUserError(await runCli(['evaluate', '--model', join(run, 'model.safetensors'), '--data', dir, '--split', 'train']), { code: 2, message: ['train-images-idx3-ubyte'] });
 });
