@@ -1,56 +1,47 @@
 /**
- * `export --run DIR --to pytorch`: what the script needs from a run directory, computed with
- * ridgeline's own code so the script trains on exactly the same rows in exactly the same order:
- * the validation split (dataset.ts) and each epoch's shuffle (trainer.ts) replayed from the
- * run's seed, the parameter groups from the run's regularization terms, and the conversion notes.
- * Node-only (it reads the run and the data, and writes the row order beside the script).
+ * `export --run DIR --to pytorch|sklearn|keras`: what a script needs from a run directory,
+ * computed with ridgeline's own code so the script trains on exactly the same rows in exactly the
+ * same order: the validation split (dataset.ts) and each epoch's shuffle (trainer.ts) replayed
+ * from the run's seed, written beside the script; the run's config, parameter groups and initial
+ * weights. Node-only (it reads the run and the data, and writes the files).
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { validationSplitRows } from '../data/dataset.js';
 import { ConfigError, DataError } from '../errors.js';
-import { pytorchScript, type ParamGroup } from '../format/pytorch-script.js';
-import { paramShapes } from '../nn/spec.js';
-import { decayMask } from '../regularization/mask.js';
-import { coefficientFor } from '../regularization/plan.js';
+import { parameterGroups } from '../format/export-plan.js';
+import { kerasPlan, kerasScript } from '../format/keras-script.js';
+import type { ScriptInput } from '../format/python-script.js';
+import { pytorchScript } from '../format/pytorch-script.js';
+import { sklearnNotes, sklearnPlan, sklearnScript } from '../format/sklearn-script.js';
 import { nextEpochOrder, shuffleRng, type TrainConfig } from '../train/trainer.js';
 import { loadIdxDirectory, resolveDataSource } from './datasets.js';
 import { writeOutput } from './files.js';
 import { INIT_MODEL_FILE, loadCheckpoint } from './run-dir.js';
 
-export interface PytorchExport {
+export const SCRIPT_TARGETS = ['pytorch', 'sklearn', 'keras'] as const;
+export type ScriptTarget = (typeof SCRIPT_TARGETS)[number];
+
+export interface ScriptExport {
   script: string;
   rowsPath: string;
   steps: number;
 }
 
-/** Parameters with the same coefficients and learning-rate multiplier, as PyTorch parameter groups. */
-export function parameterGroups(config: TrainConfig): ParamGroup[] {
-  const groups = new Map<string, ParamGroup>();
-  for (const p of paramShapes(config.model)) {
-    const param = { ...p, value: { length: p.shape.reduce((a, b) => a * b, 1) } };
-    let lambdaE = 0, decoupled = 0, step = 0;
-    for (const t of config.regularization) {
-      if (!decayMask(t.decayParams)(param)) continue;
-      const v = coefficientFor(t, param, config.batchSize);
-      if (t.kind === 'coupled') lambdaE += v; else if (t.kind === 'decoupled') decoupled += v; else step += v;
-    }
-    const lrScale = config.optimizer.lrScale?.[p.name] ?? 1;
-    const key = `${lambdaE}|${decoupled}|${step}|${lrScale}`;
-    const g = groups.get(key) ?? { names: [], lambdaE, decoupled, step, lrScale };
-    g.names.push(p.name);
-    groups.set(key, g);
-  }
-  return [...groups.values()];
+interface Prepared {
+  input: ScriptInput;
+  /** The row order, written beside the script once the framework has accepted the run. */
+  rows: Int32Array;
 }
 
-export async function exportPytorch(runDir: string, out: string, maxSteps?: number): Promise<PytorchExport> {
+/** The run's config, its data and the row order for `maxSteps` steps (the run's own by default). */
+async function prepare(runDir: string, out: string, to: ScriptTarget, maxSteps?: number): Promise<Prepared> {
   const { config: saved, path } = await loadCheckpoint(runDir);
   const { options, train: config } = saved as { options: Record<string, unknown>; train: TrainConfig };
   const init = join(runDir, INIT_MODEL_FILE);
   if (!existsSync(init)) throw new DataError(`${runDir} has no ${INIT_MODEL_FILE} (runs write it since this version): train the run again to export it`);
   const data = options.data as string | undefined;
-  if (data !== undefined && /\.csv(\.gz)?$/i.test(data)) throw new ConfigError(`export --to pytorch reads IDX data; ${path} trained on the CSV file ${data}`);
+  if (data !== undefined && /\.csv(\.gz)?$/i.test(data)) throw new ConfigError(`export --to ${to} reads IDX data; ${path} trained on the CSV file ${data}`);
   const source = resolveDataSource(data);
   const { train } = await loadIdxDirectory(source.dir);
   const rows = validationSplitRows(train.count, Number(options.validation ?? 0.1), Number(options.seed ?? config.seed)).train;
@@ -65,15 +56,24 @@ export async function exportPytorch(runDir: string, out: string, maxSteps?: numb
     for (let k = 0; k < N; k++) all[e * N + k] = rows[order[k]];
   }
   const base = out.replace(/\.py$/, '');
-  const rowsPath = `${base}.rows.i32`;
-  await writeOutput(rowsPath, new Uint8Array(all.buffer));
-  const groups = parameterGroups(config);
   const o = config.optimizer;
   const notes = [
     `ridgeline run ${resolve(runDir)}: ${config.epochs} epochs of ${stepsPerEpoch} steps, B = ${config.batchSize}, seed ${config.seed}; this script runs ${steps} steps.`,
     `Optimizer ${o.name}; learning-rate schedule ${JSON.stringify(o.schedule)}.`,
+  ];
+  const input: ScriptInput = {
+    config, dataDir: source.dir, initPath: resolve(init), rowsPath: resolve(`${base}.rows.i32`),
+    trainRows: N, steps, outWeights: resolve(`${base}.weights.safetensors`), notes,
+  };
+  return { input, rows: all };
+}
+
+/** PyTorch's conversion notes: each parameter group's coefficients in PyTorch's knobs. */
+function pytorchNotes(config: TrainConfig): string[] {
+  const o = config.optimizer;
+  return [
     'Regularization, per parameter group (ridgeline → PyTorch):',
-    ...groups.map((g) => `  ${g.names.join(', ')}: ${[
+    ...parameterGroups(config).map((g) => `  ${g.names.join(', ')}: ${[
       g.lambdaE ? `coupled λ_E = ${g.lambdaE} → weight_decay = 2·λ_E = ${2 * g.lambdaE}${o.name === 'adamw' ? ' (added to the gradient by hand: AdamW\'s weight_decay is decoupled)' : ''}` : '',
       g.decoupled ? `decoupled c = ${g.decoupled} (δ_t = η_t·c) → ${o.name === 'adamw' ? `AdamW weight_decay = ${g.decoupled}` : 'w·(1 − η_t·c) by hand before each step'}` : '',
       g.step ? `step decay δ = ${g.step} → w·(1 − δ) by hand before each step` : '',
@@ -83,10 +83,29 @@ export async function exportPytorch(runDir: string, out: string, maxSteps?: numb
     ...(config.model.layers.some((l) => l.type === 'dropout') ? ['Dropout masks come from PyTorch\'s RNG, not ridgeline\'s: with dropout the two runs are equal in distribution, not step for step.'] : []),
     'The data term is CrossEntropyLoss (mean), as ridgeline\'s seed objective; float32 throughout, so weights agree to about 1e-5 relative.',
   ];
-  const script = pytorchScript({
-    config, groups, dataDir: source.dir, initPath: resolve(init), rowsPath: resolve(rowsPath),
-    trainRows: N, steps, outWeights: resolve(`${base}.weights.safetensors`), notes,
-  });
+}
+
+/** The script for one framework (a ConfigError when the framework cannot express the run). */
+function emit(to: ScriptTarget, input: ScriptInput): string {
+  const { config } = input;
+  switch (to) {
+    case 'pytorch':
+      return pytorchScript({ ...input, notes: [...input.notes, ...pytorchNotes(config)], groups: parameterGroups(config) });
+    case 'sklearn': {
+      const plan = sklearnPlan(config, input.trainRows, input.steps);
+      return sklearnScript({ ...input, notes: [...input.notes, ...sklearnNotes(plan)] }, plan);
+    }
+    case 'keras': {
+      const plan = kerasPlan(config);
+      return kerasScript({ ...input, notes: [...input.notes, ...plan.notes] }, plan);
+    }
+  }
+}
+
+export async function exportScript(runDir: string, out: string, to: ScriptTarget, maxSteps?: number): Promise<ScriptExport> {
+  const { input, rows } = await prepare(runDir, out, to, maxSteps);
+  const script = emit(to, input);
+  await writeOutput(input.rowsPath, new Uint8Array(rows.buffer));
   await writeOutput(out, script);
-  return { script, rowsPath, steps };
+  return { script, rowsPath: input.rowsPath, steps: input.steps };
 }
