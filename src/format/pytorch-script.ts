@@ -14,8 +14,13 @@
 import { layerNames, layerShapes, type LayerSpec } from '../nn/spec.js';
 import { peakLearningRate } from '../optim/schedule.js';
 import type { TrainConfig } from '../train/trainer.js';
-import type { ParamGroup } from './export-plan.js';
+import { expressIn, type ParamGroup } from './export-plan.js';
 import { PYTHON_DATA, PYTHON_FILES, PYTHON_REPORT, lrFunction, py, pyString as str, scriptConstants, scriptHeader, type ScriptInput } from './python-script.js';
+
+/** Coupled λ_E as SGD's or Adam's weight_decay (2·λ_E), by the library's converter. */
+export function torchWeightDecay(lambdaE: number, config: TrainConfig): number {
+  return lambdaE === 0 ? 0 : expressIn(lambdaE, 'seed', config.optimizer.name === 'sgd' || config.optimizer.name === 'momentum' || config.optimizer.name === 'nesterov' ? 'pytorch-sgd' : 'pytorch-adam', config);
+}
 
 export interface PytorchScriptInput extends ScriptInput {
   groups: ParamGroup[];
@@ -57,7 +62,7 @@ export function pytorchScript(input: PytorchScriptInput): string {
   const lr = peakLearningRate(o.schedule);
   const shape = config.model.inputShape ?? [config.model.inputSize];
   const group = (g: ParamGroup) => {
-    const wd = o.name === 'adamw' ? g.decoupled : 2 * g.lambdaE;
+    const wd = o.name === 'adamw' ? g.decoupled : torchWeightDecay(g.lambdaE, config);
     return `    {"params": [named[n] for n in ${JSON.stringify(g.names)}], "weight_decay": ${py(wd)}, "lr": ${py(lr * g.lrScale)}},`;
   };
   const optimizer = (() => {

@@ -12,7 +12,7 @@ import { ConfigError, DataError } from '../errors.js';
 import { parameterGroups } from '../format/export-plan.js';
 import { kerasPlan, kerasScript } from '../format/keras-script.js';
 import type { ScriptInput } from '../format/python-script.js';
-import { pytorchScript } from '../format/pytorch-script.js';
+import { pytorchScript, torchWeightDecay } from '../format/pytorch-script.js';
 import { sklearnNotes, sklearnPlan, sklearnScript } from '../format/sklearn-script.js';
 import { nextEpochOrder, shuffleRng, type TrainConfig } from '../train/trainer.js';
 import { loadIdxDirectory, resolveDataSource } from './datasets.js';
@@ -74,7 +74,7 @@ function pytorchNotes(config: TrainConfig): string[] {
   return [
     'Regularization, per parameter group (ridgeline → PyTorch):',
     ...parameterGroups(config).map((g) => `  ${g.names.join(', ')}: ${[
-      g.lambdaE ? `coupled λ_E = ${g.lambdaE} → weight_decay = 2·λ_E = ${2 * g.lambdaE}${o.name === 'adamw' ? ' (added to the gradient by hand: AdamW\'s weight_decay is decoupled)' : ''}` : '',
+      g.lambdaE ? `coupled λ_E = ${g.lambdaE} → weight_decay = 2·λ_E = ${torchWeightDecay(g.lambdaE, config)}${o.name === 'adamw' ? ' (added to the gradient by hand: AdamW\'s weight_decay is decoupled)' : ''}` : '',
       g.decoupled ? `decoupled c = ${g.decoupled} (δ_t = η_t·c) → ${o.name === 'adamw' ? `AdamW weight_decay = ${g.decoupled}` : 'w·(1 − η_t·c) by hand before each step'}` : '',
       g.step ? `step decay δ = ${g.step} → w·(1 − δ) by hand before each step` : '',
       g.lrScale !== 1 ? `learning rate ×${g.lrScale}` : '',
