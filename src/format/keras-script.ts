@@ -139,19 +139,13 @@ if UNDECAYED:
     opt.exclude_from_weight_decay(var_list=[variable(n) for n in UNDECAYED])
 model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
-step = 0
-for epoch_rows in rows:
-    for s in range(0, N, BATCH):
-        if step >= STEPS:
-            break
-        idx = epoch_rows[s:s + BATCH]
-        opt.learning_rate = lr_at(step)
-        model.train_on_batch(X[idx], Y[idx])
-        for names, d in STEP_DECAY:
-            for n in names:
-                v = variable(n)
-                v.assign(v * (1 - d))
-        step += 1
+for step, idx in batches():
+    opt.learning_rate = lr_at(step)
+    model.train_on_batch(X[idx], Y[idx])
+    for names, d in STEP_DECAY:
+        for n in names:
+            v = variable(n)
+            v.assign(v * (1 - d))
 
 final = {}
 for d in DENSE:
@@ -159,6 +153,6 @@ for d in DENSE:
     final[d + ".weight"] = kernel.T
     final[d + ".bias"] = bias
 pred = model.predict(test_x.reshape(len(test_x), IN), batch_size=1000, verbose=0).argmax(1)
-report(final, pred, test_y, step)
+report(final, pred, test_y, step + 1)
 `;
 }

@@ -105,12 +105,23 @@ def write_safetensors(path, tensors):
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))`;
 
-/** The training and test data, and the training rows in ridgeline's order: one row of \`rows\` per epoch. */
+/** The training and test data, and the training rows in ridgeline's order (one row of \`rows\` per epoch), batch by batch. */
 export const PYTHON_DATA = `images = read_images("train-images-idx3-ubyte.gz")
 labels = read_idx(DATA + "/train-labels-idx1-ubyte.gz").astype(np.int64)
 test_x = read_images("t10k-images-idx3-ubyte.gz")
 test_y = read_idx(DATA + "/t10k-labels-idx1-ubyte.gz").astype(np.int64)
-rows = np.fromfile(ROWS, dtype="<i4").reshape(-1, N)`;
+rows = np.fromfile(ROWS, dtype="<i4").reshape(-1, N)
+
+
+def batches():
+    """(update t, the training rows of its batch), in ridgeline's order: B rows at a time, each epoch's last batch short when B does not divide N."""
+    t = 0
+    for epoch_rows in rows:
+        for s in range(0, N, BATCH):
+            if t >= STEPS:
+                return
+            yield t, epoch_rows[s:s + BATCH]
+            t += 1`;
 
 /**
  * `report(final, pred, test_y, steps)`: writes the final weights (ridgeline's names) to

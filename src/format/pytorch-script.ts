@@ -126,33 +126,28 @@ ${lrFunction(o.schedule)}
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: lr_at(t) / LR)
 loss_fn = nn.CrossEntropyLoss()
 ${manualCoupled.length ? `COUPLED = [(${'named[n]'}, ${'lam'}) for names, lam in ${JSON.stringify(manualCoupled.map((g) => [g.names, g.lambdaE]))} for n in names]\n` : ''}${stepDecay.length ? `STEP_DECAY = [(named[n], d) for names, d in ${JSON.stringify(stepDecay.map((g) => [g.names, g.step]))} for n in names]\n` : ''}${manualDecoupled.length ? `DECOUPLED = [(named[n], c, scale) for names, c, scale in ${JSON.stringify(manualDecoupled.map((g) => [g.names, g.decoupled, g.lrScale]))} for n in names]\n` : ''}
-step = 0
-for epoch_rows in rows:
-    model.train()
-    for s in range(0, N, BATCH):
-        if step >= STEPS:
-            break
-        idx = torch.from_numpy(epoch_rows[s:s + BATCH].astype(np.int64))
-        opt.zero_grad()
-        loss = loss_fn(model(X[idx]), Y[idx])
-        loss.backward()
-${manualCoupled.length ? `        with torch.no_grad():
-            for p, lam in COUPLED:
-                p.grad.add_(p, alpha=2 * lam)
-` : ''}${stepDecay.length ? `        with torch.no_grad():
-            for p, d in STEP_DECAY:
-                p.mul_(1 - d)
-` : ''}${manualDecoupled.length ? `        with torch.no_grad():
-            for p, c, scale in DECOUPLED:
-                p.mul_(1 - lr_at(step) * scale * c)
-` : ''}        opt.step()
-        sched.step()
-        step += 1
+model.train()
+for step, idx in batches():
+    idx = torch.from_numpy(idx.astype(np.int64))
+    opt.zero_grad()
+    loss = loss_fn(model(X[idx]), Y[idx])
+    loss.backward()
+${manualCoupled.length ? `    with torch.no_grad():
+        for p, lam in COUPLED:
+            p.grad.add_(p, alpha=2 * lam)
+` : ''}${stepDecay.length ? `    with torch.no_grad():
+        for p, d in STEP_DECAY:
+            p.mul_(1 - d)
+` : ''}${manualDecoupled.length ? `    with torch.no_grad():
+        for p, c, scale in DECOUPLED:
+            p.mul_(1 - lr_at(step) * scale * c)
+` : ''}    opt.step()
+    sched.step()
 
 model.eval()
 final = {k: v.detach().numpy() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
 with torch.no_grad():
     pred = model(torch.from_numpy(test_x.reshape(len(test_x), ${shape.join(', ')}))).argmax(1).numpy()
-report(final, pred, test_y, step)
+report(final, pred, test_y, step + 1)
 `;
 }

@@ -195,21 +195,15 @@ def set_step(t, b):
 ${perStep}
 
 
-step = 0
-for epoch_rows in rows:
-    for s in range(0, N, BATCH):
-        if step >= STEPS:
-            break
-        idx = epoch_rows[s:s + BATCH]
-        set_step(step, len(idx))
-        clf.partial_fit(X[idx], Y[idx])
-        step += 1
+for step, idx in batches():
+    set_step(step, len(idx))
+    clf.partial_fit(X[idx], Y[idx])
 
 final = {}
 for d, w, b in zip(DENSE, clf.coefs_, clf.intercepts_):
     final[d + ".weight"] = w.T
     final[d + ".bias"] = b
 pred = clf.predict(test_x.reshape(len(test_x), -1).astype(np.float64))
-report(final, pred, test_y, step)
+report(final, pred, test_y, step + 1)
 `;
 }
