@@ -23,7 +23,7 @@ export interface KerasPlan {
   optimizer: string;
   /** Parameters the optimizer's weight_decay must skip (ridgeline did not decay them). */
   undecayed: string[];
-  /** [parameter names, δ] decayed by hand before each step. */
+  /** [parameter names, δ] decayed by hand after each step. */
   stepDecay: [string[], number][];
   notes: string[];
 }

@@ -121,7 +121,9 @@ def batches():
             if t >= STEPS:
                 return
             yield t, epoch_rows[s:s + BATCH]
-            t += 1`;
+            t += 1
+
+`;
 
 /**
  * `report(final, pred, test_y, steps)`: writes the final weights (ridgeline's names) to
