@@ -1,7 +1,7 @@
 /** The README stays true to the code: its opening commands and its table of conventions. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { CONVENTIONS } from '../src/regularization/conventions.js';
 import { withConventionsTable } from '../src/regularization/table.js';
 
@@ -28,7 +28,8 @@ test('README conventions table is the one generated from the registry (npm run d
 });
 
 test('README and docs/ link nothing outside the repository but public sources', () => {
-  const docs = ['library.md', 'regularization.md', 'study.md', 'recipes.md', 'speed.md', 'design.md', 'verification.md', 'studies/first-edition/README.md'];
+  // Every page in docs/ (new ones included), and the first edition's README.
+  const docs = [...readdirSync(new URL('../docs/', import.meta.url)).filter((f) => f.endsWith('.md')), 'studies/first-edition/README.md'];
   for (const [name, text] of [['README.md', readme], ...docs.map((f) => [`docs/${f}`, readFileSync(new URL(`../docs/${f}`, import.meta.url), 'utf8')])]) {
     assert.doesNotMatch(text, /\.\.\/shared|\]\(\.\.\/\.\.\/\.\./, `${name} links outside the repository`);
     // Every relative link points at a file that exists.

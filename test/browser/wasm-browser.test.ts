@@ -22,14 +22,14 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { BrowserResult } from './entry.js';
-import { CHROMIUM, requires } from '../helpers/requires.js';
+import { launchChromium, serveFiles, type Files } from '../helpers/browser.js';
+import { requires } from '../helpers/requires.js';
 
 const ENTRY = fileURLToPath(new URL('./entry.ts', import.meta.url));
 /** The package's own worker script (`ridgeline/wasm-worker`). */
@@ -90,26 +90,21 @@ test('WASM backend in headless Chromium: 5 training steps match the JS reference
 
   // Inline module script: keep a literal "</script" in the code from closing the element.
   const script = code.replace(/<\/(script)/gi, '<\\/$1');
-  const files: Record<string, [string, string]> = {
-    '/': ['text/html', `<!doctype html>\n<meta charset="utf-8">\n<title>ridgeline wasm</title>\n<script type="module">\n${script}\n</script>\n`],
-    '/worker.js': ['text/javascript', worker.code],
+  const files: Files = {
+    '/': ['text/html; charset=utf-8', `<!doctype html>
+<meta charset="utf-8">
+<title>ridgeline wasm</title>
+<script type="module">
+${script}
+</script>
+`],
+    '/worker.js': ['text/javascript; charset=utf-8', worker.code],
     '/favicon.ico': ['image/x-icon', ''], // else the browser's own request logs a 404
   };
   // Cross-origin isolation (SharedArrayBuffer, hence threads) needs both headers on the page and the worker.
-  server = createServer((req, res) => {
-    const file = files[req.url ?? ''];
-    if (!file) { res.writeHead(404).end(); return; }
-    res.writeHead(200, {
-      'content-type': `${file[0]}; charset=utf-8`, 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
-    }).end(file[1]);
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  let url: string;
+  ({ server, url } = await serveFiles(files, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }));
+  browser = await launchChromium();
   const page = await browser.newPage();
   const consoleErrors: string[] = [], pageErrors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`); });

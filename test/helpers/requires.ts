@@ -16,6 +16,7 @@ export const PACKAGES = {
   'dataset-fashion-mnist': { present: () => existsSync(`${FASHION_MNIST_DIR}/train-images-idx3-ubyte.gz`), what: `Fashion-MNIST in ${FASHION_MNIST_DIR}` },
   'slurm-wlm': { present: () => ['/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/bin/sbatch'].every(existsSync), what: 'slurmctld, slurmd and sbatch' },
   munge: { present: () => existsSync('/usr/sbin/munged'), what: 'munged' },
+  python3: { present: () => existsSync('/usr/bin/python3'), what: 'Python 3 at /usr/bin/python3' },
   'python3-torch': { present: () => pythonImports('torch'), what: 'PyTorch for /usr/bin/python3' },
   'build-essential': { present: () => spawnSync(process.env.CC || 'cc', ['--version'], { stdio: 'ignore' }).status === 0, what: 'a C compiler (cc)' },
   'python3-sklearn': { present: () => pythonImports('sklearn'), what: 'scikit-learn for /usr/bin/python3' },
