@@ -1,0 +1,1 @@
+export function trainView(root: HTMLElement): void { root.append("todo"); }

@@ -1,0 +1,1 @@
+export function transferView(root: HTMLElement): void { root.append("todo"); }
