@@ -25,54 +25,49 @@ async function backendFor(threads: number): Promise<LoadedBackend> {
   return loaded;
 }
 
-/** The live run's controls: pause holds between epochs, stop ends after the current step. */
-let paused = false, stopped = false;
+/** Pause holds the live run between epochs. */
+let paused = false;
 let wake: (() => void) | null = null;
 const resumed = () => new Promise<void>((r) => { wake = r; });
 
 async function train(req: Extract<Request, { type: 'train' }>): Promise<void> {
   paused = false;
-  stopped = false;
-  const started = performance.now();
+  const setupStarted = performance.now();
   const { backend, label } = await backendFor(req.threads);
   const sample = await loadSample();
   const o = req.options;
   const { train, validation } = splitValidation(sample.train, o.validation, o.seed);
   const { config, notes } = runConfig(o, train.shape, train.classes, train.count);
   const trainer = new Trainer(config, backend, train, validation);
+  const started = performance.now();
   const momentum = o.optimizer === 'momentum' || o.optimizer === 'nesterov' ? o.momentum : undefined;
   post({
     type: 'start', info: {
       backend: label, config, notes, parameters: trainer.model.paramCount, trainCount: train.count, validationCount: validation.count,
       stepsPerEpoch: trainer.stepsPerEpoch, chain: trainer.chainNames(),
       summary: formatSummary(trainer.regularizationSummary(), trainer.stepsPerEpoch, momentum),
+      setupSeconds: (started - setupStarted) / 1000,
     },
   });
   const weights = trainer.model.params.filter((p) => isWeightKind(p.kind));
-  const abort = new AbortController();
-  stop = () => abort.abort();
   let lastProgress = 0;
-  while (trainer.epoch < config.epochs && !stopped) {
+  while (trainer.epoch < config.epochs) {
     const metrics = await trainer.runEpoch({
-      signal: abort.signal,
       onStep: (step, stepsPerEpoch) => {
         const t = performance.now();
         if (t - lastProgress > 100) { lastProgress = t; post({ type: 'progress', epoch: trainer.epoch + 1, step, stepsPerEpoch }); }
       },
     });
-    if (!metrics) break;
     const norms = weights.map((p) => ({ name: p.name, norm: Math.sqrt(squaredNorm([p], backend)) }));
-    post({ type: 'epoch', metrics, norms, elapsed: (performance.now() - started) / 1000 });
-    if (paused && !stopped && trainer.epoch < config.epochs) {
+    post({ type: 'epoch', metrics: metrics!, norms, elapsed: (performance.now() - started) / 1000 });
+    if (paused && trainer.epoch < config.epochs) {
       post({ type: 'paused' });
       await resumed();
     }
   }
   const values = trainer.model.params.map((p) => ({ name: p.name, values: p.value.slice() }));
-  post({ type: 'done', weights: values, elapsed: (performance.now() - started) / 1000, stopped }, values.map((v) => v.values.buffer));
+  post({ type: 'done', weights: values, elapsed: (performance.now() - started) / 1000 }, values.map((v) => v.values.buffer));
 }
-
-let stop = () => {};
 
 async function trial(req: Extract<Request, { type: 'trial' }>): Promise<void> {
   const { backend, label } = await backendFor(1);
@@ -100,6 +95,5 @@ self.addEventListener('message', (e: MessageEvent<Request>) => {
     case 'trial': trial(req).catch(fail); break;
     case 'pause': paused = true; break;
     case 'resume': paused = false; wake?.(); wake = null; break;
-    case 'stop': stopped = true; stop(); wake?.(); wake = null; break;
   }
 });
