@@ -70,8 +70,7 @@ export async function watchedPage(browser: Browser, origin: string): Promise<Wat
     requests.push(url);
     if (!url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== own) problems.foreign.push(url);
   };
-  page.on('request', (r) => onRequest(r.url()));
-  // Requests of the page's workers (module imports, fetches) are seen here too.
-  page.context().on('request', (r) => { if (r.frame === undefined) onRequest(r.url()); });
+  // The context sees the page's requests and its workers' (module imports, the data's fetches).
+  page.context().on('request', (r) => onRequest(r.url()));
   return { page, problems, requests };
 }

@@ -32,11 +32,22 @@ export function select(id: string, options: readonly (string | [string, string])
   return s;
 }
 
-/** SVG markup made by Plot or the report's plots, in a figure. */
+/**
+ * SVG made by Plot or the report's plots, in a figure. A plot named by its <title> or
+ * aria-label is one image (role img); Plot also labels its mark groups, which ARIA does not
+ * allow on a plain <g> and which an image's parts do not need, so those labels are dropped. An
+ * SVG without a name (a legend's swatch, a plot inside a named figure) is hidden from
+ * assistive technology: the name around it says what it shows.
+ */
 export function svgFigure(svg: string | SVGElement | HTMLElement, label?: string): HTMLElement {
   const fig = h('figure', label ? { 'data-plot': label } : {});
   if (typeof svg === 'string') fig.innerHTML = svg;
   else fig.append(svg);
+  for (const root of fig.querySelectorAll('svg')) {
+    for (const part of root.querySelectorAll('[aria-label]')) part.removeAttribute('aria-label');
+    const named = root.hasAttribute('aria-label') || root.querySelector(':scope > title') !== null;
+    root.setAttribute(named ? 'role' : 'aria-hidden', named ? 'img' : 'true');
+  }
   return fig;
 }
 

@@ -21,7 +21,7 @@ function linePlot(rows: Row[], label: string, title: string, percent = false): S
       Plot.dot(rows, { x: 'epoch', y: 'y', fill: 'series', r: 2.5 }),
     ],
   });
-  plot.setAttribute('role', 'img');
+  // With a legend Plot returns a <figure> (the legend and the plot): the name goes on it.
   plot.setAttribute('aria-label', title);
   return plot;
 }

@@ -53,6 +53,8 @@ export interface StudyRun {
   done: number;
   seconds: number;
   workers: number;
+  /** The finished trials, and their analysis. */
+  results: TrialResult[];
   analysis?: AxisAnalysis | null;
   error?: string;
 }
@@ -76,7 +78,7 @@ export function transferView(root: HTMLElement): void {
       'With two seeds the 95% intervals use Student\'s t with one degree of freedom (12.7 standard errors), so the verdict here is rarely decided; the plots show the movement, and The evidence has the six-seed studies on all of Fashion-MNIST.'),
     form, h('div', { class: 'buttons' }, run, stop, progress), status, answer, plots);
 
-  const state: StudyRun = { state: 'idle', trials: 0, done: 0, seconds: 0, workers: 0 };
+  const state: StudyRun = { state: 'idle', trials: 0, done: 0, seconds: 0, workers: 0, results: [] };
   publish('transfer', state);
   let cancel: (() => void) | undefined;
   const draw = (a: AxisAnalysis | null) => {
@@ -89,7 +91,7 @@ export function transferView(root: HTMLElement): void {
 
   run.addEventListener('click', () => {
     const config = miniStudy(axis.value as AxisChoice, Number(epochs.value));
-    Object.assign(state, { state: 'running', config, trials: 0, done: 0, seconds: 0, analysis: undefined, error: undefined });
+    Object.assign(state, { state: 'running', config, trials: 0, done: 0, seconds: 0, results: [], analysis: undefined, error: undefined });
     root.dataset.state = 'running';
     run.disabled = true;
     stop.disabled = false;
@@ -98,6 +100,7 @@ export function transferView(root: HTMLElement): void {
     status.className = 'status';
     const started = performance.now();
     const study = runStudy(config, (results, trials) => {
+      state.results = results;
       state.done = results.length;
       state.trials = trials;
       state.seconds = (performance.now() - started) / 1000;
