@@ -31,9 +31,16 @@ export function studiesPlugin(studiesDir: string): Plugin {
     resolveId: (id) => (id === ID ? RESOLVED : undefined),
     load(id) {
       if (id !== RESOLVED) return undefined;
-      // Rebuilt in dev when a study writes new results.
-      this.addWatchFile(studiesDir);
       return `export default ${JSON.stringify(collectStudies(studiesDir))};`;
+    },
+    // In dev, results a running study appends show up on the next page load.
+    configureServer(server) {
+      server.watcher.add(studiesDir);
+      server.watcher.on('all', (_event, file) => {
+        if (!file.startsWith(studiesDir)) return;
+        const module = server.moduleGraph.getModuleById(RESOLVED);
+        if (module) server.moduleGraph.invalidateModule(module);
+      });
     },
   };
 }
