@@ -28,7 +28,7 @@ test('README conventions table is the one generated from the registry (npm run d
 });
 
 test('README and docs/ link nothing outside the repository but public sources', () => {
-  const docs = ['regularization.md', 'study.md', 'recipes.md', 'speed.md', 'design.md', 'verification.md', 'studies/first-edition/README.md'];
+  const docs = ['regularization.md', 'playground.md', 'study.md', 'recipes.md', 'speed.md', 'design.md', 'verification.md', 'studies/first-edition/README.md'];
   for (const [name, text] of [['README.md', readme], ...docs.map((f) => [`docs/${f}`, readFileSync(new URL(`../docs/${f}`, import.meta.url), 'utf8')])]) {
     assert.doesNotMatch(text, /\.\.\/shared|\]\(\.\.\/\.\.\/\.\./, `${name} links outside the repository`);
     // Every relative link points at a file that exists.
