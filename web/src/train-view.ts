@@ -91,7 +91,7 @@ export function trainView(root: HTMLElement): void {
         run.history.push(m.metrics);
         run.elapsed.push(m.elapsed);
         progress.value = m.metrics.epoch / o.epochs;
-        const rate = (m.metrics.epoch * (run.config?.batchSize ?? 0) * (m.metrics.step / m.metrics.epoch)) / m.elapsed;
+        const rate = (m.metrics.step * (run.config?.batchSize ?? 0)) / m.elapsed; // ≈: a last batch may be smaller, and validation is in the time
         status.textContent = `epoch ${m.metrics.epoch}/${o.epochs}: data loss ${m.metrics.data_loss.toFixed(4)} + penalty ${m.metrics.penalty.toFixed(4)}, ` +
           `train ${(100 * m.metrics.train_accuracy).toFixed(2)}%, validation ${(100 * (m.metrics.val_accuracy ?? NaN)).toFixed(2)}% (CE ${(m.metrics.val_loss ?? NaN).toFixed(4)}); ` +
           `${m.elapsed.toFixed(1)} s, ≈ ${Math.round(rate)} samples/s${run.elapsed.length >= 10 ? `; 10 epochs in ${run.elapsed[9].toFixed(1)} s` : ''}`;

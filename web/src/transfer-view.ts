@@ -19,7 +19,7 @@ import { publish } from './publish.js';
 /** The scales each axis sweeps: P grows 4× across the widths, B 4× across the batches. */
 const AXES = {
   width: { label: 'width: MLP 784-w-10, w = 32, 64, 128', values: [32, 64, 128] },
-  batch: { label: 'batch size: B = 32, 64, 128 (MLP 784-32-10)', values: [32, 64, 128] },
+  batch: { label: 'batch size: B = 32, 64, 128 (MLP 784-64-10)', values: [32, 64, 128] },
 } as const;
 type AxisChoice = keyof typeof AXES;
 
@@ -145,14 +145,19 @@ function runStudy(config: StudyConfig, onResult: (results: TrialResult[], trials
   const notify = () => { const w = wake; wake = []; w.forEach((f) => f()); };
   const next = (): Trial | undefined => expandTrials(config, INFO, results).find((t) => !finished.has(t.id) && !inFlight.has(t.id));
   const runOn = (worker: Worker, trial: Trial) => new Promise<TrialResult>((resolve, reject) => {
-    const onMessage = (e: MessageEvent<Reply>) => {
-      if (e.data.type === 'trial-done') resolve(e.data.result);
-      else if (e.data.type === 'error') reject(new Error(e.data.message));
-      else return;
+    const settle = (f: () => void) => {
       worker.removeEventListener('message', onMessage);
+      worker.removeEventListener('error', onError);
+      f();
     };
+    const onMessage = (e: MessageEvent<Reply>) => {
+      const m = e.data;
+      if (m.type === 'trial-done') settle(() => resolve(m.result));
+      else if (m.type === 'error') settle(() => reject(new Error(m.message)));
+    };
+    const onError = (e: ErrorEvent) => settle(() => reject(new Error(e.message || 'a study worker failed')));
     worker.addEventListener('message', onMessage);
-    worker.addEventListener('error', (e) => reject(new Error(e.message || 'a study worker failed')), { once: true });
+    worker.addEventListener('error', onError);
     worker.postMessage({ type: 'trial', trial, validation: config.base.validation } satisfies Request);
   });
   const loop = async (worker: Worker) => {
