@@ -227,7 +227,7 @@ test('Train live: fixed-seed runs end with the js reference\'s weights (momentum
     }
   }
   // The workers' requests are observed (else the check for foreign requests would be blind to them).
-  for (const asset of [/train-worker-[\w-]+\.js$/, /kernel-worker-[\w-]+\.js$/, /train-images-idx3-ubyte-[\w-]+\.gz$/]) {
+  for (const asset of [/train-worker-[\w-]+\.js$/, /web-worker-[\w-]+\.js$/, /train-images-idx3-ubyte-[\w-]+\.gz$/]) {
     assert.ok(w.requests.some((u) => asset.test(u)), `no request for ${asset} seen: ${w.requests.join(', ')}`);
   }
   assertClean(w);

@@ -1,15 +1,15 @@
 /**
- * The one place the page gets its backend: the wasm backend, in the worker that trains, with a
- * second thread where the page is cross-origin isolated (the GEMM worker is kernel-worker.ts,
- * bundled by Vite). When the library exports `selectBackend` for browsers, this module is what
- * changes.
+ * The one place the page gets its backend: the library's `selectBackend('wasm')`, in the worker
+ * that trains, with a second thread where the page is cross-origin isolated. The GEMM worker is
+ * the package's own script (src/kernels/wasm/web-worker.ts), which Vite bundles through the
+ * `?worker&url` import and the library starts from `wasm.workerUrl`.
  */
-import type { Backend } from '../../src/kernels/backend.js';
-import { loadWasmBackend, webWorkerSpawner } from '../../src/kernels/wasm/index.js';
-import kernelWorker from './kernel-worker.ts?worker&url';
+import { selectBackend } from '../../src/index.js';
+import type { WasmBackend } from '../../src/kernels/wasm/index.js';
+import kernelWorker from '../../src/kernels/wasm/web-worker.ts?worker&url';
 
 export interface LoadedBackend {
-  backend: Backend;
+  backend: WasmBackend;
   /** e.g. "wasm (relaxed-simd) on 2 threads". */
   label: string;
   threads: number;
@@ -23,6 +23,6 @@ export function maxThreads(): number {
 
 export async function loadBackend(threads: number): Promise<LoadedBackend> {
   const n = Math.max(1, Math.min(threads, maxThreads()));
-  const backend = await loadWasmBackend({ threads: n, ...(n > 1 ? { spawnWorker: webWorkerSpawner(new URL(kernelWorker, import.meta.url), { type: 'module' }) } : {}) });
+  const backend = await selectBackend('wasm', { wasm: { threads: n, workerUrl: new URL(kernelWorker, import.meta.url) } }) as WasmBackend;
   return { backend, label: `wasm (${backend.variant}) on ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`, threads: backend.threads, dispose: () => backend.dispose() };
 }
