@@ -31,9 +31,12 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** tsx's loader by absolute URL, so the CLI also starts from another working directory. */
+const TSX = import.meta.resolve('tsx');
+
 /** The arguments to spawn `ridgeline <args>` with `process.execPath`. */
 export function cliArgv(args: readonly string[]): string[] {
-  return ['--import', 'tsx', CLI_ENTRY, ...args];
+  return ['--import', TSX, CLI_ENTRY, ...args];
 }
 
 /** NO_COLOR keeps messages free of escape codes; stdio is piped, so no TTY and no progress bar. */
