@@ -111,6 +111,8 @@ import os
 import sys
 import warnings
 
+from fixture_json import dumps, write_fixtures
+
 try:
     import numpy as np
     import sklearn
@@ -605,27 +607,6 @@ def build_case(case, case_kwargs, epochs, X, y, coefs, intercepts):
     return fixture
 
 
-def _is_flat_scalars(v):
-    return isinstance(v, list) and all(not isinstance(e, (list, dict)) for e in v)
-
-
-def dumps(obj, indent=0):
-    """JSON with nested objects indented but number arrays kept on one line."""
-    pad = "  " * indent
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        items = ["%s  %s: %s" % (pad, json.dumps(k), dumps(v, indent + 1)) for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(obj, list) and not _is_flat_scalars(obj):
-        items = ["%s  %s" % (pad, dumps(v, indent + 1)) for v in obj]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    if isinstance(obj, float) and not math.isfinite(obj):
-        raise ValueError("non-finite number in fixture")
-    # json.dumps writes floats with repr(): shortest string that round-trips the double.
-    return json.dumps(obj, allow_nan=False, separators=(",", ":"))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=DEFAULT_OUT, help="output directory (default: %(default)s)")
@@ -640,30 +621,7 @@ def main():
     for case, case_kwargs, epochs in CASES:
         outputs[case + ".json"] = build_case(case, case_kwargs, epochs, X, y, coefs, intercepts)
 
-    if not args.check:
-        os.makedirs(args.out, exist_ok=True)
-    stale = []
-    for fname, fixture in outputs.items():
-        text = dumps(fixture) + "\n"
-        assert json.loads(text) == json.loads(json.dumps(fixture)), fname
-        assert len(text) < 100_000, (fname, len(text))
-        path = os.path.join(args.out, fname)
-        if args.check:
-            try:
-                with open(path) as f:
-                    if f.read() != text:
-                        stale.append(fname)
-            except FileNotFoundError:
-                stale.append(fname)
-        else:
-            with open(path, "w") as f:
-                f.write(text)
-            print("wrote %s (%d bytes)" % (os.path.relpath(path, REPO_ROOT), len(text)))
-    if args.check:
-        if stale:
-            sys.exit("out of date: " + ", ".join(stale))
-        print("all %d fixtures up to date" % len(outputs))
-
+    write_fixtures(outputs, args.out, args.check, REPO_ROOT, max_bytes=100_000)
 
 if __name__ == "__main__":
     main()

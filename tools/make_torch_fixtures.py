@@ -34,6 +34,8 @@ import math
 import os
 import sys
 
+from fixture_json import dumps, write_fixtures
+
 try:
     import torch
     import torch.nn as nn
@@ -263,28 +265,6 @@ def make_forward_activations():
     }
 
 
-def _is_flat_scalars(v):
-    return isinstance(v, list) and all(not isinstance(e, (list, dict)) for e in v)
-
-
-def dumps(obj, indent=0):
-    """JSON with nested objects indented but number arrays kept on one line."""
-    pad = "  " * indent
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        items = [
-            "%s  %s: %s" % (pad, json.dumps(k), dumps(v, indent + 1)) for k, v in obj.items()
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(obj, list) and not _is_flat_scalars(obj):
-        items = ["%s  %s" % (pad, dumps(v, indent + 1)) for v in obj]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    if isinstance(obj, float) and not math.isfinite(obj):
-        raise ValueError("non-finite number in fixture")
-    return json.dumps(obj, allow_nan=False, separators=(",", ":"))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=DEFAULT_OUT, help="output directory (default: %(default)s)")
@@ -303,30 +283,7 @@ def main():
         outputs[case + ".json"] = run_case(case, cls_name, kwargs, sched_spec, init_state, batches)
     outputs["forward_activations.json"] = make_forward_activations()
 
-    if not args.check:
-        os.makedirs(args.out, exist_ok=True)
-    stale = []
-    for fname, fixture in outputs.items():
-        text = dumps(fixture) + "\n"
-        # Round-trip guard: what we wrote must parse back to the same values.
-        assert json.loads(text) == json.loads(json.dumps(fixture)), fname
-        path = os.path.join(args.out, fname)
-        if args.check:
-            try:
-                with open(path) as f:
-                    if f.read() != text:
-                        stale.append(fname)
-            except FileNotFoundError:
-                stale.append(fname)
-        else:
-            with open(path, "w") as f:
-                f.write(text)
-            print("wrote %s (%d bytes)" % (os.path.relpath(path, REPO_ROOT), len(text)))
-    if args.check:
-        if stale:
-            sys.exit("out of date: " + ", ".join(stale))
-        print("all %d fixtures up to date" % len(outputs))
-
+    write_fixtures(outputs, args.out, args.check, REPO_ROOT)
 
 if __name__ == "__main__":
     main()
