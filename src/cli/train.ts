@@ -150,7 +150,9 @@ async function runTrain(cmd: Command): Promise<void> {
   const data = await loadData(opts.data, opts.testData, opts.shape);
   const { train, validation } = splitValidation(data.train, opts.validation, opts.seed);
   const { config, notes } = trainConfig(opts, train.shape, train.classes, train.count);
-  const backend = await resolveBackend(opts.backend, log);
+  // A resumed wasm run asks for the module it started on (relaxed SIMD rounds differently from SIMD128).
+  const wasmVariant = opts.backend === 'wasm' && (savedVariant === 'relaxed-simd' || savedVariant === 'simd128') ? savedVariant : undefined;
+  const backend = await resolveBackend(opts.backend, log, wasmVariant);
   const trainer = new Trainer(config, backend, train, validation);
   if (resumed) trainer.restore(resumed.state, resumed.path);
   else if (opts.init !== undefined) {

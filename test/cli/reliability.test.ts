@@ -129,6 +129,19 @@ test('resume continues on the native GEMM the run started on (the checkpoint rec
   assert.deepEqual(weights(resumedDir), weights(straight), 'the same bits as the uninterrupted run on the portable GEMM');
 });
 
+test('resume continues on the wasm module the run started on (SIMD128 here, relaxed SIMD by default)', async () => {
+  const resumedDir = join(tmp, 'wasm-resumed'), straight = join(tmp, 'wasm-straight');
+  const env = { RIDGELINE_WASM_VARIANT: 'simd128' };
+  const base = ['train', '--hidden', '16', '--backend', 'wasm', '--quiet'];
+  assertSuccess(await runCli([...base, '--epochs', '1', '--out', resumedDir], { env }));
+  assertSuccess(await runCli([...base, '--epochs', '2', '--out', straight], { env }));
+  const r = await runCli(['train', '--resume', resumedDir, '--epochs', '2']); // no variable: the checkpoint says simd128
+  assertSuccess(r);
+  assert.doesNotMatch(r.stderr, /continues on/);
+  const weights = (dir: string) => [...decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))), dir).tensors.values()].map((t) => Array.from(t.data as Float32Array));
+  assert.deepEqual(weights(resumedDir), weights(straight), 'the same bits as the uninterrupted run on SIMD128');
+});
+
 test('evaluate reads only the split it evaluates: a directory holding just the test files works', async () => {
   const dir = join(tmp, 'test-only');
   execFileSync('mkdir', ['-p', dir]);
