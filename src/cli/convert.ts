@@ -6,6 +6,7 @@ import { formatShrink } from '../regularization/shrink.js';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { CONTEXT_FLAGS, CONVENTIONS, parseCoefficient, symbol } from '../regularization/conventions.js';
+import { OPTIMIZERS } from '../optim/names.js';
 import { convert, type ConversionReport, type ConvertOptimizer } from '../regularization/convert.js';
 import { withFlags } from './flags.js';
 import { validateOptions, num } from './options.js';
@@ -14,7 +15,7 @@ const optionalNum = num.optional();
 const schema = z.object({
   from: z.string().min(1),
   to: z.string().optional(),
-  optimizer: z.enum(['sgd', 'momentum', 'nesterov', 'adam', 'adamw']),
+  optimizer: z.enum(OPTIMIZERS as [string, ...string[]]),
   lr: optionalNum, batch: optionalNum, n: optionalNum, momentum: optionalNum,
   params: optionalNum, epochs: optionalNum, widthMult: optionalNum,
   json: z.boolean().optional(),
@@ -25,7 +26,7 @@ export function convertCommand(): Command {
     .description("express one regularization coefficient in every other framework's convention")
     .requiredOption('--from <coef>', "the coefficient, e.g. 'pytorch-sgd:weight_decay=5e-4' (see `ridgeline conventions`)")
     .option('--to <ids>', 'comma-separated conventions to convert to (default: all)')
-    .addOption(new Option('--optimizer <name>', 'the optimizer the coefficients act under').choices(['sgd', 'momentum', 'nesterov', 'adam', 'adamw']).default('sgd'))
+    .addOption(new Option('--optimizer <name>', 'the optimizer the coefficients act under').choices(OPTIMIZERS as string[]).default('sgd'))
     .option('--lr <η>', 'learning rate (peak)')
     .option('--batch <B>', 'batch size')
     .option('--n <N>', 'training-set size')

@@ -34,8 +34,8 @@ export const adam = (lr: Lr, options: AdamOptions = {}) => chain(scaleByAdam(opt
 export const adamw = (lr: Lr, decay: DecoupledDecay, mask: ParamMask, options: AdamOptions = {}) =>
   chain(scaleByAdam(options), masked(addDecayedWeights(decay), mask), scaleByLearningRate(lr));
 
-export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
-export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
+import type { OptimizerName } from './names.js';
+export { OPTIMIZERS, type OptimizerName } from './names.js';
 
 /** An optimizer as data (saved with the run). Regularization is not part of it: see RegTerm. */
 export interface OptimizerConfig {

@@ -11,12 +11,13 @@
  * says so and prints no number.
  */
 import { ConfigError } from '../errors.js';
+import { isAdaptive, OPTIMIZERS, type OptimizerName } from '../optim/names.js';
 import { perStepShrink, shrinkOver, type Shrink } from './shrink.js';
 import { CONVENTIONS, findConvention, requireContext, symbol, type Convention, type ConventionContext, type GivenCoefficient, type Kind } from './conventions.js';
 import { contextField } from './fields.js';
 
-export type ConvertOptimizer = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
-const CONVERT_OPTIMIZERS: readonly ConvertOptimizer[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
+/** The optimizer a conversion reads η and μ under (optim/names.ts). */
+export type ConvertOptimizer = OptimizerName;
 
 export interface ConvertContext extends ConventionContext {
   optimizer: ConvertOptimizer;
@@ -56,12 +57,11 @@ const UNITS: Record<Kind, string> = {
   step: 'δ (fraction per step)',
 };
 
-const adaptive = (o: ConvertOptimizer) => o === 'adam' || o === 'adamw';
 
 /** Canonical value of kind `to` from canonical value `v` of kind `from`, or why not. */
 function bridge(from: Kind, to: Kind, v: number, ctx: ConvertContext): { value: number; exactness: Exactness } | { reason: string } {
   if (from === to) return { value: v, exactness: 'exact' };
-  if ((from === 'coupled' || to === 'coupled') && adaptive(ctx.optimizer)) {
+  if ((from === 'coupled' || to === 'coupled') && isAdaptive(ctx.optimizer)) {
     return { reason: `coupled L2 under ${ctx.optimizer} is divided by √v̂: its per-step shrink depends on gradient statistics, so no ${from === 'coupled' ? to : from} coefficient is equivalent` };
   }
   const mu = ctx.momentum ?? 0;
@@ -124,8 +124,8 @@ function convertOne(fromKind: Kind, canonical: number, target: Convention, ctx: 
 }
 
 function validateContext(ctx: ConvertContext): void {
-  if (!CONVERT_OPTIMIZERS.includes(ctx.optimizer)) {
-    throw new ConfigError(`${contextField('optimizer')} must be one of ${CONVERT_OPTIMIZERS.join(', ')}, got ${JSON.stringify(ctx.optimizer)}`);
+  if (!OPTIMIZERS.includes(ctx.optimizer)) {
+    throw new ConfigError(`${contextField('optimizer')} must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(ctx.optimizer)}`);
   }
   for (const [key, v] of Object.entries(ctx)) {
     if (key === 'optimizer' || v === undefined) continue;
@@ -142,7 +142,7 @@ function validateContext(ctx: ConvertContext): void {
   if ((ctx.optimizer === 'momentum' || ctx.optimizer === 'nesterov') && ctx.momentum === undefined) {
     throw new ConfigError(`${contextField('optimizer')} ${ctx.optimizer} needs μ: give ${contextField('momentum')}`);
   }
-  if ((ctx.optimizer === 'sgd' || adaptive(ctx.optimizer)) && (ctx.momentum ?? 0) > 0) {
+  if ((ctx.optimizer === 'sgd' || isAdaptive(ctx.optimizer)) && (ctx.momentum ?? 0) > 0) {
     throw new ConfigError(`${contextField('momentum')} applies to ${contextField('optimizer')} momentum or nesterov, not ${ctx.optimizer}`);
   }
 }

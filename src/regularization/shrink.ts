@@ -16,8 +16,11 @@
  * same in both. Under Adam, coupled L2 is divided by √v̂: its shrink depends on gradient
  * statistics and neither number exists.
  */
+import { isAdaptive, type OptimizerName } from '../optim/names.js';
 
-export type ShrinkOptimizer = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
+
+/** The optimizer a shrink is computed under (optim/names.ts). */
+export type ShrinkOptimizer = OptimizerName;
 
 export interface ShrinkTerms {
   /** λ_E (coupled), summed over terms; 0 when none. */
@@ -45,11 +48,10 @@ export interface Shrink {
   why?: string;
 }
 
-const adaptive = (o: ShrinkOptimizer) => o === 'adam' || o === 'adamw';
 
 export function perStepShrink(t: ShrinkTerms, ctx: ShrinkContext): Shrink {
   const outside = ctx.lr * t.decoupled + t.step;
-  if (t.lambdaE > 0 && adaptive(ctx.optimizer)) {
+  if (t.lambdaE > 0 && isAdaptive(ctx.optimizer)) {
     return { direct: null, longRun: null, why: `coupled L2 under ${ctx.optimizer} is divided by √v̂: its per-step shrink depends on gradient statistics and has no fixed δ` };
   }
   const coupled = 2 * ctx.lr * t.lambdaE;
