@@ -42,11 +42,17 @@ function rowsFor(p: PresetResult): Cell[][] {
     const first = answerFor(a).paragraphs[0].map((s) => (typeof s === 'string' ? s : s.code)).join('');
     return [[studyCell(p), a.axis, first, '–', '–', '–', '–', '–']];
   }
-  return claims.map((r) => [
+  // The canonical coefficient's own movement leads, when no claim is about it (the data axis'
+  // λ_E, say): the answer to "does it transfer" in the unit the objective is written in.
+  const canonical = a.movements.find((m) => m.convention === (a.optima[0]?.kind === 'decoupled' ? 'pytorch-adamw' : 'seed'));
+  const lead: Cell[][] = canonical && !claims.some((r) => r.movement.convention === canonical.convention)
+    ? [[studyCell(p), a.axis, 'the canonical coefficient (no claim names it here)', { code: conventionLabel(canonical) }, '–', fmtCI(canonical), canonical.verdict, '–']]
+    : [];
+  return [...lead, ...claims.map((r) => [
     studyCell(p), a.axis, `${r.claim.text} — ${r.claim.source}`, { code: conventionLabel(r.movement) },
     fmtSigned(r.claim.predicted, 0.001), fmtCI(r.movement), r.movement.verdict,
     r.outcome === 'holds' ? 'holds' : r.outcome === 'fails' ? { warn: 'fails' } : 'untested (interval too wide)',
-  ]);
+  ])];
 }
 
 export function resultsTable(presets: readonly PresetResult[]): Table {

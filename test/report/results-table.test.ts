@@ -39,3 +39,15 @@ test('the README block is replaced between its markers, with links to the report
   assert.match(next, /Reports: \[width\]\(docs\/studies\/width\/report\.md\)\./);
   assert.equal(withResultsTable('no markers', []), null);
 });
+
+test("the canonical coefficient leads its preset's rows when no claim is about it (λ_E along N)", () => {
+  const a = handAnalysis({ seedSlope: -0.7, perWeightSlope: -0.7, se: 0.02 });
+  const seed = a.movements.find((m) => m.convention === 'seed')!;
+  const data = { ...a, study: 'data', axis: 'data' as const, movements: [...a.movements, { ...seed, convention: 'bengio', param: 'c', slope: 0.3, ci: [0.26, 0.34] as [number, number] }] };
+  const rows = resultsTable([{ preset: 'data', axis: 'data', reportLink: null, analysis: data, coverage: { expected: 10, found: 10, extra: 0, diverged: 0 } }]).rows;
+  assert.equal(rows.length, 2);
+  assert.deepEqual(rows[0][3], { code: 'seed:lambda' });
+  assert.equal(rows[0][6], 'moves');
+  assert.deepEqual(rows[1][3], { code: 'bengio:c' });
+  assert.deepEqual(rows[1][7], { warn: 'fails' });
+});
