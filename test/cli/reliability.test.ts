@@ -116,30 +116,28 @@ test('resume continues on the backend the run started on, and a finished run is 
   assert.match(other.stderr, /started on the js backend and continues on wasm/);
 });
 
-test('resume continues on the native GEMM the run started on (the checkpoint records the kernels too)', async () => {
-  const resumedDir = join(tmp, 'gemm-resumed'), straight = join(tmp, 'gemm-straight');
-  const env = { RIDGELINE_NATIVE_GEMM: 'portable' };
-  const base = ['train', '--hidden', '16', '--backend', 'native', '--quiet'];
+/**
+ * A run started with `env` choosing the backend's kernels, resumed without it, ends with the
+ * bits of the uninterrupted run: the checkpoint records the kernels and resume switches back.
+ */
+async function resumeKeepsKernels(name: string, backend: string, env: Record<string, string>): Promise<void> {
+  const resumedDir = join(tmp, `${name}-resumed`), straight = join(tmp, `${name}-straight`);
+  const base = ['train', '--hidden', '16', '--backend', backend, '--quiet'];
   assertSuccess(await runCli([...base, '--epochs', '1', '--out', resumedDir], { env }));
   assertSuccess(await runCli([...base, '--epochs', '2', '--out', straight], { env }));
-  const r = await runCli(['train', '--resume', resumedDir, '--epochs', '2']); // no variable: the checkpoint says portable
+  const r = await runCli(['train', '--resume', resumedDir, '--epochs', '2']); // no variable: the checkpoint says which
   assertSuccess(r);
   assert.doesNotMatch(r.stderr, /continues on/);
   const weights = (dir: string) => [...decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))), dir).tensors.values()].map((t) => Array.from(t.data as Float32Array));
-  assert.deepEqual(weights(resumedDir), weights(straight), 'the same bits as the uninterrupted run on the portable GEMM');
+  assert.deepEqual(weights(resumedDir), weights(straight), `the same bits as the uninterrupted run with ${JSON.stringify(env)}`);
+}
+
+test('resume continues on the native GEMM the run started on (the checkpoint records the kernels too)', async () => {
+  await resumeKeepsKernels('gemm', 'native', { RIDGELINE_NATIVE_GEMM: 'portable' });
 });
 
 test('resume continues on the wasm module the run started on (SIMD128 here, relaxed SIMD by default)', async () => {
-  const resumedDir = join(tmp, 'wasm-resumed'), straight = join(tmp, 'wasm-straight');
-  const env = { RIDGELINE_WASM_VARIANT: 'simd128' };
-  const base = ['train', '--hidden', '16', '--backend', 'wasm', '--quiet'];
-  assertSuccess(await runCli([...base, '--epochs', '1', '--out', resumedDir], { env }));
-  assertSuccess(await runCli([...base, '--epochs', '2', '--out', straight], { env }));
-  const r = await runCli(['train', '--resume', resumedDir, '--epochs', '2']); // no variable: the checkpoint says simd128
-  assertSuccess(r);
-  assert.doesNotMatch(r.stderr, /continues on/);
-  const weights = (dir: string) => [...decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))), dir).tensors.values()].map((t) => Array.from(t.data as Float32Array));
-  assert.deepEqual(weights(resumedDir), weights(straight), 'the same bits as the uninterrupted run on SIMD128');
+  await resumeKeepsKernels('wasm', 'wasm', { RIDGELINE_WASM_VARIANT: 'simd128' });
 });
 
 test('evaluate reads only the split it evaluates: a directory holding just the test files works', async () => {
